@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcplinger BPF side: TCP state transitions of full sockets, the life of
+ * timewait sockets (followed through their timer), accept() ownership and
+ * a snapshot iterator. Tracepoints only (tp_btf, one classic syscall
+ * tracepoint, iter/tcp): fentry/kprobes are not available everywhere.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcplinger.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_TIME_WAIT 6
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+
+/* Filters, set by userspace before load. 0 means "any". */
+const volatile __u32 filter_netns = 0;
+const volatile __u8 filter_family = 0; /* 4 or 6 */
+const volatile __u16 filter_lport = 0;
+const volatile __u16 filter_rport = 0;
+const volatile __u16 filter_port = 0; /* either side */
+/* Force a reader wakeup once this many bytes are waiting; otherwise the
+ * reader polls on a short timeout (batched wakeups, see performance issue). */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+extern const void tw_timer_handler __ksym;
+extern const void reqsk_timer_handler __ksym;
+extern unsigned int CONFIG_HZ __kconfig;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct tl_sock {
+	__u64 entered_ns;
+	__u64 owner_cgroup;
+	__u32 owner_pid;
+	__u8 owner_known;
+	__u8 state;
+	__u8 pad[2];
+	char owner_comm[TL_COMM_LEN];
+};
+
+/* Full sockets by cookie (never by pointer: pointers are reused at once). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);
+	__type(key, __u64);
+	__type(value, struct tl_sock);
+} socks SEC(".maps");
+
+struct tl_connecting {
+	__u64 ts_ns;
+	__u64 sk; /* the connecting socket, alive for the whole connect() call */
+};
+
+/* Last connect() per thread: a timewait kill that this thread causes right
+ * after is a tcp_tw_reuse (inet_hashtables.c: __inet_check_established). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct tl_connecting);
+} connecting SEC(".maps");
+
+struct tl_lastkill {
+	__u64 ts_ns;
+	__u64 cookie;
+	__u32 netns;
+	__u16 lport;
+	__u16 rport;
+	__u8 raddr[TL_ADDR_LEN];
+};
+
+/* Timewait socket killed early on this CPU, waiting to see whether a new
+ * request socket on the same 4-tuple follows (tcp_ipv4.c: TCP_TW_SYN). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_lastkill);
+} lastkill SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_counters);
+} counters SEC(".maps");
+
+enum hook { HOOK_STATE, HOOK_TSTART, HOOK_TCANCEL, HOOK_TEXPIRE, HOOK_ACCEPT, HOOK_N };
+
+/* Per-CPU "primary program is running" flags. A softirq that hits the same
+ * tracepoint while the primary runs is skipped by the kernel (recursion
+ * miss); the backup program attached after it sees the flag and handles it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOOK_N);
+	__type(key, __u32);
+	__type(value, __u32);
+} active SEC(".maps");
+
+static __always_inline struct tl_counters *ctrs(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+static __always_inline struct tl_event *reserve(void)
+{
+	struct tl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct tl_counters *c = ctrs();
+
+	if (!e) {
+		if (c)
+			c->ringbuf_drops++;
+		return NULL;
+	}
+	if (c)
+		c->events++;
+	return e;
+}
+
+static __always_inline void submit(struct tl_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void fill_task(struct tl_event *e)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->abi = TL_ABI_VERSION;
+	e->hz = CONFIG_HZ;
+}
+
+/* 4-tuple, family and netns of any socket (full, timewait or request). */
+struct tl_tuple {
+	__u32 netns;
+	__u16 lport, rport;
+	__u8 family;
+	__u8 laddr[TL_ADDR_LEN];
+	__u8 raddr[TL_ADDR_LEN];
+};
+
+static __always_inline int read_tuple(const struct sock_common *skc, struct tl_tuple *t)
+{
+	__u16 fam = BPF_CORE_READ(skc, skc_family);
+
+	if (fam == AF_INET) {
+		t->family = 4;
+		BPF_CORE_READ_INTO((__u32 *)t->laddr, skc, skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)t->raddr, skc, skc_daddr);
+	} else if (fam == AF_INET6) {
+		t->family = 6;
+		bpf_core_read(t->laddr, sizeof(t->laddr), &skc->skc_v6_rcv_saddr);
+		bpf_core_read(t->raddr, sizeof(t->raddr), &skc->skc_v6_daddr);
+	} else {
+		return -1;
+	}
+	t->lport = BPF_CORE_READ(skc, skc_num);
+	t->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	t->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	return 0;
+}
+
+static __always_inline bool tuple_filtered(const struct tl_tuple *t)
+{
+	if (filter_family && t->family != filter_family)
+		return true;
+	if (filter_netns && t->netns != filter_netns)
+		return true;
+	if (filter_lport && t->lport != filter_lport)
+		return true;
+	if (filter_rport && t->rport != filter_rport)
+		return true;
+	if (filter_port && t->lport != filter_port && t->rport != filter_port)
+		return true;
+	return false;
+}
+
+static __always_inline void put_tuple(struct tl_event *e, const struct tl_tuple *t)
+{
+	e->netns = t->netns;
+	e->lport = t->lport;
+	e->rport = t->rport;
+	e->family = t->family;
+	__builtin_memcpy(e->laddr, t->laddr, TL_ADDR_LEN);
+	__builtin_memcpy(e->raddr, t->raddr, TL_ADDR_LEN);
+}
+
+static __always_inline void put_owner(struct tl_event *e, const struct tl_sock *s)
+{
+	if (!s || !s->owner_known)
+		return;
+	e->flags |= TL_F_OWNER_KNOWN;
+	e->owner_pid = s->owner_pid;
+	e->owner_cgroup = s->owner_cgroup;
+	__builtin_memcpy(e->owner_comm, s->owner_comm, TL_COMM_LEN);
+}
+
+static __always_inline void set_owner_current(struct tl_sock *s)
+{
+	s->owner_pid = bpf_get_current_pid_tgid() >> 32;
+	s->owner_cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(s->owner_comm, sizeof(s->owner_comm));
+	s->owner_known = 1;
+}
+
+/* ---- full sockets: sock:inet_sock_set_state ---------------------------- */
+
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
+{
+	struct tl_tuple t = {};
+	struct tl_sock fresh = {}, *s;
+	struct tl_counters *c;
+	struct tl_event *e;
+	__u64 now, cookie;
+	bool task_ctx;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	if (read_tuple(&sk->__sk_common, &t) || tuple_filtered(&t))
+		return 0;
+
+	now = bpf_ktime_get_ns();
+	cookie = bpf_get_socket_cookie((void *)sk);
+	/* The socket lock is owned only by the task inside a socket call
+	 * (lock_sock); softirq and timers find it unowned (or defer to the
+	 * owner's release_sock, which again runs in the owner's context). */
+	task_ctx = sk->sk_lock.owned;
+
+	s = bpf_map_lookup_elem(&socks, &cookie);
+	if (!s) {
+		bool birth = oldstate == TCP_CLOSE || newstate == TCP_SYN_RECV ||
+			     oldstate == TCP_LISTEN;
+		if (!birth && (c = ctrs()))
+			c->sock_untracked++;
+		if (newstate != TCP_CLOSE) {
+			if (bpf_map_update_elem(&socks, &cookie, &fresh, BPF_NOEXIST) &&
+			    (c = ctrs()))
+				c->sock_map_full++;
+			s = bpf_map_lookup_elem(&socks, &cookie);
+		}
+	}
+	if (s && task_ctx &&
+	    (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN || !s->owner_known))
+		set_owner_current(s);
+
+	e = reserve();
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->kind = TL_EV_STATE;
+		e->ts_ns = now;
+		e->cookie = cookie;
+		e->old_state = oldstate;
+		e->new_state = newstate;
+		put_tuple(e, &t);
+		fill_task(e);
+		if (task_ctx)
+			e->flags |= TL_F_TASK_CTX;
+		if (s && s->entered_ns)
+			e->aux0 = now - s->entered_ns;
+		put_owner(e, s);
+		submit(e);
+	}
+
+	if (newstate == TCP_CLOSE) {
+		bpf_map_delete_elem(&socks, &cookie);
+	} else if (s) {
+		s->entered_ns = now;
+		s->state = newstate;
+	}
+	if (newstate == TCP_SYN_SENT && task_ctx) {
+		struct tl_connecting cn = { .ts_ns = now, .sk = (__u64)sk };
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		bpf_map_update_elem(&connecting, &tid, &cn, BPF_ANY);
+	}
+	return 0;
+}
+
+static __always_inline __u32 *active_flag(__u32 hook)
+{
+	return bpf_map_lookup_elem(&active, &hook);
+}
+
+/* Primary/backup pair around a handler, see the `active` map. */
+#define TL_GUARDED(hook, call)                                                 \
+	do {                                                                   \
+		__u32 *a = active_flag(hook);                                  \
+		if (!a)                                                        \
+			return 0;                                              \
+		*a = 1;                                                        \
+		call;                                                          \
+		*a = 0;                                                        \
+	} while (0)
+
+#define TL_BACKUP(hook, call)                                                  \
+	do {                                                                   \
+		__u32 *a = active_flag(hook);                                  \
+		struct tl_counters *c;                                         \
+		if (!a || !*a)                                                 \
+			return 0;                                              \
+		if ((c = ctrs()))                                              \
+			c->nested_caught++;                                    \
+		call;                                                          \
+	} while (0)
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tl_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	TL_GUARDED(HOOK_STATE, handle_set_state(sk, oldstate, newstate));
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tl_set_state_nested, const struct sock *sk, const int oldstate, const int newstate)
+{
+	TL_BACKUP(HOOK_STATE, handle_set_state(sk, oldstate, newstate));
+	return 0;
+}
+
+/* ---- timewait sockets, followed through tw_timer ----------------------- */
+
+static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *timer)
+{
+	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+}
+
+static __always_inline struct tl_event *tw_event(struct timer_list *timer, __u8 kind,
+						 struct tl_tuple *t, struct inet_timewait_sock **twp)
+{
+	struct inet_timewait_sock *tw = tw_of(timer);
+	struct tl_event *e;
+	__u64 cookie;
+
+	if (read_tuple(&tw->__tw_common, t) || tuple_filtered(t))
+		return NULL;
+	e = reserve();
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+	if (!cookie) {
+		struct tl_counters *c = ctrs();
+		if (c)
+			c->no_cookie++;
+		cookie = (__u64)tw;
+		e->flags |= TL_F_NO_COOKIE;
+	}
+	e->kind = kind;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = cookie;
+	e->new_state = BPF_CORE_READ(tw, tw_substate);
+	e->aux0 = BPF_CORE_READ(timer, expires);
+	e->aux1 = bpf_jiffies64();
+	put_tuple(e, t);
+	fill_task(e);
+	*twp = tw;
+	return e;
+}
+
+static __always_inline int handle_tw_start(struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw;
+	struct tl_tuple t = {};
+	struct tl_event *e = tw_event(timer, TL_EV_TW_START, &t, &tw);
+
+	if (!e)
+		return 0;
+	/* The full socket is still in the socket map here: tcp_time_wait()
+	 * arms the timer before tcp_done() (tcp_minisocks.c). */
+	put_owner(e, bpf_map_lookup_elem(&socks, &e->cookie));
+	submit(e);
+	return 0;
+}
+
+static __always_inline bool net_dying(struct inet_timewait_sock *tw)
+{
+	struct net *net = BPF_CORE_READ(tw, __tw_common.skc_net.net);
+	struct ns_common___old {
+		refcount_t count;
+	} *old_ns;
+
+	if (bpf_core_field_exists(net->ns.__ns_ref))
+		return BPF_CORE_READ(net, ns.__ns_ref.refs.counter) == 0;
+	old_ns = (void *)&net->ns;
+	return BPF_CORE_READ(old_ns, count.refs.counter) == 0;
+}
+
+static __always_inline bool same_tuple(const struct sock_common *skc, const struct tl_tuple *t)
+{
+	struct tl_tuple other = {};
+
+	if (read_tuple(skc, &other))
+		return false;
+	return other.netns == t->netns && other.lport == t->lport && other.rport == t->rport &&
+	       *(__u64 *)&other.raddr[0] == *(__u64 *)&t->raddr[0] &&
+	       *(__u64 *)&other.raddr[8] == *(__u64 *)&t->raddr[8];
+}
+
+static __always_inline int handle_tw_cancel(struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw;
+	struct tl_tuple t = {};
+	struct tl_event *e = tw_event(timer, TL_EV_TW_CANCEL, &t, &tw);
+	struct tl_connecting *cn;
+	__u32 tid, zero = 0;
+
+	if (!e)
+		return 0;
+	if (e->aux1 >= e->aux0) {
+		e->flags |= TL_F_DUE;
+	} else if (net_dying(tw)) {
+		e->flags |= TL_F_NET_DYING;
+	} else {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		cn = bpf_map_lookup_elem(&connecting, &tid);
+		/* connect() kills the reused timewait socket inside the same
+		 * call that moved the new socket to SYN_SENT, once that socket
+		 * holds the timewait socket's 4-tuple. */
+		if (cn && e->ts_ns - cn->ts_ns < 100000000ULL && same_tuple((void *)cn->sk, &t)) {
+			e->flags |= TL_F_CONNECT_REUSE;
+			bpf_map_delete_elem(&connecting, &tid);
+		} else {
+			struct tl_lastkill *k = bpf_map_lookup_elem(&lastkill, &zero);
+			if (k) {
+				k->ts_ns = e->ts_ns;
+				k->cookie = e->cookie;
+				k->netns = t.netns;
+				k->lport = t.lport;
+				k->rport = t.rport;
+				__builtin_memcpy(k->raddr, t.raddr, TL_ADDR_LEN);
+			}
+		}
+	}
+	submit(e);
+	return 0;
+}
+
+static __always_inline int handle_tw_expire(struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw;
+	struct tl_tuple t = {};
+	struct tl_event *e = tw_event(timer, TL_EV_TW_EXPIRE, &t, &tw);
+
+	if (e)
+		submit(e);
+	return 0;
+}
+
+/* A request socket armed right after an early timewait kill on this CPU,
+ * on the same 4-tuple: the kill was a new SYN reusing it. */
+static __always_inline int handle_reqsk_start(struct timer_list *timer)
+{
+	struct request_sock *req = (void *)timer - bpf_core_field_offset(struct request_sock, rsk_timer);
+	struct tl_lastkill *k;
+	struct tl_tuple t = {};
+	struct tl_event *e;
+	__u32 zero = 0;
+
+	k = bpf_map_lookup_elem(&lastkill, &zero);
+	if (!k || !k->ts_ns)
+		return 0;
+	if (bpf_ktime_get_ns() - k->ts_ns > 10000000ULL) {
+		k->ts_ns = 0;
+		return 0;
+	}
+	if (read_tuple(&req->__req_common, &t))
+		return 0;
+	if (t.netns != k->netns || t.lport != k->lport || t.rport != k->rport ||
+	    *(__u64 *)&t.raddr[0] != *(__u64 *)&k->raddr[0] ||
+	    *(__u64 *)&t.raddr[8] != *(__u64 *)&k->raddr[8])
+		return 0;
+	e = reserve();
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->kind = TL_EV_TW_REUSE;
+		e->ts_ns = bpf_ktime_get_ns();
+		e->cookie = k->cookie;
+		put_tuple(e, &t);
+		fill_task(e);
+		submit(e);
+	}
+	k->ts_ns = 0;
+	return 0;
+}
+
+static __always_inline int handle_timer_start(struct timer_list *timer)
+{
+	void *fn = timer->function;
+
+	/* Every kernel timer passes here: reject the others first. */
+	if (fn == &tw_timer_handler)
+		return handle_tw_start(timer);
+	if (fn == &reqsk_timer_handler)
+		return handle_reqsk_start(timer);
+	return 0;
+}
+
+SEC("tp_btf/timer_start")
+int BPF_PROG(tl_timer_start, struct timer_list *timer, unsigned long bucket_expiry)
+{
+	if (timer->function != &tw_timer_handler && timer->function != &reqsk_timer_handler)
+		return 0;
+	TL_GUARDED(HOOK_TSTART, handle_timer_start(timer));
+	return 0;
+}
+
+SEC("tp_btf/timer_start")
+int BPF_PROG(tl_timer_start_nested, struct timer_list *timer, unsigned long bucket_expiry)
+{
+	if (timer->function != &tw_timer_handler && timer->function != &reqsk_timer_handler)
+		return 0;
+	TL_BACKUP(HOOK_TSTART, handle_timer_start(timer));
+	return 0;
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(tl_timer_cancel, struct timer_list *timer)
+{
+	if (timer->function != &tw_timer_handler)
+		return 0;
+	TL_GUARDED(HOOK_TCANCEL, handle_tw_cancel(timer));
+	return 0;
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(tl_timer_cancel_nested, struct timer_list *timer)
+{
+	if (timer->function != &tw_timer_handler)
+		return 0;
+	TL_BACKUP(HOOK_TCANCEL, handle_tw_cancel(timer));
+	return 0;
+}
+
+SEC("tp_btf/timer_expire_entry")
+int BPF_PROG(tl_timer_expire, struct timer_list *timer, unsigned long baseclk)
+{
+	if (timer->function != &tw_timer_handler)
+		return 0;
+	TL_GUARDED(HOOK_TEXPIRE, handle_tw_expire(timer));
+	return 0;
+}
+
+SEC("tp_btf/timer_expire_entry")
+int BPF_PROG(tl_timer_expire_nested, struct timer_list *timer, unsigned long baseclk)
+{
+	if (timer->function != &tw_timer_handler)
+		return 0;
+	TL_BACKUP(HOOK_TEXPIRE, handle_tw_expire(timer));
+	return 0;
+}
+
+/* ---- accept(): the accepting task owns the socket ---------------------- */
+
+struct sys_exit_args {
+	__u64 common;
+	long id;
+	long ret;
+};
+
+static __always_inline int handle_accept_exit(long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fds, *file;
+	struct socket *sock;
+	struct sock *sk;
+	struct tl_tuple t = {};
+	struct tl_sock *s;
+	struct tl_event *e;
+	__u64 cookie;
+
+	if (fd < 0)
+		return 0;
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (read_tuple(&sk->__sk_common, &t) || tuple_filtered(&t))
+		return 0;
+	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!cookie)
+		return 0; /* born before tracing: userspace attributes it via /proc */
+	s = bpf_map_lookup_elem(&socks, &cookie);
+	if (s)
+		set_owner_current(s);
+	e = reserve();
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = TL_EV_OWNER;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = cookie;
+	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	put_tuple(e, &t);
+	fill_task(e);
+	e->flags |= TL_F_TASK_CTX;
+	put_owner(e, s);
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tl_accept4_exit(struct sys_exit_args *ctx)
+{
+	return handle_accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tl_accept_exit(struct sys_exit_args *ctx)
+{
+	return handle_accept_exit(ctx->ret);
+}
+
+/* ---- sockets that exist when tracing starts ---------------------------- */
+
+SEC("iter/tcp")
+int tl_iter_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tl_tuple t = {};
+	struct tl_event e = {};
+	__u8 state;
+
+	if (!skc)
+		return 0;
+	if (read_tuple(skc, &t) || tuple_filtered(&t))
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	e.kind = TL_EV_EXISTING;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.new_state = state;
+	put_tuple(&e, &t);
+	e.abi = TL_ABI_VERSION;
+	e.hz = CONFIG_HZ;
+	if (state == TCP_TIME_WAIT) {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (!tw)
+			return 0;
+		e.cookie = bpf_get_socket_cookie(tw);
+		e.old_state = tw->tw_sk.tw_substate;
+		e.aux0 = tw->tw_sk.tw_timer.expires;
+		e.aux1 = bpf_jiffies64();
+	} else if (state != 12 /* NEW_SYN_RECV: request sockets */) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+		struct tl_sock fresh = {};
+		if (!tp)
+			return 0;
+		e.cookie = bpf_get_socket_cookie(tp);
+		e.aux0 = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_socket, file, f_inode, i_ino);
+		fresh.state = state;
+		bpf_map_update_elem(&socks, &e.cookie, &fresh, BPF_NOEXIST);
+	} else {
+		return 0;
+	}
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The only ABI between the BPF programs and userspace: fixed-width, no
+ * pointers, explicit padding. Userspace checks the layout with
+ * static_assert (user/core/abi_check.hpp). Bump TL_ABI_VERSION on any change;
+ * recordings store it.
+ */
+#ifndef TCPLINGER_ABI_H
+#define TCPLINGER_ABI_H
+
+#define TL_ABI_VERSION 1
+
+#define TL_COMM_LEN 16
+#define TL_ADDR_LEN 16
+
+/* Record kinds. */
+enum tl_kind {
+	TL_EV_STATE = 1,      /* sock:inet_sock_set_state on a full socket */
+	TL_EV_TW_START = 2,   /* timer_start on a timewait socket's timer (birth or re-arm) */
+	TL_EV_TW_CANCEL = 3,  /* timer_cancel on a timewait timer (expiry, kill, or first half of a re-arm) */
+	TL_EV_TW_EXPIRE = 4,  /* timer_expire_entry: the timewait timer really ran */
+	TL_EV_TW_REUSE = 5,   /* a SYN killed the timewait socket and opened a request on its 4-tuple */
+	TL_EV_OWNER = 6,      /* accept() returned this socket in the current task */
+	TL_EV_EXISTING = 7,   /* socket present when tracing started (iter/tcp) */
+};
+
+/* tl_event.flags */
+#define TL_F_TASK_CTX      0x0001 /* ran in the task holding the socket lock (process context) */
+#define TL_F_OWNER_KNOWN   0x0002 /* owner_* fields are valid */
+#define TL_F_NET_DYING     0x0004 /* TW_CANCEL: the netns is being torn down (purge) */
+#define TL_F_CONNECT_REUSE 0x0008 /* TW_CANCEL: killed by connect() of this task reusing the 4-tuple */
+#define TL_F_DUE           0x0010 /* TW_CANCEL: jiffies >= expires (the timer is due) */
+#define TL_F_NO_COOKIE     0x0020 /* cookie field is a synthetic key (socket had no cookie) */
+
+/*
+ * One fixed-size record per event. Field meaning by kind:
+ *   aux0: STATE: ns spent in old_state as seen by BPF (0 = unknown)
+ *         TW_*: the timer's expires (jiffies); EXISTING: socket inode
+ *   aux1: TW_* and EXISTING timewait: bpf_jiffies64() at the event
+ *   old_state/new_state: STATE: the transition; TW_*: new_state is the
+ *         timewait substate (FIN_WAIT2 5 or TIME_WAIT 6); EXISTING: new_state
+ *         is the state (TIME_WAIT for timewait sockets, old_state = substate)
+ */
+struct tl_event {
+	__u64 ts_ns;        /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;       /* socket cookie, shared by the full and the timewait socket */
+	__u64 cgroup_id;    /* current task's cgroup v2 id */
+	__u64 owner_cgroup; /* owner's cgroup id when TL_F_OWNER_KNOWN */
+	__u64 aux0;
+	__u64 aux1;
+	__u32 netns;        /* network namespace inode */
+	__u32 pid;          /* current task: tgid */
+	__u32 tid;          /* current task: pid */
+	__u32 owner_pid;    /* tgid of the socket's owner (connect/listen/accept caller) */
+	__u16 lport;        /* host byte order */
+	__u16 rport;        /* host byte order */
+	__u8 kind;          /* enum tl_kind */
+	__u8 family;        /* 4 or 6 */
+	__u8 old_state;
+	__u8 new_state;
+	__u16 flags;
+	__u8 abi;           /* TL_ABI_VERSION */
+	__u8 pad0;
+	__u32 hz;           /* CONFIG_HZ, for jiffies in aux0/aux1 */
+	__u8 laddr[TL_ADDR_LEN]; /* IPv4 in the first 4 bytes */
+	__u8 raddr[TL_ADDR_LEN];
+	char comm[TL_COMM_LEN];
+	char owner_comm[TL_COMM_LEN];
+};
+
+/* Per-CPU drop and health counters (BPF global data, summed by userspace). */
+struct tl_counters {
+	__u64 events;          /* records submitted */
+	__u64 ringbuf_drops;   /* bpf_ringbuf_reserve failed */
+	__u64 sock_untracked;  /* transition on a socket missing from the socket map (evicted) */
+	__u64 sock_map_full;   /* socket map update failed */
+	__u64 nested_caught;   /* nested tracepoint hits handled by the backup program */
+	__u64 no_cookie;       /* timewait socket without cookie */
+};
+
+#define TL_MAX_CPUS 1024
+
+#endif

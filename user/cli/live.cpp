@@ -1,0 +1,78 @@
+#include "cli/live.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "tracer/system.hpp"
+
+namespace tcplinger {
+
+namespace {
+std::atomic<bool> g_stop{false};
+
+void on_signal(int sig) {
+    g_stop.store(true);
+    // The next one kills: restore the default action.
+    signal(sig, SIG_DFL);
+}
+}  // namespace
+
+bool stop_requested() { return g_stop.load(); }
+
+void install_stop_signals() {
+    g_stop.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
+    install_stop_signals();
+    Tracer tracer(opts.tracer);
+    if (!tracer.accept_attached())
+        std::fprintf(stderr, "tcplinger: warning: accept() tracepoints unavailable (tracefs not mountable); "
+                             "accepted sockets are attributed when they close\n");
+    if (hooks.on_started) hooks.on_started();
+    Tracer::Callback cb = [&](const Event& ev) { hooks.on_event(ev); };
+    if (opts.snapshot)
+        for (const Event& ev : tracer.snapshot()) hooks.on_event(ev);
+
+    const uint64_t start = sys::monotonic_ns();
+    const uint64_t end = opts.duration_s > 0 ? start + static_cast<uint64_t>(opts.duration_s * 1e9) : UINT64_MAX;
+    const uint64_t tick_ns = opts.tick_s > 0 ? static_cast<uint64_t>(opts.tick_s * 1e9) : 0;
+    uint64_t next_tick = tick_ns ? start + tick_ns : UINT64_MAX;
+    while (!g_stop.load()) {
+        uint64_t now = sys::monotonic_ns();
+        if (now >= end) break;
+        int64_t wait_ms = std::min<int64_t>(50, (std::min(end, next_tick) - now) / 1'000'000 + 1);
+        if (tracer.poll(static_cast<int>(wait_ms), cb) < 0) break;
+        now = sys::monotonic_ns();
+        if (now >= next_tick) {
+            next_tick += tick_ns;
+            if (hooks.on_tick) hooks.on_tick(now);
+        }
+    }
+    tracer.stop(cb);
+    return tracer.counters();
+}
+
+std::string drops_line(const DropCounters& d, uint64_t engine_evicted) {
+    char buf[320];
+    std::snprintf(buf, sizeof(buf),
+                  "%llu events, %llu lost (ring buffer %llu, recursion %llu), %llu nested hits recovered, "
+                  "%llu sockets evicted (bpf %llu, engine %llu)",
+                  static_cast<unsigned long long>(d.events), static_cast<unsigned long long>(d.lost()),
+                  static_cast<unsigned long long>(d.ringbuf_drops), static_cast<unsigned long long>(d.recursion_lost),
+                  static_cast<unsigned long long>(d.nested_caught),
+                  static_cast<unsigned long long>(d.sock_untracked + d.sock_map_full + engine_evicted),
+                  static_cast<unsigned long long>(d.sock_untracked + d.sock_map_full),
+                  static_cast<unsigned long long>(engine_evicted));
+    return buf;
+}
+
+}  // namespace tcplinger

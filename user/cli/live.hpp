@@ -1,0 +1,32 @@
+// The live loop shared by trace, stats and record: start the tracer, feed
+// the snapshot and then every record to the caller, stop on --duration,
+// SIGINT or SIGTERM (a second signal kills), drain, report drops.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "tracer/tracer.hpp"
+
+namespace tcplinger {
+
+struct LiveOptions {
+    TracerOptions tracer;
+    double duration_s = 0;  // 0: until a signal
+    double tick_s = 0;      // 0: no ticks
+    bool snapshot = true;   // sockets present at start
+};
+
+struct LiveHooks {
+    std::function<void(const Event&)> on_event;
+    std::function<void(uint64_t mono_ns)> on_tick;  // every tick_s, and when idle
+    std::function<void()> on_started;               // after attach, before the snapshot
+};
+
+DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);
+// "events 1234, lost 0 (ring buffer 0, recursion 0), untracked sockets 0"
+std::string drops_line(const DropCounters& d, uint64_t engine_evicted);
+// True once SIGINT/SIGTERM arrived (for loops outside run_live).
+bool stop_requested();
+void install_stop_signals();
+
+}  // namespace tcplinger

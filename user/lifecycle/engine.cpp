@@ -1,0 +1,274 @@
+#include "lifecycle/engine.hpp"
+
+namespace tcplinger {
+
+std::string_view end_reason_name(EndReason r) {
+    switch (r) {
+    case EndReason::None: return "";
+    case EndReason::Expired: return "expired";
+    case EndReason::Reused: return "reused";
+    case EndReason::Reset: return "reset";
+    case EndReason::Purged: return "purged";
+    case EndReason::Unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+const Process& responsible(const Connection& c, uint8_t state) {
+    if (state == kCloseWait || !c.closer.known()) return c.owner;
+    return c.closer;
+}
+
+namespace {
+// The transitions made by the close()/shutdown() caller (tcp.c: tcp_close,
+// tcp_shutdown, tcp_close_state).
+bool is_close_call(uint8_t from, uint8_t to) {
+    if (to == kFinWait1) return from == kEstablished || from == kSynRecv;
+    if (to == kLastAck) return from == kCloseWait;
+    if (to == kClose) return from == kEstablished || from == kCloseWait || from == kSynRecv;
+    return false;
+}
+}  // namespace
+
+Connection* Engine::find_or_create(const Event& ev, bool* created) {
+    *created = false;
+    auto it = conns_.find(ev.cookie);
+    if (it != conns_.end()) {
+        // connect() picks the local port after SYN-SENT (tcp_ipv4.c:
+        // tcp_v4_connect): keep the newest view of the 4-tuple.
+        if (ev.local.port) it->second.local = ev.local;
+        it->second.remote = ev.remote;
+        return &it->second;
+    }
+    if (conns_.size() >= max_connections_) {
+        ++counters_.evicted;
+        return nullptr;
+    }
+    Connection& c = conns_[ev.cookie];
+    c.netns = ev.netns;
+    c.local = ev.local;
+    c.remote = ev.remote;
+    c.entered_ns = ev.ts_ns;
+    *created = true;
+    return &c;
+}
+
+void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
+                  const Event* ev, EndReason reason) {
+    if (!transition_fn_) return;
+    Transition t;
+    t.ts_ns = ts;
+    t.cookie = cookie;
+    t.netns = c.netns;
+    t.local = c.local;
+    t.remote = c.remote;
+    t.old_state = from;
+    t.new_state = to;
+    if (c.entered_known || c.existing) {
+        t.prev_ns = ts >= c.entered_ns ? ts - c.entered_ns : 0;
+        t.prev_at_least = !c.entered_known;
+    }
+    t.owner = c.owner;
+    t.charged = responsible(c, to);
+    if (ev && ev->in_task()) {
+        t.in_task = true;
+        t.actor = ev->task;
+        t.tid = ev->task_tid;
+    } else {
+        t.actor = c.timewait ? responsible(c, to) : c.owner;
+    }
+    t.reason = reason;
+    t.timewait = c.timewait;
+    t.rearmed = c.rearmed;
+    transition_fn_(t);
+}
+
+void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
+                     EndReason reason) {
+    emit(c, cookie, ts, c.state, to, ev, reason);
+    if (residency_fn_ && (c.entered_known || c.existing) && c.state != kClose) {
+        Residency r;
+        r.state = c.state;
+        r.start_ns = c.entered_ns;
+        r.end_ns = ts >= c.entered_ns ? ts : c.entered_ns;
+        r.lower_bound = !c.entered_known;
+        r.owner = responsible(c, c.state);
+        r.netns = c.netns;
+        r.local = c.local;
+        r.remote = c.remote;
+        r.cookie = cookie;
+        r.reason = reason;
+        residency_fn_(r);
+    }
+    c.state = to;
+    c.entered_ns = ts;
+    c.entered_known = true;
+}
+
+void Engine::process(const Event& ev) {
+    ++counters_.events;
+    if (ev.ts_ns > kResolveWindowNs) settle_pending(ev.ts_ns - kResolveWindowNs);
+    switch (ev.kind) {
+    case EventKind::State: on_state(ev); break;
+    case EventKind::TwStart: on_tw_start(ev); break;
+    case EventKind::TwCancel: on_tw_cancel(ev); break;
+    case EventKind::TwExpire: on_tw_explained(ev, EndReason::Expired); break;
+    case EventKind::TwReuse: on_tw_explained(ev, EndReason::Reused); break;
+    case EventKind::Owner: on_owner(ev); break;
+    case EventKind::Existing: on_existing(ev); break;
+    }
+}
+
+void Engine::on_state(const Event& ev) {
+    bool created = false;
+    Connection* c = find_or_create(ev, &created);
+    if (!c) return;
+    if (created) {
+        c->state = ev.old_state;
+        bool birth = ev.old_state == kClose || ev.old_state == kListen;
+        if (!birth && ev.aux0) {
+            c->entered_ns = ev.ts_ns - ev.aux0;
+            c->entered_known = true;
+        } else if (!birth) {
+            ++counters_.unknown_sockets;
+        }
+    }
+    if (ev.owner_known())
+        c->owner = ev.owner;
+    else if (ev.in_task() && (ev.new_state == kSynSent || ev.new_state == kListen))
+        c->owner = ev.task;
+    if (ev.in_task() && !c->closer.known() && is_close_call(ev.old_state, ev.new_state))
+        c->closer = ev.task;
+
+    if (ev.new_state == kClose && c->timewait) {
+        // tcp_time_wait(): the full socket hands the connection over to the
+        // timewait socket (already armed) and disappears.
+        if (raw_) emit(*c, ev.cookie, ev.ts_ns, ev.old_state, kClose, &ev, EndReason::None);
+        return;
+    }
+    move_to(*c, ev.cookie, ev.ts_ns, ev.new_state, &ev);
+    if (ev.new_state == kClose) conns_.erase(ev.cookie);
+}
+
+void Engine::on_tw_start(const Event& ev) {
+    bool created = false;
+    Connection* c = find_or_create(ev, &created);
+    if (!c) return;
+    uint8_t substate = ev.new_state;
+    if (created) {
+        ++counters_.unknown_sockets;
+        c->state = substate;
+        c->timewait = true;
+        c->entered_known = substate == kTimeWait;  // TIME-WAIT begins now; FIN-WAIT-2 began earlier
+    }
+    if (ev.owner_known() && !c->owner.known()) c->owner = ev.owner;
+    if (c->pending) {
+        // timer_cancel then timer_start of the same timer: __mod_timer re-arm
+        c->pending.reset();
+        c->rearmed = true;
+    } else if (c->timewait && !created) {
+        c->rearmed = true;
+    }
+    if (!c->timewait) {
+        c->timewait = true;
+        if (c->state != substate) move_to(*c, ev.cookie, ev.ts_ns, substate, nullptr);
+    } else if (substate == kTimeWait && c->state == kFinWait2) {
+        move_to(*c, ev.cookie, ev.ts_ns, kTimeWait, nullptr);
+    }
+}
+
+void Engine::on_tw_cancel(const Event& ev) {
+    bool created = false;
+    Connection* c = find_or_create(ev, &created);
+    if (!c) return;
+    if (created) {
+        ++counters_.unknown_sockets;
+        c->state = ev.new_state;
+        c->timewait = true;
+    }
+    c->pending = Connection::PendingEnd{ev.ts_ns, ev.flags, ev.new_state, ev.aux0, ev.aux1, ev.hz};
+    if (ev.flags & flag::kNetDying)
+        finish_timewait(ev.cookie, *c, EndReason::Purged);
+    else if (ev.flags & flag::kConnectReuse)
+        finish_timewait(ev.cookie, *c, EndReason::Reused);
+    else
+        pending_.emplace_back(ev.ts_ns, ev.cookie);
+}
+
+void Engine::on_tw_explained(const Event& ev, EndReason reason) {
+    auto it = conns_.find(ev.cookie);
+    if (it == conns_.end() || !it->second.pending) return;
+    finish_timewait(ev.cookie, it->second, reason);
+}
+
+void Engine::finish_timewait(uint64_t cookie, Connection& c, EndReason reason) {
+    Connection::PendingEnd p = *c.pending;
+    c.pending.reset();
+    c.timewait = true;
+    if (p.substate == kTimeWait && c.state != kTimeWait) {
+        // The FIN-WAIT-2 -> TIME-WAIT re-arm hit the timer's fast path and
+        // fired no timer_start; it set expires = jiffies + TCP_TIMEWAIT_LEN
+        // (inet_timewait_sock.c: inet_twsk_reschedule), so it happened
+        // (jiffies_now - (expires - 60 * HZ)) jiffies before this cancel.
+        uint64_t tw_start = p.ts_ns;
+        if (p.hz) {
+            int64_t since = static_cast<int64_t>(p.jiffies) -
+                            (static_cast<int64_t>(p.expires) - static_cast<int64_t>(kTimeWaitLenSec * p.hz));
+            int64_t since_ns = since * (1'000'000'000 / static_cast<int64_t>(p.hz));
+            if (since_ns > 0 && static_cast<uint64_t>(since_ns) < p.ts_ns) tw_start = p.ts_ns - since_ns;
+        }
+        if (tw_start < c.entered_ns) tw_start = c.entered_ns;
+        move_to(c, cookie, tw_start, kTimeWait, nullptr);
+    }
+    move_to(c, cookie, p.ts_ns, kClose, nullptr, reason);
+    conns_.erase(cookie);
+}
+
+void Engine::settle_pending(uint64_t up_to_ns) {
+    while (!pending_.empty() && pending_.front().first <= up_to_ns) {
+        auto [ts, cookie] = pending_.front();
+        pending_.pop_front();
+        auto it = conns_.find(cookie);
+        if (it == conns_.end() || !it->second.pending || it->second.pending->ts_ns != ts) continue;
+        // No re-arm, expiry or SYN followed. A due timer that did not run was
+        // killed while overdue, cause unknown; an early kill without a new
+        // request on the 4-tuple is an RST in TIME-WAIT (tcp_minisocks.c:
+        // tcp_timewait_state_process) or a sock_destroy (ss -K).
+        EndReason reason = (it->second.pending->flags & flag::kDue) ? EndReason::Unknown : EndReason::Reset;
+        finish_timewait(cookie, it->second, reason);
+    }
+}
+
+void Engine::advance(uint64_t now_ns) {
+    if (now_ns > kResolveWindowNs) settle_pending(now_ns - kResolveWindowNs);
+}
+
+void Engine::flush() { settle_pending(UINT64_MAX); }
+
+void Engine::on_owner(const Event& ev) {
+    bool created = false;
+    Connection* c = find_or_create(ev, &created);
+    if (!c) return;
+    if (created) {
+        c->state = ev.new_state;
+        c->existing = false;
+    }
+    c->owner = ev.task;
+}
+
+void Engine::on_existing(const Event& ev) {
+    bool created = false;
+    Connection* c = find_or_create(ev, &created);
+    if (!c || !created) return;
+    c->existing = true;
+    c->entered_known = false;
+    c->entered_ns = ev.ts_ns;
+    if (ev.new_state == kTimeWait) {
+        c->timewait = true;
+        c->state = ev.old_state;  // substate: FIN-WAIT-2 or TIME-WAIT
+    } else {
+        c->state = ev.new_state;
+    }
+}
+
+}  // namespace tcplinger

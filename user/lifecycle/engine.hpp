@@ -1,0 +1,134 @@
+// Follows each connection through its whole life, including the part that
+// inet_sock_set_state cannot see (the timewait socket). Pure: decoded events
+// in, transitions and residencies out; live tracing and recordings share it.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/event.hpp"
+
+namespace tcplinger {
+
+enum class EndReason : uint8_t { None, Expired, Reused, Reset, Purged, Unknown };
+std::string_view end_reason_name(EndReason r);
+
+struct Transition {
+    uint64_t ts_ns = 0;
+    uint64_t cookie = 0;
+    uint32_t netns = 0;
+    Endpoint local, remote;
+    uint8_t old_state = 0, new_state = 0;
+    std::optional<uint64_t> prev_ns;  // time spent in old_state; nullopt when unknown
+    bool prev_at_least = false;       // old_state began before tracing: prev_ns is a lower bound
+    Process actor;                    // who made it (task context) or whose socket it is
+    uint32_t tid = 0;                 // thread, when the transition ran in task context
+    bool in_task = false;
+    Process owner;
+    Process charged;                  // the process the new state is charged to (responsible())
+    EndReason reason = EndReason::None;  // set on TIME-WAIT/FIN-WAIT-2 -> CLOSE from the timewait socket
+    bool timewait = false;               // made from the timewait socket's life
+    bool rearmed = false;                // the timewait timer was re-armed
+};
+
+struct Residency {
+    uint8_t state = 0;
+    uint64_t start_ns = 0, end_ns = 0;
+    bool lower_bound = false;  // began before tracing; duration is at least this
+    Process owner;             // the process this stay is charged to (see responsible())
+    uint32_t netns = 0;
+    Endpoint local, remote;
+    uint64_t cookie = 0;
+    EndReason reason = EndReason::None;
+    uint64_t duration_ns() const { return end_ns - start_ns; }
+};
+
+// A connection as the engine sees it now.
+struct Connection {
+    uint32_t netns = 0;
+    Endpoint local, remote;
+    uint8_t state = 0;
+    uint64_t entered_ns = 0;     // when state began (0 with entered_known false)
+    bool entered_known = false;  // false: before tracing started; entered_ns is the start of tracing
+    bool existing = false;       // present when tracing started
+    Process owner;   // connect()/listen()/accept() caller
+    Process closer;  // first task to close()/shutdown()
+    bool timewait = false;  // now a timewait socket
+    bool rearmed = false;
+    struct PendingEnd {
+        uint64_t ts_ns = 0;
+        uint16_t flags = 0;
+        uint8_t substate = 0;
+        uint64_t expires = 0, jiffies = 0;
+        uint32_t hz = 0;
+    };
+    std::optional<PendingEnd> pending;  // timer cancelled; cause not known yet
+};
+
+// Process a stay is charged to: CLOSE-WAIT belongs to the process that
+// should close (the owner); the closing states belong to the first closer.
+const Process& responsible(const Connection& c, uint8_t state);
+
+struct EngineCounters {
+    uint64_t events = 0;
+    uint64_t evicted = 0;        // connections not tracked: engine table full
+    uint64_t unknown_sockets = 0;  // events for sockets first seen mid-life
+};
+
+class Engine {
+public:
+    using TransitionFn = std::function<void(const Transition&)>;
+    using ResidencyFn = std::function<void(const Residency&)>;
+
+    // How long after a timewait timer is cancelled the engine waits for the
+    // event that explains it (re-arm, expiry, SYN reuse); all of them follow
+    // within microseconds on the same CPU.
+    static constexpr uint64_t kResolveWindowNs = 100'000'000;
+    static constexpr uint64_t kTimeWaitLenSec = 60;  // TCP_TIMEWAIT_LEN
+
+    explicit Engine(size_t max_connections = 4'000'000) : max_connections_(max_connections) {}
+
+    void on_transition(TransitionFn fn) { transition_fn_ = std::move(fn); }
+    void on_residency(ResidencyFn fn) { residency_fn_ = std::move(fn); }
+    // Show the kernel's own transitions (the full socket's X -> CLOSE at the
+    // timewait handoff) instead of the reconstructed state machine.
+    void set_raw(bool raw) { raw_ = raw; }
+
+    void process(const Event& ev);
+    // Settles pending timewait ends older than now - window (live idle ticks).
+    void advance(uint64_t now_ns);
+    // Settles everything still pending (end of stream).
+    void flush();
+
+    const std::unordered_map<uint64_t, Connection>& connections() const { return conns_; }
+    const EngineCounters& counters() const { return counters_; }
+
+private:
+    Connection* find_or_create(const Event& ev, bool* created);
+    void emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
+              const Event* ev, EndReason reason);
+    void move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
+                 EndReason reason = EndReason::None);
+    void finish_timewait(uint64_t cookie, Connection& c, EndReason reason);
+    void settle_pending(uint64_t up_to_ns);
+
+    void on_state(const Event& ev);
+    void on_tw_start(const Event& ev);
+    void on_tw_cancel(const Event& ev);
+    void on_tw_explained(const Event& ev, EndReason reason);
+    void on_owner(const Event& ev);
+    void on_existing(const Event& ev);
+
+    size_t max_connections_;
+    bool raw_ = false;
+    std::unordered_map<uint64_t, Connection> conns_;
+    std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order
+    TransitionFn transition_fn_;
+    ResidencyFn residency_fn_;
+    EngineCounters counters_;
+};
+
+}  // namespace tcplinger

@@ -1,0 +1,239 @@
+#include "render/stats_format.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "render/json.hpp"
+
+namespace tcplinger {
+
+namespace {
+const char* short_name(uint8_t s) {
+    switch (s) {
+    case kTimeWait: return "TW";
+    case kFinWait2: return "FW2";
+    case kCloseWait: return "CW";
+    case kLastAck: return "LA";
+    case kClosing: return "CLG";
+    }
+    return "?";
+}
+
+uint64_t rank_count(const GroupFigures& g, uint8_t state) {
+    auto it = g.states.find(state);
+    if (it == g.states.end()) return 0;
+    return it->second.entered + it->second.present_at_start;
+}
+
+std::string ms(uint64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(ns) / 1e6);
+    return buf;
+}
+
+std::string key_text(const GroupKey& k, GroupBy by, const StatsReport& r) {
+    switch (by) {
+    case GroupBy::Process:
+        return k.pid ? std::to_string(k.pid) + " " + k.comm : "- (unknown)";
+    case GroupBy::Endpoint: return format_endpoint(k.remote);
+    case GroupBy::LocalPort: return std::to_string(k.lport);
+    case GroupBy::Cgroup: {
+        std::string name = r.cgroup_name ? r.cgroup_name(k.cgroup) : "";
+        return name.empty() ? (k.cgroup ? "cgroup " + std::to_string(k.cgroup) : "- (unknown)") : name;
+    }
+    }
+    return "";
+}
+
+const StateFigures& figures(const GroupFigures& g, uint8_t s) {
+    static const StateFigures empty;
+    auto it = g.states.find(s);
+    return it == g.states.end() ? empty : it->second;
+}
+
+void reasons_json(std::ostream& out, const std::map<EndReason, uint64_t>& reasons) {
+    out << "{";
+    bool first = true;
+    for (EndReason r : {EndReason::Expired, EndReason::Reused, EndReason::Reset, EndReason::Purged,
+                        EndReason::Unknown}) {
+        auto it = reasons.find(r);
+        out << (first ? "" : ",") << '"' << end_reason_name(r) << "\":" << (it == reasons.end() ? 0 : it->second);
+        first = false;
+    }
+    out << "}";
+}
+
+void state_json(std::ostream& out, const StateFigures& f) {
+    const Histogram& h = f.residency;
+    out << "{\"entered\":" << f.entered << ",\"present_at_start\":" << f.present_at_start
+        << ",\"current\":" << f.current << ",\"completed\":" << h.count();
+    auto num = [&](const char* name, uint64_t ns, bool valid) {
+        out << ",\"" << name << "\":";
+        if (valid) json::millis(out, ns); else out << "null";
+    };
+    num("p50_ms", h.quantile(0.5), h.count());
+    num("p90_ms", h.quantile(0.9), h.count());
+    num("p99_ms", h.quantile(0.99), h.count());
+    num("max_ms", h.max(), h.count());
+    num("oldest_ms", f.oldest_ns, f.current);
+    out << ",\"end_reasons\":";
+    reasons_json(out, f.end_reasons);
+    out << "}";
+}
+
+void states_json(std::ostream& out, const std::map<uint8_t, StateFigures>& states) {
+    out << "{";
+    bool first = true;
+    for (uint8_t s : kLingeringStates) {
+        auto it = states.find(s);
+        out << (first ? "" : ",") << '"' << state_name(s) << "\":";
+        state_json(out, it == states.end() ? StateFigures{} : it->second);
+        first = false;
+    }
+    out << "}";
+}
+
+void drops_json(std::ostream& out, const StatsReport& r) {
+    out << "\"dropped\":{\"ringbuf\":" << r.drops.ringbuf_drops << ",\"recursion\":" << r.drops.recursion_lost
+        << ",\"total\":" << r.drops.lost() << "},\"nested_recovered\":" << r.drops.nested_caught
+        << ",\"evicted\":" << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted)
+        << ",\"events\":" << r.drops.events;
+}
+}  // namespace
+
+std::vector<const GroupFigures*> ranked(const StatsReport& report) {
+    std::vector<const GroupFigures*> out;
+    for (const auto& g : report.groups) out.push_back(&g);
+    std::stable_sort(out.begin(), out.end(), [&](const GroupFigures* a, const GroupFigures* b) {
+        uint64_t ca = rank_count(*a, report.sort_state), cb = rank_count(*b, report.sort_state);
+        if (ca != cb) return ca > cb;
+        return figures(*a, report.sort_state).current > figures(*b, report.sort_state).current;
+    });
+    return out;
+}
+
+void render_stats_text(std::ostream& out, const StatsReport& r) {
+    char buf[512];
+    std::snprintf(buf, sizeof(buf), "%-28s", std::string(group_by_name(r.by) == "process" ? "PID COMM"
+                                                         : group_by_name(r.by) == "endpoint" ? "REMOTE"
+                                                         : group_by_name(r.by) == "lport" ? "LPORT" : "CGROUP").c_str());
+    out << buf;
+    const uint8_t s = r.sort_state;
+    std::string sn = short_name(s);
+    std::snprintf(buf, sizeof(buf), " %8s %8s %10s %10s %10s %10s", (sn + "-IN").c_str(), (sn + "-NOW").c_str(),
+                  (sn + "-P50ms").c_str(), (sn + "-P99ms").c_str(), (sn + "-MAXms").c_str(), (sn + "-OLDms").c_str());
+    out << buf;
+    for (uint8_t o : kLingeringStates) {
+        if (o == s) continue;
+        std::string on = short_name(o);
+        std::snprintf(buf, sizeof(buf), " %7s %7s", (on + "-IN").c_str(), (on + "-NOW").c_str());
+        out << buf;
+    }
+    out << "\n";
+    size_t shown = 0;
+    for (const GroupFigures* g : ranked(r)) {
+        if (shown++ >= r.top) break;
+        const StateFigures& f = figures(*g, s);
+        const Histogram& h = f.residency;
+        std::string key = key_text(g->key, r.by, r);
+        if (key.size() > 28) key = key.substr(0, 27) + "~";
+        std::snprintf(buf, sizeof(buf), "%-28s %8llu %8llu %10s %10s %10s %10s", key.c_str(),
+                      static_cast<unsigned long long>(f.entered + f.present_at_start),
+                      static_cast<unsigned long long>(f.current), h.count() ? ms(h.quantile(0.5)).c_str() : "-",
+                      h.count() ? ms(h.quantile(0.99)).c_str() : "-", h.count() ? ms(h.max()).c_str() : "-",
+                      f.current ? ms(f.oldest_ns).c_str() : "-");
+        out << buf;
+        for (uint8_t o : kLingeringStates) {
+            if (o == s) continue;
+            const StateFigures& of = figures(*g, o);
+            std::snprintf(buf, sizeof(buf), " %7llu %7llu", static_cast<unsigned long long>(of.entered + of.present_at_start),
+                          static_cast<unsigned long long>(of.current));
+            out << buf;
+        }
+        out << "\n";
+    }
+    if (r.groups.size() > r.top) out << "(" << r.groups.size() - r.top << " more groups; use --top)\n";
+
+    auto all = totals(r.groups);
+    for (uint8_t st : kLingeringStates) {
+        const StateFigures& f = all[st];
+        const Histogram& h = f.residency;
+        if (!f.entered && !f.present_at_start && !f.current) continue;
+        out << "\n" << state_name(st) << ": entered " << f.entered << ", present at start " << f.present_at_start
+            << ", now " << f.current;
+        if (f.current) out << " (oldest " << ms(f.oldest_ns) << " ms)";
+        if (!f.end_reasons.empty()) {
+            out << ", ended:";
+            for (const auto& [reason, n] : f.end_reasons) out << " " << end_reason_name(reason) << " " << n;
+        }
+        out << "\n";
+        if (!h.count()) continue;
+        out << "  residency p50 " << ms(h.quantile(0.5)) << " ms, p90 " << ms(h.quantile(0.9)) << " ms, p99 "
+            << ms(h.quantile(0.99)) << " ms, max " << ms(h.max()) << " ms\n";
+        auto rows = h.log2_rows(1'000'000);
+        uint64_t peak = 0;
+        for (const auto& row : rows) peak = std::max(peak, row.second);
+        out << "  " << std::string(14, ' ') << "ms : count    distribution\n";
+        for (const auto& [low, n] : rows) {
+            uint64_t high = low == 0 ? 0 : 2 * low - 1;
+            int stars = peak ? static_cast<int>(n * 40 / peak) : 0;
+            std::snprintf(buf, sizeof(buf), "  %8llu -> %-8llu : %-8llu |%-40s|\n", static_cast<unsigned long long>(low),
+                          static_cast<unsigned long long>(high), static_cast<unsigned long long>(n),
+                          std::string(stars, '*').c_str());
+            out << buf;
+        }
+    }
+    for (const auto& [ns, n] : r.tw_overflow)
+        if (n) out << "\nnetns " << ns << ": " << n << " connections got no TIME-WAIT (TCPTimeWaitOverflow, tcp_max_tw_buckets)\n";
+    out << "\n" << "lost " << r.drops.lost() << " (ring buffer " << r.drops.ringbuf_drops << ", recursion "
+        << r.drops.recursion_lost << "), evicted " << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted)
+        << "\n";
+}
+
+void render_stats_json(std::ostream& out, const StatsReport& r) {
+    out << "{\"by\":\"" << group_by_name(r.by) << "\",\"duration_s\":";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3f", static_cast<double>(r.duration_ns) / 1e9);
+    out << buf << ",\"groups\":[";
+    bool first = true;
+    for (const GroupFigures* g : ranked(r)) {
+        out << (first ? "" : ",") << "{";
+        first = false;
+        const GroupKey& k = g->key;
+        switch (r.by) {
+        case GroupBy::Process:
+            out << "\"pid\":";
+            if (k.pid) out << k.pid; else out << "null";
+            out << ",\"comm\":";
+            if (k.pid) json::string(out, k.comm); else out << "null";
+            break;
+        case GroupBy::Endpoint:
+            out << "\"raddr\":\"" << format_addr(k.remote.family, k.remote.addr) << "\",\"rport\":" << k.remote.port;
+            break;
+        case GroupBy::LocalPort: out << "\"lport\":" << k.lport; break;
+        case GroupBy::Cgroup:
+            out << "\"cgroup_id\":" << k.cgroup << ",\"cgroup\":";
+            json::string(out, r.cgroup_name ? r.cgroup_name(k.cgroup) : "");
+            break;
+        }
+        out << ",\"states\":";
+        states_json(out, g->states);
+        out << "}";
+    }
+    out << "],\"states\":";
+    auto all = totals(r.groups);
+    states_json(out, all);
+    out << ",\"time_wait_end_reasons\":";
+    reasons_json(out, all[kTimeWait].end_reasons);
+    out << ",\"tw_overflow\":{";
+    first = true;
+    for (const auto& [ns, n] : r.tw_overflow) {
+        out << (first ? "" : ",") << "\"" << ns << "\":" << n;
+        first = false;
+    }
+    out << "},";
+    drops_json(out, r);
+    out << "}\n";
+}
+
+}  // namespace tcplinger

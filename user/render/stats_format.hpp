@@ -1,0 +1,32 @@
+// `stats` / `report` output: a table per group, log2 histograms per state,
+// or one JSON object with every figure.
+#pragma once
+#include <functional>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "stats/aggregator.hpp"
+#include "tracer/tracer.hpp"
+
+namespace tcplinger {
+
+struct StatsReport {
+    GroupBy by = GroupBy::Process;
+    std::vector<GroupFigures> groups;
+    uint64_t duration_ns = 0;
+    DropCounters drops;
+    uint64_t engine_evicted = 0;
+    std::map<uint32_t, uint64_t> tw_overflow;  // netns -> TCPTimeWaitOverflow during the run
+    uint8_t sort_state = kTimeWait;
+    size_t top = 20;
+    std::function<std::string(uint64_t)> cgroup_name;  // id -> path; may be empty
+};
+
+// Groups sorted by the sort state's count (entered + present at start), then key.
+std::vector<const GroupFigures*> ranked(const StatsReport& report);
+void render_stats_text(std::ostream& out, const StatsReport& report);
+void render_stats_json(std::ostream& out, const StatsReport& report);
+
+}  // namespace tcplinger

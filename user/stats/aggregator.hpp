@@ -1,0 +1,69 @@
+// Lifetimes per group (process, remote endpoint, local port or cgroup) for
+// the lingering states. Fed by the engine's transitions and residencies, so
+// live tracing and recordings give the same figures.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/filter.hpp"
+#include "lifecycle/engine.hpp"
+#include "stats/histogram.hpp"
+
+namespace tcplinger {
+
+enum class GroupBy { Process, Endpoint, LocalPort, Cgroup };
+std::optional<GroupBy> parse_group_by(const std::string& text);
+std::string_view group_by_name(GroupBy by);
+
+// TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK, CLOSING.
+inline constexpr std::array<uint8_t, 5> kLingeringStates = {kTimeWait, kFinWait2, kCloseWait, kLastAck, kClosing};
+bool is_lingering(uint8_t state);
+
+struct GroupKey {
+    uint32_t pid = 0;
+    std::string comm;
+    uint64_t cgroup = 0;
+    Endpoint remote;
+    uint16_t lport = 0;
+    auto operator<=>(const GroupKey&) const = default;
+};
+
+struct StateFigures {
+    uint64_t entered = 0;           // entered during the run
+    uint64_t present_at_start = 0;  // in the state when tracing started
+    uint64_t current = 0;           // in the state now
+    uint64_t oldest_ns = 0;         // age of the oldest current one (lower bound if present at start)
+    Histogram residency;            // completed stays that began during the run
+    std::map<EndReason, uint64_t> end_reasons;
+    void merge(const StateFigures& o);
+};
+
+struct GroupFigures {
+    GroupKey key;
+    std::map<uint8_t, StateFigures> states;
+};
+
+class Aggregator {
+public:
+    Aggregator(GroupBy by, const Filter& filter) : by_(by), filter_(filter) {}
+    void add(const Transition& t);
+    void add(const Residency& r);
+    // Groups with figures for the connections alive now (age measured at now_ns).
+    std::vector<GroupFigures> report(const Engine& engine, uint64_t now_ns) const;
+    GroupBy by() const { return by_; }
+
+private:
+    GroupKey key_of(const Process& p, const Endpoint& remote, const Endpoint& local) const;
+    GroupBy by_;
+    const Filter& filter_;
+    std::map<GroupKey, std::map<uint8_t, StateFigures>> groups_;
+};
+
+// Sum of every group, per state.
+std::map<uint8_t, StateFigures> totals(const std::vector<GroupFigures>& groups);
+
+}  // namespace tcplinger

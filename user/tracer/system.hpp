@@ -1,0 +1,37 @@
+// Host facts the tracer needs, none of them libbpf: privileges, BTF,
+// tracefs, network namespaces and /proc socket ownership.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+
+namespace tcplinger::sys {
+
+// Throws FatalError naming what is missing and what to do.
+void check_can_trace();
+// Mounts tracefs at /sys/kernel/tracing if needed. False if unavailable.
+bool ensure_tracefs();
+// Network namespaces visible on the host: inode -> a path that opens it.
+std::map<uint32_t, std::string> list_netns();
+uint32_t netns_inode_of(const std::string& path);
+// socket inode -> owning process, from /proc/<pid>/fd.
+std::map<uint64_t, Process> socket_owners();
+std::string comm_of_pid(uint32_t pid);
+// cgroup v2 id -> path relative to the cgroup root (empty when unknown).
+std::string cgroup_path(uint64_t cgroup_id);
+uint64_t cgroup_id_of_path(const std::string& path);
+// "docker-<id>.scope" / "<unit>.service" labels from a cgroup path.
+std::string cgroup_label(const std::string& path);
+uint64_t monotonic_ns();
+uint64_t realtime_ns();
+
+}  // namespace tcplinger::sys
+
+namespace tcplinger::sys {
+// TcpExt counters (/proc/net/netstat) as seen from inside a namespace
+// (path from list_netns()); empty path: this process's namespace.
+std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path);
+}  // namespace tcplinger::sys

@@ -1,0 +1,228 @@
+#include "tracer/tracer.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "core/abi_check.hpp"
+#include "core/error.hpp"
+#include "tcplinger.skel.h"
+#include "tracer/system.hpp"
+
+namespace tcplinger {
+
+namespace {
+bool g_verbose = false;
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+    if (!g_verbose && level != LIBBPF_WARN) return 0;
+    if (!g_verbose) return 0;  // warnings become our own one-line errors
+    return std::vfprintf(stderr, fmt, args);
+}
+
+std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+
+std::string load_hint(int err) {
+    if (err == -EPERM || err == -EACCES)
+        return ": run as root (sudo) or grant CAP_BPF and CAP_PERFMON";
+    return ": rerun with -v for libbpf's log";
+}
+
+struct ProgramPair {
+    bpf_program* primary;
+    bpf_program* backup;
+};
+}  // namespace
+
+struct Tracer::Impl {
+    tcplinger_bpf* skel = nullptr;
+    ring_buffer* rb = nullptr;
+    const Callback* cb = nullptr;
+    std::vector<bpf_link*> links;
+    std::vector<ProgramPair> pairs;
+    KernelFilter filter;
+
+    static int on_record(void* ctx, void* data, size_t size) {
+        auto* self = static_cast<Impl*>(ctx);
+        if (size < sizeof(tl_event)) return 0;
+        auto ev = decode(*static_cast<const tl_event*>(data));
+        if (ev && self->cb) (*self->cb)(*ev);
+        return 0;
+    }
+
+    ~Impl() {
+        if (rb) ring_buffer__free(rb);
+        for (auto* l : links) bpf_link__destroy(l);
+        if (skel) tcplinger_bpf__destroy(skel);
+    }
+};
+
+Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
+    sys::check_can_trace();
+    g_verbose = opts.verbose;
+    libbpf_set_print(libbpf_log);
+    impl_->filter = opts.filter;
+
+    auto* skel = tcplinger_bpf__open();
+    if (!skel) throw FatalError("failed to open BPF object: " + errstr(errno));
+    impl_->skel = skel;
+    skel->rodata->filter_netns = opts.filter.netns;
+    skel->rodata->filter_family = opts.filter.family;
+    skel->rodata->filter_lport = opts.filter.lport;
+    skel->rodata->filter_rport = opts.filter.rport;
+    skel->rodata->filter_port = opts.filter.port;
+    uint32_t rb_bytes = opts.ringbuf_mb << 20;
+    skel->rodata->wakeup_bytes = rb_bytes / 4;
+    bpf_map__set_max_entries(skel->maps.events, rb_bytes);
+    bpf_map__set_max_entries(skel->maps.socks, opts.max_sockets);
+
+    accept_attached_ = opts.accept_owner && sys::ensure_tracefs();
+    if (!accept_attached_) {
+        bpf_program__set_autoload(skel->progs.tl_accept4_exit, false);
+        bpf_program__set_autoload(skel->progs.tl_accept_exit, false);
+    }
+    // The iterator is attached on demand by snapshot().
+    bpf_program__set_autoattach(skel->progs.tl_iter_tcp, false);
+
+    int err = tcplinger_bpf__load(skel);
+    if (err) throw FatalError("failed to load BPF programs: " + errstr(err) + load_hint(err));
+
+    // Order matters: each backup program must run after its primary on
+    // the same tracepoint (probes run in registration order).
+    bpf_program* order[] = {
+        skel->progs.tl_set_state,    skel->progs.tl_set_state_nested,
+        skel->progs.tl_timer_start,  skel->progs.tl_timer_start_nested,
+        skel->progs.tl_timer_cancel, skel->progs.tl_timer_cancel_nested,
+        skel->progs.tl_timer_expire, skel->progs.tl_timer_expire_nested,
+    };
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); ++i) {
+        bpf_link* link = bpf_program__attach(order[i]);
+        if (!link)
+            throw FatalError(std::string("failed to attach ") + bpf_program__name(order[i]) + ": " +
+                             errstr(errno) + load_hint(-errno));
+        impl_->links.push_back(link);
+        if (i % 2 == 1) impl_->pairs.push_back({order[i - 1], order[i]});
+    }
+    if (accept_attached_) {
+        for (bpf_program* p : {skel->progs.tl_accept4_exit, skel->progs.tl_accept_exit}) {
+            bpf_link* link = bpf_program__attach(p);
+            if (!link) {
+                accept_attached_ = false;
+                break;
+            }
+            impl_->links.push_back(link);
+        }
+    }
+    impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), Impl::on_record, impl_.get(), nullptr);
+    if (!impl_->rb) throw FatalError("failed to create ring buffer: " + errstr(errno));
+}
+
+Tracer::~Tracer() = default;
+
+std::vector<Event> Tracer::snapshot() {
+    std::vector<Event> out;
+    std::map<uint32_t, std::string> namespaces = sys::list_netns();
+    bpf_link* link = bpf_program__attach_iter(impl_->skel->progs.tl_iter_tcp, nullptr);
+    if (!link) return out;
+    for (const auto& [ino, path] : namespaces) {
+        if (impl_->filter.netns && ino != impl_->filter.netns) continue;
+        // bpf_iter_tcp walks the namespace of the task that creates the
+        // iterator fd: create it from a thread that joined the namespace.
+        std::vector<tl_event> raw;
+        std::thread worker([&, path = path] {
+            int nsfd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (nsfd < 0) return;
+            if (setns(nsfd, CLONE_NEWNET) == 0) {
+                int it = bpf_iter_create(bpf_link__fd(link));
+                if (it >= 0) {
+                    tl_event buf[64];
+                    ssize_t n;
+                    while ((n = read(it, buf, sizeof(buf))) > 0)
+                        raw.insert(raw.end(), buf, buf + n / sizeof(tl_event));
+                    close(it);
+                }
+            }
+            close(nsfd);
+        });
+        worker.join();
+        for (const auto& r : raw)
+            if (auto ev = decode(r)) out.push_back(*ev);
+    }
+    bpf_link__destroy(link);
+
+    bool need_owners = false;
+    for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
+    if (need_owners) {
+        auto owners = sys::socket_owners();
+        size_t n = out.size();
+        for (size_t i = 0; i < n; ++i) {
+            const Event& ev = out[i];
+            if (ev.new_state == kTimeWait || !ev.aux0) continue;
+            auto it = owners.find(ev.aux0);
+            if (it == owners.end()) continue;
+            Event owner = ev;
+            owner.kind = EventKind::Owner;
+            owner.task = it->second;
+            owner.task_tid = 0;
+            owner.flags = 0;
+            out.push_back(owner);
+        }
+    }
+    return out;
+}
+
+int Tracer::poll(int timeout_ms, const Callback& cb) {
+    impl_->cb = &cb;
+    int n = ring_buffer__poll(impl_->rb, timeout_ms);
+    if (n < 0 && n != -EINTR) return -1;
+    // Records are submitted without a wakeup (batched); collect them here.
+    int m = ring_buffer__consume(impl_->rb);
+    impl_->cb = nullptr;
+    return (n > 0 ? n : 0) + (m > 0 ? m : 0);
+}
+
+void Tracer::stop(const Callback& cb) {
+    for (auto* l : impl_->links) bpf_link__destroy(l);
+    impl_->links.clear();
+    impl_->cb = &cb;
+    while (ring_buffer__consume(impl_->rb) > 0) {
+    }
+    impl_->cb = nullptr;
+}
+
+DropCounters Tracer::counters() const {
+    DropCounters out;
+    int ncpus = libbpf_num_possible_cpus();
+    std::vector<tl_counters> per_cpu(ncpus > 0 ? ncpus : 1);
+    uint32_t zero = 0;
+    if (bpf_map__lookup_elem(impl_->skel->maps.counters, &zero, sizeof(zero), per_cpu.data(),
+                             per_cpu.size() * sizeof(tl_counters), 0) == 0) {
+        for (const auto& c : per_cpu) {
+            out.events += c.events;
+            out.ringbuf_drops += c.ringbuf_drops;
+            out.sock_untracked += c.sock_untracked;
+            out.sock_map_full += c.sock_map_full;
+            out.nested_caught += c.nested_caught;
+            out.no_cookie += c.no_cookie;
+        }
+    }
+    uint64_t primary_misses = 0;
+    for (const auto& pair : impl_->pairs) {
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(pair.primary), &info, &len) == 0)
+            primary_misses += info.recursion_misses;
+    }
+    out.recursion_lost = primary_misses > out.nested_caught ? primary_misses - out.nested_caught : 0;
+    return out;
+}
+
+}  // namespace tcplinger

@@ -1,0 +1,65 @@
+// The one part of tcplinger that talks to libbpf: load, attach, snapshot,
+// poll, count drops, detach. Everything it hands out is a decoded Event.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+
+namespace tcplinger {
+
+struct KernelFilter {
+    uint32_t netns = 0;  // 0: every namespace
+    uint8_t family = 0;  // 0, 4 or 6
+    uint16_t lport = 0, rport = 0, port = 0;
+};
+
+struct TracerOptions {
+    KernelFilter filter;
+    bool verbose = false;          // libbpf's own log on stderr
+    uint32_t ringbuf_mb = 16;      // power of two
+    uint32_t max_sockets = 262144; // BPF socket map (LRU)
+    bool accept_owner = true;      // attach the accept() syscall tracepoints
+};
+
+// Everything that can be lost, always reported.
+struct DropCounters {
+    uint64_t events = 0;          // records the kernel produced
+    uint64_t ringbuf_drops = 0;   // ring buffer full
+    uint64_t sock_untracked = 0;  // socket missing from the BPF map (LRU eviction)
+    uint64_t sock_map_full = 0;
+    uint64_t nested_caught = 0;   // nested tracepoint hits recovered by backup programs
+    uint64_t recursion_lost = 0;  // nested hits nobody handled
+    uint64_t no_cookie = 0;
+    uint64_t lost() const { return ringbuf_drops + recursion_lost; }
+};
+
+class Tracer {
+public:
+    explicit Tracer(const TracerOptions& opts);  // throws FatalError
+    ~Tracer();
+    Tracer(const Tracer&) = delete;
+    Tracer& operator=(const Tracer&) = delete;
+
+    using Callback = std::function<void(const Event&)>;
+    // Sockets that exist now (iter/tcp in each traced netns), with Owner
+    // events for those /proc attributes to a process.
+    std::vector<Event> snapshot();
+    // Waits up to timeout_ms, then hands over every pending record. Returns
+    // the number handed over, or -1 on error.
+    int poll(int timeout_ms, const Callback& cb);
+    // Detaches every program, then drains what is left.
+    void stop(const Callback& cb);
+    DropCounters counters() const;
+    bool accept_attached() const { return accept_attached_; }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    bool accept_attached_ = false;
+};
+
+}  // namespace tcplinger
