@@ -373,6 +373,7 @@ static __always_inline struct tl_event *tw_event(struct timer_list *timer, __u8 
 	e->new_state = BPF_CORE_READ(tw, tw_substate);
 	e->aux0 = BPF_CORE_READ(timer, expires);
 	e->aux1 = bpf_jiffies64();
+	e->kaddr = (__u64)tw;
 	put_tuple(e, t);
 	fill_task(e);
 	*twp = tw;
@@ -677,5 +678,58 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 		return 0;
 	}
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
+}
+
+/* ---- on-demand timewait probe (see tcplinger.h) ------------------------ */
+
+__u32 tw_probe_n = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TL_TW_PROBE_MAX);
+	__type(key, __u32);
+	__type(value, struct tl_tw_probe_req);
+} tw_probe_in SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TL_TW_PROBE_MAX);
+	__type(key, __u32);
+	__type(value, struct tl_tw_probe_res);
+} tw_probe_out SEC(".maps");
+
+static long probe_one(__u32 i, void *ctx)
+{
+	struct tl_tw_probe_req *req = bpf_map_lookup_elem(&tw_probe_in, &i);
+	struct tl_tw_probe_res *res = bpf_map_lookup_elem(&tw_probe_out, &i);
+	struct inet_timewait_sock *tw;
+	__u64 cookie = 0;
+
+	if (!req || !res)
+		return 1;
+	res->valid = 0;
+	tw = (void *)req->kaddr;
+	if (bpf_probe_read_kernel(&cookie, sizeof(cookie), &tw->__tw_common.skc_cookie) ||
+	    cookie != req->cookie)
+		return 0;
+	res->substate = BPF_CORE_READ(tw, tw_substate);
+	res->expires = BPF_CORE_READ(tw, tw_timer.expires);
+	res->jiffies = bpf_jiffies64();
+	res->ts_ns = bpf_ktime_get_ns();
+	/* still a timewait socket with the same cookie: the answer stands */
+	if (BPF_CORE_READ(tw, __tw_common.skc_state) == TCP_TIME_WAIT)
+		res->valid = 1;
+	return 0;
+}
+
+SEC("raw_tp")
+int tl_tw_probe(void *ctx)
+{
+	__u32 n = tw_probe_n;
+
+	if (n > TL_TW_PROBE_MAX)
+		n = TL_TW_PROBE_MAX;
+	bpf_loop(n, probe_one, NULL, 0);
 	return 0;
 }

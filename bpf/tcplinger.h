@@ -22,6 +22,31 @@ enum tl_kind {
 	TL_EV_TW_REUSE = 5,   /* a SYN killed the timewait socket and opened a request on its 4-tuple */
 	TL_EV_OWNER = 6,      /* accept() returned this socket in the current task */
 	TL_EV_EXISTING = 7,   /* socket present when tracing started (iter/tcp) */
+	TL_EV_TW_PROBE = 8,   /* timewait substate read on demand (tl_tw_probe), see below */
+};
+
+/*
+ * A FIN that moves an orphaned timewait socket from FIN_WAIT2 to TIME_WAIT
+ * re-arms its timer, but a re-arm within the same wheel bucket fires no
+ * timer_start (kernel/time/timer.c: __mod_timer fast path). Userspace asks
+ * tl_tw_probe (run with BPF_PROG_TEST_RUN) to re-read such sockets: it fills
+ * tw_probe_in[0..n) with {kaddr, cookie}, the program answers in
+ * tw_probe_out, checking the cookie so a freed and reused object is ignored.
+ */
+#define TL_TW_PROBE_MAX 1024
+
+struct tl_tw_probe_req {
+	__u64 kaddr;
+	__u64 cookie;
+};
+
+struct tl_tw_probe_res {
+	__u64 expires;  /* jiffies */
+	__u64 jiffies;
+	__u64 ts_ns;
+	__u8 valid;     /* cookie matched */
+	__u8 substate;
+	__u8 pad[6];
 };
 
 /* tl_event.flags */
@@ -66,6 +91,7 @@ struct tl_event {
 	__u8 raddr[TL_ADDR_LEN];
 	char comm[TL_COMM_LEN];
 	char owner_comm[TL_COMM_LEN];
+	__u64 kaddr;        /* TW_*: kernel address of the timewait socket (for tl_tw_probe only) */
 };
 
 /* Per-CPU drop and health counters (BPF global data, summed by userspace). */

@@ -46,18 +46,30 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     const uint64_t end = opts.duration_s > 0 ? start + static_cast<uint64_t>(opts.duration_s * 1e9) : UINT64_MAX;
     const uint64_t tick_ns = opts.tick_s > 0 ? static_cast<uint64_t>(opts.tick_s * 1e9) : 0;
     uint64_t next_tick = tick_ns ? start + tick_ns : UINT64_MAX;
+    constexpr uint64_t kProbeEveryNs = 250'000'000;
+    uint64_t next_probe = start + kProbeEveryNs;
+    auto probe = [&] {
+        if (!hooks.timewait_probes) return;
+        for (const Event& ev : tracer.probe_timewait(hooks.timewait_probes())) hooks.on_event(ev);
+    };
     while (!g_stop.load()) {
         uint64_t now = sys::monotonic_ns();
         if (now >= end) break;
         int64_t wait_ms = std::min<int64_t>(50, (std::min(end, next_tick) - now) / 1'000'000 + 1);
         if (tracer.poll(static_cast<int>(wait_ms), cb) < 0) break;
         now = sys::monotonic_ns();
+        if (now >= next_probe) {
+            next_probe = now + kProbeEveryNs;
+            probe();
+        }
+        if (hooks.on_poll) hooks.on_poll(now);
         if (now >= next_tick) {
             next_tick += tick_ns;
             if (hooks.on_tick) hooks.on_tick(now);
         }
     }
     tracer.stop(cb);
+    probe();
     return tracer.counters();
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tracer/tracer.hpp"
 
@@ -20,6 +22,10 @@ struct LiveHooks {
     std::function<void(const Event&)> on_event;
     std::function<void(uint64_t mono_ns)> on_tick;  // every tick_s, and when idle
     std::function<void()> on_started;               // after attach, before the snapshot
+    std::function<void(uint64_t mono_ns)> on_poll;  // after every poll (about every 50 ms)
+    // Timewait sockets to re-read (Engine::timewait_probes); the answers
+    // come back through on_event.
+    std::function<std::vector<std::pair<uint64_t, uint64_t>>()> timewait_probes;
 };
 
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);

@@ -4,6 +4,7 @@
 #include "cli/live.hpp"
 #include "cli/options.hpp"
 #include "render/stats_format.hpp"
+#include "core/abi_check.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -91,8 +92,9 @@ int run_stats(const StatsOptions& o) {
     };
     hooks.on_event = [&](const Event& ev) { engine.process(ev); };
     uint64_t last_report = 0;
+    hooks.on_poll = [&](uint64_t now) { engine.advance(now); };
+    hooks.timewait_probes = [&] { return engine.timewait_probes(TL_TW_PROBE_MAX); };
     hooks.on_tick = [&](uint64_t now) {
-        engine.advance(now);
         if (o.interval > 0 && now - last_report >= static_cast<uint64_t>(o.interval * 1e9) * 9 / 10) {
             last_report = now;
             print(now, DropCounters{});

@@ -4,6 +4,7 @@
 #include "cli/live.hpp"
 #include "cli/options.hpp"
 #include "render/trace_format.hpp"
+#include "core/abi_check.hpp"
 
 namespace tcplinger {
 
@@ -36,10 +37,9 @@ int run_trace(const TraceOptions& o) {
         std::cout.flush();
     };
     hooks.on_event = [&](const Event& ev) { engine.process(ev); };
-    hooks.on_tick = [&](uint64_t now) {
-        engine.advance(now);
-        std::cout.flush();
-    };
+    hooks.on_poll = [&](uint64_t now) { engine.advance(now); };
+    hooks.on_tick = [&](uint64_t) { std::cout.flush(); };
+    hooks.timewait_probes = [&] { return engine.timewait_probes(TL_TW_PROBE_MAX); };
     DropCounters drops = run_live(live, hooks);
     engine.flush();
     std::cout.flush();

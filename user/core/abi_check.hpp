@@ -7,7 +7,7 @@
 
 #include "tcplinger.h"
 
-static_assert(sizeof(tl_event) == 144, "tl_event layout changed: bump TL_ABI_VERSION");
+static_assert(sizeof(tl_event) == 152, "tl_event layout changed: bump TL_ABI_VERSION");
 static_assert(offsetof(tl_event, netns) == 48);
 static_assert(offsetof(tl_event, lport) == 64);
 static_assert(offsetof(tl_event, kind) == 68);
@@ -16,4 +16,6 @@ static_assert(offsetof(tl_event, hz) == 76);
 static_assert(offsetof(tl_event, laddr) == 80);
 static_assert(offsetof(tl_event, comm) == 112);
 static_assert(offsetof(tl_event, owner_comm) == 128);
+static_assert(offsetof(tl_event, kaddr) == 144);
 static_assert(sizeof(tl_counters) == 48);
+static_assert(sizeof(tl_tw_probe_req) == 16 && sizeof(tl_tw_probe_res) == 32);

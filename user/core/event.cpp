@@ -62,7 +62,7 @@ std::string format_endpoint(const Endpoint& ep) {
 }
 
 std::optional<Event> decode(const tl_event& raw) {
-    if (raw.abi != TL_ABI_VERSION || raw.kind < TL_EV_STATE || raw.kind > TL_EV_EXISTING)
+    if (raw.abi != TL_ABI_VERSION || raw.kind < TL_EV_STATE || raw.kind > TL_EV_TW_PROBE)
         return std::nullopt;
     if (raw.family != 4 && raw.family != 6) return std::nullopt;
     Event ev;
@@ -85,6 +85,7 @@ std::optional<Event> decode(const tl_event& raw) {
     ev.aux0 = raw.aux0;
     ev.aux1 = raw.aux1;
     ev.hz = raw.hz;
+    ev.kaddr = raw.kaddr;
     return ev;
 }
 
@@ -116,6 +117,7 @@ tl_event encode(const Event& ev) {
     raw.aux0 = ev.aux0;
     raw.aux1 = ev.aux1;
     raw.hz = ev.hz;
+    raw.kaddr = ev.kaddr;
     return raw;
 }
 

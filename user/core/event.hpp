@@ -19,6 +19,7 @@ enum class EventKind : uint8_t {
     TwReuse = 5,
     Owner = 6,
     Existing = 7,
+    TwProbe = 8,
 };
 
 // include/net/tcp_states.h
@@ -84,6 +85,7 @@ struct Event {
     Process owner;  // valid when flags & kOwnerKnown
     uint64_t aux0 = 0, aux1 = 0;
     uint32_t hz = 0;
+    uint64_t kaddr = 0;  // timewait socket address, live only (never recorded or printed)
 
     bool in_task() const { return flags & flag::kTaskCtx; }
     bool owner_known() const { return flags & flag::kOwnerKnown; }

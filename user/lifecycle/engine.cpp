@@ -1,5 +1,7 @@
 #include "lifecycle/engine.hpp"
 
+#include <algorithm>
+
 namespace tcplinger {
 
 std::string_view end_reason_name(EndReason r) {
@@ -116,6 +118,7 @@ void Engine::process(const Event& ev) {
     case EventKind::TwReuse: on_tw_explained(ev, EndReason::Reused); break;
     case EventKind::Owner: on_owner(ev); break;
     case EventKind::Existing: on_existing(ev); break;
+    case EventKind::TwProbe: on_tw_probe(ev); break;
     }
 }
 
@@ -155,6 +158,8 @@ void Engine::on_tw_start(const Event& ev) {
     Connection* c = find_or_create(ev, &created);
     if (!c) return;
     uint8_t substate = ev.new_state;
+    if (ev.kaddr) c->kaddr = ev.kaddr;
+    if (ev.hz) c->hz = ev.hz;
     if (created) {
         ++counters_.unknown_sockets;
         c->state = substate;
@@ -186,6 +191,7 @@ void Engine::on_tw_cancel(const Event& ev) {
         c->state = ev.new_state;
         c->timewait = true;
     }
+    if (ev.hz) c->hz = ev.hz;
     c->pending = Connection::PendingEnd{ev.ts_ns, ev.flags, ev.new_state, ev.aux0, ev.aux1, ev.hz};
     if (ev.flags & flag::kNetDying)
         finish_timewait(ev.cookie, *c, EndReason::Purged);
@@ -205,23 +211,44 @@ void Engine::finish_timewait(uint64_t cookie, Connection& c, EndReason reason) {
     Connection::PendingEnd p = *c.pending;
     c.pending.reset();
     c.timewait = true;
-    if (p.substate == kTimeWait && c.state != kTimeWait) {
-        // The FIN-WAIT-2 -> TIME-WAIT re-arm hit the timer's fast path and
-        // fired no timer_start; it set expires = jiffies + TCP_TIMEWAIT_LEN
-        // (inet_timewait_sock.c: inet_twsk_reschedule), so it happened
-        // (jiffies_now - (expires - 60 * HZ)) jiffies before this cancel.
-        uint64_t tw_start = p.ts_ns;
-        if (p.hz) {
-            int64_t since = static_cast<int64_t>(p.jiffies) -
-                            (static_cast<int64_t>(p.expires) - static_cast<int64_t>(kTimeWaitLenSec * p.hz));
-            int64_t since_ns = since * (1'000'000'000 / static_cast<int64_t>(p.hz));
-            if (since_ns > 0 && static_cast<uint64_t>(since_ns) < p.ts_ns) tw_start = p.ts_ns - since_ns;
-        }
-        if (tw_start < c.entered_ns) tw_start = c.entered_ns;
-        move_to(c, cookie, tw_start, kTimeWait, nullptr);
-    }
+    if (p.substate == kTimeWait && c.state != kTimeWait)
+        move_to(c, cookie, recover_timewait_start(c, p.ts_ns, p.expires, p.jiffies, p.hz), kTimeWait, nullptr);
     move_to(c, cookie, p.ts_ns, kClose, nullptr, reason);
     conns_.erase(cookie);
+}
+
+uint64_t Engine::recover_timewait_start(const Connection& c, uint64_t ts_ns, uint64_t expires, uint64_t jiffies,
+                                        uint32_t hz) const {
+    // The FIN-WAIT-2 -> TIME-WAIT re-arm hit the timer's fast path and
+    // fired no timer_start; it set expires = jiffies + TCP_TIMEWAIT_LEN
+    // (inet_timewait_sock.c: inet_twsk_reschedule), so it happened
+    // (jiffies_now - (expires - 60 * HZ)) jiffies before ts_ns.
+    uint64_t tw_start = ts_ns;
+    if (hz) {
+        int64_t since = static_cast<int64_t>(jiffies) -
+                        (static_cast<int64_t>(expires) - static_cast<int64_t>(kTimeWaitLenSec * hz));
+        int64_t since_ns = since * (1'000'000'000 / static_cast<int64_t>(hz));
+        if (since_ns > 0 && static_cast<uint64_t>(since_ns) < ts_ns) tw_start = ts_ns - since_ns;
+    }
+    return std::max(tw_start, c.entered_ns);
+}
+
+void Engine::on_tw_probe(const Event& ev) {
+    auto it = conns_.find(ev.cookie);
+    if (it == conns_.end()) return;
+    Connection& c = it->second;
+    if (!c.timewait || c.pending || c.state != kFinWait2 || ev.new_state != kTimeWait) return;
+    move_to(c, ev.cookie, recover_timewait_start(c, ev.ts_ns, ev.aux0, ev.aux1, ev.hz ? ev.hz : c.hz), kTimeWait,
+            nullptr);
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Engine::timewait_probes(size_t max) const {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (const auto& [cookie, c] : conns_) {
+        if (out.size() >= max) break;
+        if (c.timewait && c.state == kFinWait2 && c.kaddr && !c.pending) out.emplace_back(c.kaddr, cookie);
+    }
+    return out;
 }
 
 void Engine::settle_pending(uint64_t up_to_ns) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/event.hpp"
 
@@ -58,6 +59,8 @@ struct Connection {
     Process closer;  // first task to close()/shutdown()
     bool timewait = false;  // now a timewait socket
     bool rearmed = false;
+    uint64_t kaddr = 0;     // timewait socket address (live only), for the substate probe
+    uint32_t hz = 0;
     struct PendingEnd {
         uint64_t ts_ns = 0;
         uint16_t flags = 0;
@@ -104,6 +107,9 @@ public:
     void flush();
 
     const std::unordered_map<uint64_t, Connection>& connections() const { return conns_; }
+    // Timewait sockets still in FIN-WAIT-2 whose move to TIME-WAIT may have
+    // gone unseen: (kernel address, cookie) for Tracer::probe_timewait.
+    std::vector<std::pair<uint64_t, uint64_t>> timewait_probes(size_t max) const;
     const EngineCounters& counters() const { return counters_; }
 
 private:
@@ -119,6 +125,11 @@ private:
     void on_tw_start(const Event& ev);
     void on_tw_cancel(const Event& ev);
     void on_tw_explained(const Event& ev, EndReason reason);
+    void on_tw_probe(const Event& ev);
+    // TIME-WAIT start recovered from a timer armed at TIME-WAIT entry
+    // for TCP_TIMEWAIT_LEN, seen at (ts_ns, jiffies) with expiry `expires`.
+    uint64_t recover_timewait_start(const Connection& c, uint64_t ts_ns, uint64_t expires, uint64_t jiffies,
+                                    uint32_t hz) const;
     void on_owner(const Event& ev);
     void on_existing(const Event& ev);
 

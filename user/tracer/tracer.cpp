@@ -89,8 +89,9 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
         bpf_program__set_autoload(skel->progs.tl_accept4_exit, false);
         bpf_program__set_autoload(skel->progs.tl_accept_exit, false);
     }
-    // The iterator is attached on demand by snapshot().
+    // The iterator is attached on demand by snapshot(); the probe is only run.
     bpf_program__set_autoattach(skel->progs.tl_iter_tcp, false);
+    bpf_program__set_autoattach(skel->progs.tl_tw_probe, false);
 
     int err = tcplinger_bpf__load(skel);
     if (err) throw FatalError("failed to load BPF programs: " + errstr(err) + load_hint(err));
@@ -196,6 +197,34 @@ void Tracer::stop(const Callback& cb) {
     while (ring_buffer__consume(impl_->rb) > 0) {
     }
     impl_->cb = nullptr;
+}
+
+std::vector<Event> Tracer::probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets) {
+    std::vector<Event> out;
+    auto* skel = impl_->skel;
+    size_t n = std::min<size_t>(sockets.size(), TL_TW_PROBE_MAX);
+    if (!n) return out;
+    for (uint32_t i = 0; i < n; ++i) {
+        tl_tw_probe_req req{sockets[i].first, sockets[i].second};
+        bpf_map__update_elem(skel->maps.tw_probe_in, &i, sizeof(i), &req, sizeof(req), BPF_ANY);
+    }
+    skel->bss->tw_probe_n = static_cast<uint32_t>(n);
+    LIBBPF_OPTS(bpf_test_run_opts, run);
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tl_tw_probe), &run) != 0) return out;
+    for (uint32_t i = 0; i < n; ++i) {
+        tl_tw_probe_res res{};
+        if (bpf_map__lookup_elem(skel->maps.tw_probe_out, &i, sizeof(i), &res, sizeof(res), 0) || !res.valid)
+            continue;
+        Event ev;
+        ev.kind = EventKind::TwProbe;
+        ev.ts_ns = res.ts_ns;
+        ev.cookie = sockets[i].second;
+        ev.new_state = res.substate;
+        ev.aux0 = res.expires;
+        ev.aux1 = res.jiffies;
+        out.push_back(ev);
+    }
+    return out;
 }
 
 DropCounters Tracer::counters() const {

@@ -53,6 +53,9 @@ public:
     int poll(int timeout_ms, const Callback& cb);
     // Detaches every program, then drains what is left.
     void stop(const Callback& cb);
+    // Re-reads timewait sockets (kernel address, cookie); one TwProbe event
+    // per socket still alive.
+    std::vector<Event> probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets);
     DropCounters counters() const;
     bool accept_attached() const { return accept_attached_; }
 
