@@ -1,0 +1,276 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "core/abi_check.hpp"
+#include "tracer/system.hpp"
+
+namespace tltest {
+
+namespace {
+std::atomic<int> g_counter{0};
+
+void must(bool ok, const char* what) {
+    if (!ok) {
+        std::fprintf(stderr, "workload: %s: %s\n", what, std::strerror(errno));
+        _exit(99);
+    }
+}
+
+void run(const std::string& cmd) {
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
+}
+
+sockaddr_storage loopback(int family, uint16_t port, socklen_t* len) {
+    sockaddr_storage ss{};
+    if (family == AF_INET6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        a->sin6_port = htons(port);
+        *len = sizeof(*a);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a->sin_port = htons(port);
+        *len = sizeof(*a);
+    }
+    return ss;
+}
+}  // namespace
+
+Netns::Netns() {
+    name_ = "tlt-" + std::to_string(getpid()) + "-" + std::to_string(g_counter++);
+    std::system(("ip netns del " + name_ + " 2>/dev/null").c_str());
+    run("ip netns add " + name_);
+    run("ip -n " + name_ + " link set lo up");
+    inode_ = sys::netns_inode_of(path());
+    if (!inode_) throw std::runtime_error("no inode for " + path());
+}
+
+Netns::~Netns() { std::system(("ip netns del " + name_ + " 2>/dev/null").c_str()); }
+
+void Netns::sysctl(const std::string& key, const std::string& value) const {
+    run("ip netns exec " + name_ + " sysctl -qw " + key + "=" + value);
+}
+
+void Netns::enter() const {
+    int fd = ::open(path().c_str(), O_RDONLY | O_CLOEXEC);
+    must(fd >= 0, "open netns");
+    must(setns(fd, CLONE_NEWNET) == 0, "setns");
+    close(fd);
+}
+
+pid_t spawn_in(const Netns& ns, const std::function<int()>& fn) {
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ns.enter();
+        int rc = fn();
+        std::fflush(nullptr);
+        _exit(rc);
+    }
+    return pid;
+}
+
+int reap(pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tcp_listen(int family, uint16_t port, int backlog) {
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    must(fd >= 0, "socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    socklen_t len = 0;
+    sockaddr_storage ss = loopback(family, port, &len);
+    must(bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0, "bind");
+    must(listen(fd, backlog) == 0, "listen");
+    return fd;
+}
+
+int tcp_connect(int family, uint16_t port, uint16_t local) {
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    must(fd >= 0, "socket");
+    socklen_t len = 0;
+    if (local) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        sockaddr_storage me = loopback(family, local, &len);
+        must(bind(fd, reinterpret_cast<sockaddr*>(&me), len) == 0, "bind local");
+    }
+    sockaddr_storage ss = loopback(family, port, &len);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int tcp_accept(int listener) {
+    int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    must(fd >= 0, "accept");
+    return fd;
+}
+
+uint16_t local_port(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+void linger_zero(int fd) {
+    linger l{1, 0};
+    must(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == 0, "SO_LINGER");
+}
+
+void read_until_eof(int fd) {
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+Gate::Gate() { must(pipe2(fds, O_CLOEXEC) == 0, "pipe"); }
+void Gate::open() {
+    char c = 1;
+    must(write(fds[1], &c, 1) == 1, "gate write");
+}
+void Gate::wait() {
+    char c = 0;
+    must(read(fds[0], &c, 1) == 1, "gate read");
+}
+
+Session::Session(const Netns& ns, bool snapshot, bool raw) {
+    TracerOptions opts;
+    opts.filter.netns = ns.inode();
+    tracer_ = std::make_unique<Tracer>(opts);
+    engine_.set_raw(raw);
+    engine_.on_transition([this](const Transition& t) { cap_.transitions.push_back(t); });
+    engine_.on_residency([this](const Residency& r) { cap_.residencies.push_back(r); });
+    if (snapshot)
+        for (const Event& ev : tracer_->snapshot()) feed(ev);
+}
+
+Session::~Session() = default;
+
+void Session::feed(const Event& ev) {
+    cap_.events.push_back(ev);
+    engine_.process(ev);
+}
+
+void Session::pump(double seconds) {
+    pump_until([] { return false; }, seconds);
+}
+
+bool Session::pump_until(const std::function<bool()>& pred, double max_seconds) {
+    Tracer::Callback cb = [this](const Event& ev) { feed(ev); };
+    uint64_t end = sys::monotonic_ns() + static_cast<uint64_t>(max_seconds * 1e9);
+    while (true) {
+        tracer_->poll(20, cb);
+        uint64_t now = sys::monotonic_ns();
+        if (now >= next_probe_) {
+            next_probe_ = now + 250'000'000;
+            for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(TL_TW_PROBE_MAX))) feed(ev);
+        }
+        engine_.advance(now);
+        if (pred()) return true;
+        if (now >= end) return false;
+    }
+}
+
+int Session::wait(pid_t child, double max_seconds) {
+    int status = -1;
+    bool done = pump_until(
+        [&] {
+            int st = 0;
+            pid_t r = waitpid(child, &st, WNOHANG);
+            if (r == child) {
+                status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+                return true;
+            }
+            return false;
+        },
+        max_seconds);
+    if (!done) {
+        kill(child, SIGKILL);
+        reap(child);
+    }
+    return status;
+}
+
+Captured Session::finish() {
+    Tracer::Callback cb = [this](const Event& ev) { feed(ev); };
+    tracer_->poll(0, cb);
+    for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(TL_TW_PROBE_MAX))) feed(ev);
+    tracer_->stop(cb);
+    engine_.flush();
+    cap_.drops = tracer_->counters();
+    cap_.engine = engine_.counters();
+    return cap_;
+}
+
+std::vector<Transition> of_socket(const std::vector<Transition>& all, uint16_t lport, uint16_t rport) {
+    // By cookie: a connecting socket's first transition (SYN-SENT) has no
+    // local port yet.
+    std::vector<uint64_t> cookies;
+    for (const auto& t : all)
+        if (t.local.port == lport && t.remote.port == rport &&
+            std::find(cookies.begin(), cookies.end(), t.cookie) == cookies.end())
+            cookies.push_back(t.cookie);
+    std::vector<Transition> out;
+    for (const auto& t : all)
+        if (std::find(cookies.begin(), cookies.end(), t.cookie) != cookies.end()) out.push_back(t);
+    return out;
+}
+
+std::string sequence(const std::vector<Transition>& ts) {
+    std::string out;
+    for (const auto& t : ts) {
+        if (!out.empty()) out += " ";
+        out += std::string(state_name(t.old_state)) + ">" + std::string(state_name(t.new_state));
+    }
+    return out;
+}
+
+std::vector<Residency> residencies_in(const std::vector<Residency>& all, uint8_t state) {
+    std::vector<Residency> out;
+    for (const auto& r : all)
+        if (r.state == state) out.push_back(r);
+    return out;
+}
+
+std::string own_comm() {
+    std::ifstream in("/proc/self/comm");
+    std::string c;
+    std::getline(in, c);
+    return c;
+}
+
+}  // namespace tltest

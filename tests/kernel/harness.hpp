@@ -1,0 +1,98 @@
+// Kernel integration test harness: a private network namespace per test,
+// workloads forked into it, and a tracing Session that loads the real BPF
+// programs filtered to that namespace and runs the lifecycle engine.
+// Pattern: start the session, trigger real connections, stop, assert.
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lifecycle/engine.hpp"
+#include "tracer/tracer.hpp"
+
+namespace tltest {
+
+using namespace tcplinger;
+
+class Netns {
+public:
+    Netns();  // ip netns add tlt-<pid>-<n>; lo up
+    ~Netns();
+    Netns(const Netns&) = delete;
+    Netns& operator=(const Netns&) = delete;
+    const std::string& name() const { return name_; }
+    std::string path() const { return "/run/netns/" + name_; }
+    uint32_t inode() const { return inode_; }
+    // sysctl inside this namespace only (e.g. "net.ipv4.tcp_fin_timeout", "2").
+    void sysctl(const std::string& key, const std::string& value) const;
+    // Joins this namespace (call in a forked child only).
+    void enter() const;
+
+private:
+    std::string name_;
+    uint32_t inode_ = 0;
+};
+
+// Forks; the child joins ns and returns fn()'s value as its exit status.
+pid_t spawn_in(const Netns& ns, const std::function<int()>& fn);
+// Exit status of a child (-1 if it did not exit normally).
+int reap(pid_t pid);
+
+// ---- sockets, for workloads (all abort the child on failure) ----
+int tcp_listen(int family, uint16_t port, int backlog = 128);
+int tcp_connect(int family, uint16_t port, uint16_t local_port = 0);  // to loopback
+int tcp_accept(int listener);
+uint16_t local_port(int fd);
+void linger_zero(int fd);          // close() sends RST
+void read_until_eof(int fd);
+void sleep_ms(int ms);
+// Small pipe to order steps between processes.
+struct Gate {
+    int fds[2] = {-1, -1};
+    Gate();
+    void open();   // let the waiter pass
+    void wait();   // block until open() was called
+};
+
+struct Captured {
+    std::vector<Transition> transitions;
+    std::vector<Residency> residencies;
+    std::vector<Event> events;
+    DropCounters drops;
+    EngineCounters engine;
+};
+
+class Session {
+public:
+    explicit Session(const Netns& ns, bool snapshot = false, bool raw = false);
+    ~Session();
+    // Polls the tracer (and the timewait probe) for about `seconds`.
+    void pump(double seconds);
+    // Polls until pred() or max_seconds passed; returns pred().
+    bool pump_until(const std::function<bool()>& pred, double max_seconds);
+    // Pumps until the child exits; returns its exit status.
+    int wait(pid_t child, double max_seconds = 60);
+    // Stop tracing, drain, settle the engine. The Session is done after this.
+    Captured finish();
+    Engine& engine() { return engine_; }
+    const Captured& so_far() const { return cap_; }
+
+private:
+    void feed(const Event& ev);
+    std::unique_ptr<Tracer> tracer_;
+    Engine engine_;
+    Captured cap_;
+    uint64_t next_probe_ = 0;
+};
+
+// Transitions of one socket, by its local and remote port.
+std::vector<Transition> of_socket(const std::vector<Transition>& all, uint16_t lport, uint16_t rport);
+// "CLOSE>SYN-SENT SYN-SENT>ESTABLISHED ..."
+std::string sequence(const std::vector<Transition>& ts);
+std::vector<Residency> residencies_in(const std::vector<Residency>& all, uint8_t state);
+std::string own_comm();
+
+}  // namespace tltest

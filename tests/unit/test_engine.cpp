@@ -1,0 +1,237 @@
+// The lifecycle engine on hand-made event streams that follow what the
+// kernel does (KERNEL_NOTES.md): the timewait handoff, hidden re-arms,
+// early kills and their causes, ownership rules.
+#include <gtest/gtest.h>
+
+#include "lifecycle/engine.hpp"
+
+using namespace tcplinger;
+
+namespace {
+constexpr uint64_t kMs = 1'000'000;
+constexpr uint32_t kHz = 250;
+
+struct Stream {
+    Engine engine;
+    std::vector<Transition> ts;
+    std::vector<Residency> rs;
+    Stream() {
+        engine.on_transition([this](const Transition& t) { ts.push_back(t); });
+        engine.on_residency([this](const Residency& r) { rs.push_back(r); });
+    }
+    Event base(EventKind kind, uint64_t ts_ns, uint64_t cookie = 1) {
+        Event e;
+        e.kind = kind;
+        e.ts_ns = ts_ns;
+        e.cookie = cookie;
+        e.netns = 99;
+        e.local.family = e.remote.family = 4;
+        e.local.addr = {127, 0, 0, 1};
+        e.remote.addr = {127, 0, 0, 1};
+        e.local.port = 40000;
+        e.remote.port = 80;
+        e.hz = kHz;
+        return e;
+    }
+    void state(uint64_t t, uint8_t from, uint8_t to, uint32_t task_pid = 0, uint64_t cookie = 1) {
+        Event e = base(EventKind::State, t, cookie);
+        e.old_state = from;
+        e.new_state = to;
+        if (task_pid) {
+            e.flags |= flag::kTaskCtx;
+            e.task = Process{task_pid, "proc" + std::to_string(task_pid), 5};
+        } else {
+            e.task = Process{777, "interrupted", 9};  // whatever softirq interrupted
+        }
+        engine.process(e);
+    }
+    // jiffies are counted from 1000 at t = 0
+    static uint64_t jiffies_at(uint64_t t) { return 1000 + t / (1'000'000'000 / kHz); }
+    void tw(EventKind kind, uint64_t t, uint8_t substate, uint64_t expires, uint16_t flags = 0, uint64_t cookie = 1) {
+        Event e = base(kind, t, cookie);
+        e.new_state = substate;
+        e.aux0 = expires;
+        e.aux1 = jiffies_at(t);
+        e.flags = flags;
+        engine.process(e);
+    }
+    std::string seq() const {
+        std::string out;
+        for (const auto& t : ts) out += std::string(out.empty() ? "" : " ") + std::string(state_name(t.new_state));
+        return out;
+    }
+    const Residency* residency(uint8_t state) const {
+        for (const auto& r : rs)
+            if (r.state == state) return &r;
+        return nullptr;
+    }
+};
+
+// Active closer: ESTABLISHED -> FIN-WAIT-1 -> FIN-WAIT-2, orphaned into a
+// timewait socket in substate FIN-WAIT-2 at t=10ms.
+void active_close_into_fw2(Stream& s) {
+    s.state(0, kClose, kSynSent, 100);
+    s.state(1 * kMs, kSynSent, kEstablished);
+    s.state(5 * kMs, kEstablished, kFinWait1, 100);
+    s.state(8 * kMs, kFinWait1, kFinWait2);
+    s.tw(EventKind::TwStart, 10 * kMs, kFinWait2, Stream::jiffies_at(10 * kMs) + 60 * kHz);
+    s.state(10 * kMs, kFinWait2, kClose);  // full socket handoff: hidden
+}
+}  // namespace
+
+TEST(Engine, HiddenRearmIsRecoveredFromExpiry) {
+    Stream s;
+    active_close_into_fw2(s);
+    // Peer FIN at t=200ms re-armed the timer to 200ms + 60s without any
+    // timer_start; it expires at 60.2s + wheel slack and is cancelled at 61.0s.
+    uint64_t fin = 200 * kMs;
+    uint64_t expires = Stream::jiffies_at(fin) + 60 * kHz;
+    s.tw(EventKind::TwCancel, 61'000 * kMs, kTimeWait, expires, flag::kDue);
+    s.tw(EventKind::TwExpire, 61'000 * kMs, kTimeWait, expires);
+    EXPECT_EQ(s.seq(), "SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSE");
+    const Residency* tw = s.residency(kTimeWait);
+    ASSERT_TRUE(tw);
+    EXPECT_EQ(tw->start_ns, fin);
+    EXPECT_EQ(tw->duration_ns(), 61'000 * kMs - fin);
+    EXPECT_EQ(tw->reason, EndReason::Expired);
+    EXPECT_EQ(tw->owner.pid, 100u) << "TIME-WAIT belongs to the first closer";
+    const Residency* fw2 = s.residency(kFinWait2);
+    ASSERT_TRUE(fw2);
+    EXPECT_EQ(fw2->start_ns, 8 * kMs) << "FIN-WAIT-2 began on the full socket";
+    EXPECT_EQ(fw2->end_ns, fin);
+    EXPECT_EQ(s.ts.back().reason, EndReason::Expired);
+    EXPECT_TRUE(s.ts.back().timewait);
+    EXPECT_TRUE(s.engine.connections().empty());
+}
+
+TEST(Engine, CancelThenStartIsARearmNotAnEnd) {
+    Stream s;
+    active_close_into_fw2(s);
+    uint64_t old_exp = Stream::jiffies_at(10 * kMs) + 60 * kHz;
+    s.tw(EventKind::TwCancel, 300 * kMs, kTimeWait, old_exp);
+    s.tw(EventKind::TwStart, 300 * kMs, kTimeWait, Stream::jiffies_at(300 * kMs) + 60 * kHz);
+    s.engine.advance(10'000 * kMs);
+    EXPECT_EQ(s.seq(), "SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT");
+    ASSERT_EQ(s.engine.connections().size(), 1u);
+    EXPECT_TRUE(s.engine.connections().at(1).rearmed);
+    EXPECT_EQ(s.ts.back().ts_ns, 300 * kMs);
+}
+
+TEST(Engine, EarlyKillCauses) {
+    struct Case {
+        uint16_t flags;
+        bool hint;
+        EndReason want;
+    } cases[] = {
+        {0, true, EndReason::Reused},                      // SYN on the 4-tuple (request socket followed)
+        {flag::kConnectReuse, false, EndReason::Reused},   // connect() under tcp_tw_reuse
+        {flag::kNetDying, false, EndReason::Purged},       // netns teardown
+        {0, false, EndReason::Reset},                      // nothing followed: RST in TIME-WAIT
+        {flag::kDue, false, EndReason::Unknown},           // due but never ran
+    };
+    for (const auto& c : cases) {
+        Stream s;
+        s.state(0, kClose, kSynSent, 100);
+        s.state(1 * kMs, kSynSent, kEstablished);
+        s.state(2 * kMs, kEstablished, kFinWait1, 100);
+        s.tw(EventKind::TwStart, 3 * kMs, kTimeWait, Stream::jiffies_at(3 * kMs) + 60 * kHz);
+        s.state(3 * kMs, kFinWait1, kClose);
+        s.tw(EventKind::TwCancel, 1500 * kMs, kTimeWait, Stream::jiffies_at(3 * kMs) + 60 * kHz, c.flags);
+        if (c.hint) s.engine.process(s.base(EventKind::TwReuse, 1500 * kMs));
+        s.engine.process(s.base(EventKind::Owner, 1700 * kMs, 2));  // unrelated later event
+        s.engine.flush();
+        const Residency* tw = s.residency(kTimeWait);
+        ASSERT_TRUE(tw);
+        EXPECT_EQ(tw->reason, c.want) << end_reason_name(c.want);
+        EXPECT_EQ(tw->duration_ns(), 1497 * kMs);
+        EXPECT_EQ(s.seq(), "SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSE");
+    }
+}
+
+TEST(Engine, OrphanFinWait2ExpiresInFinWait2) {
+    Stream s;
+    active_close_into_fw2(s);
+    uint64_t exp = Stream::jiffies_at(10 * kMs) + 2 * kHz;  // tcp_fin_timeout=2
+    s.tw(EventKind::TwCancel, 2100 * kMs, kFinWait2, exp, flag::kDue);
+    s.tw(EventKind::TwExpire, 2100 * kMs, kFinWait2, exp);
+    EXPECT_EQ(s.seq(), "SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 CLOSE");
+    const Residency* fw2 = s.residency(kFinWait2);
+    ASSERT_TRUE(fw2);
+    EXPECT_EQ(fw2->reason, EndReason::Expired);
+    EXPECT_EQ(fw2->duration_ns(), 2092 * kMs);
+    EXPECT_EQ(s.residency(kTimeWait), nullptr);
+}
+
+TEST(Engine, ProbeRevealsTimeWaitWithItsRealStart) {
+    Stream s;
+    active_close_into_fw2(s);
+    Event probe = s.base(EventKind::TwProbe, 700 * kMs);
+    probe.new_state = kTimeWait;
+    probe.aux0 = Stream::jiffies_at(240 * kMs) + 60 * kHz;
+    probe.aux1 = Stream::jiffies_at(700 * kMs);
+    probe.hz = 0;  // probes carry no HZ: the engine uses the one the timer events had
+    s.engine.process(probe);
+    ASSERT_EQ(s.ts.back().new_state, kTimeWait);
+    EXPECT_EQ(s.ts.back().ts_ns, 240 * kMs);
+    EXPECT_EQ(s.engine.timewait_probes(10).size(), 0u);
+}
+
+TEST(Engine, AcceptingWorkerOwnsPassiveSocketAndItsCloseWait) {
+    Stream s;
+    s.state(0, kListen, kSynRecv, 0, 7);
+    s.state(1 * kMs, kSynRecv, kEstablished, 0, 7);
+    Event acc = s.base(EventKind::Owner, 2 * kMs, 7);
+    acc.task = Process{321, "worker", 3};
+    acc.flags = flag::kTaskCtx;
+    s.engine.process(acc);
+    s.state(50 * kMs, kEstablished, kCloseWait, 0, 7);
+    s.state(350 * kMs, kCloseWait, kLastAck, 321, 7);
+    const Residency* cw = s.residency(kCloseWait);
+    ASSERT_TRUE(cw);
+    EXPECT_EQ(cw->owner.pid, 321u);
+    EXPECT_EQ(cw->duration_ns(), 300 * kMs);
+    // The softirq transitions before accept() have no known owner: never the interrupted task.
+    EXPECT_FALSE(s.ts[0].actor.known());
+    EXPECT_EQ(s.ts[2].actor.pid, 321u) << "softirq ESTABLISHED->CLOSE-WAIT shown as the owner";
+    EXPECT_FALSE(s.ts[2].in_task);
+}
+
+TEST(Engine, PrevIsUnknownUntilSeenAndAtLeastForExistingSockets) {
+    Stream s;
+    s.state(10 * kMs, kEstablished, kFinWait1, 5);  // first seen mid-life, BPF had no entry time
+    ASSERT_EQ(s.ts.size(), 1u);
+    EXPECT_FALSE(s.ts[0].prev_ns);
+    s.state(12 * kMs, kFinWait1, kFinWait2);
+    EXPECT_EQ(*s.ts[1].prev_ns, 2 * kMs);
+
+    Event ex = s.base(EventKind::Existing, 100 * kMs, 9);
+    ex.new_state = kCloseWait;
+    s.engine.process(ex);
+    s.state(400 * kMs, kCloseWait, kLastAck, 8, 9);
+    EXPECT_TRUE(s.ts.back().prev_at_least);
+    EXPECT_EQ(*s.ts.back().prev_ns, 300 * kMs);
+    const Residency* cw = s.residency(kCloseWait);
+    ASSERT_TRUE(cw);
+    EXPECT_TRUE(cw->lower_bound);
+}
+
+TEST(Engine, RawModeShowsTheKernelHandoff) {
+    Stream s;
+    s.engine.set_raw(true);
+    active_close_into_fw2(s);
+    EXPECT_EQ(s.seq(), "SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 CLOSE");
+    EXPECT_EQ(s.engine.connections().size(), 1u) << "the connection lives on as a timewait socket";
+}
+
+TEST(Engine, TableBoundIsCountedNotSilent) {
+    Engine e(2);
+    Stream s;
+    for (uint64_t c = 1; c <= 5; ++c) {
+        Event ev = s.base(EventKind::State, c, c);
+        ev.old_state = kClose;
+        ev.new_state = kSynSent;
+        e.process(ev);
+    }
+    EXPECT_EQ(e.connections().size(), 2u);
+    EXPECT_EQ(e.counters().evicted, 3u);
+}
