@@ -114,9 +114,11 @@ int tcp_connect(int family, uint16_t port, uint16_t local) {
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     must(fd >= 0, "socket");
     socklen_t len = 0;
+    // SO_REUSEADDR on every client socket: its TIME-WAIT then allows a later
+    // bind() to the same port (for tests that reuse a 4-tuple).
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (local) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         sockaddr_storage me = loopback(family, local, &len);
         must(bind(fd, reinterpret_cast<sockaddr*>(&me), len) == 0, "bind local");
     }
