@@ -1,0 +1,229 @@
+// End to end: the built tcplinger binary, as a user runs it.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <thread>
+#include <set>
+#include <sstream>
+
+#include "../common/mini_json.hpp"
+#include "harness.hpp"
+
+namespace tltest {
+namespace {
+
+struct Proc {
+    pid_t pid = -1;
+    int out = -1, err = -1;
+};
+
+Proc launch(const std::vector<std::string>& args) {
+    int o[2], e[2];
+    EXPECT_EQ(pipe(o), 0);
+    EXPECT_EQ(pipe(e), 0);
+    Proc p;
+    p.pid = fork();
+    if (p.pid == 0) {
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        close(o[0]);
+        close(e[0]);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    close(o[1]);
+    close(e[1]);
+    p.out = o[0];
+    p.err = e[0];
+    return p;
+}
+
+std::string slurp(int fd) {
+    std::string s;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) s.append(buf, n);
+    close(fd);
+    return s;
+}
+
+struct Result {
+    int code = -1;
+    std::string out, err;
+};
+
+// Reads both pipes (stdout on a thread) and waits for the exit code.
+Result finish(Proc p) {
+    Result r;
+    std::string out;
+    std::thread reader([&] { out = slurp(p.out); });
+    r.err = slurp(p.err);
+    reader.join();
+    r.out = out;
+    int st = 0;
+    waitpid(p.pid, &st, 0);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
+}
+
+Result run(const std::vector<std::string>& args) { return finish(launch(args)); }
+
+std::set<uint32_t> bpf_prog_ids_of(pid_t pid) {
+    std::set<uint32_t> ids;
+    std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return ids;
+    while (dirent* f = readdir(d)) {
+        std::ifstream in(dir + "/" + f->d_name);
+        std::string line;
+        while (std::getline(in, line))
+            if (line.rfind("prog_id:", 0) == 0) ids.insert(std::stoul(line.substr(8)));
+    }
+    closedir(d);
+    return ids;
+}
+
+bool prog_exists(uint32_t id) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd >= 0) close(fd);
+    return fd >= 0;
+}
+
+std::set<uint32_t> links_to(const std::set<uint32_t>& progs) {
+    std::set<uint32_t> out;
+    uint32_t id = 0;
+    while (bpf_link_get_next_id(id, &id) == 0) {
+        int fd = bpf_link_get_fd_by_id(id);
+        if (fd < 0) continue;
+        bpf_link_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && progs.count(info.prog_id)) out.insert(id);
+        close(fd);
+    }
+    return out;
+}
+
+TEST(Binary, TraceJsonPrintsOneValidLinePerTransitionForBothFamilies) {
+    Netns ns;
+    Proc p = launch({TL_BINARY, "trace", "-j", "--duration", "4", "--netns", ns.path()});
+    sleep_ms(1500);  // load and attach
+    const uint16_t port = 7201;
+    pid_t child = spawn_in(ns, [&] {
+        for (int family : {AF_INET, AF_INET6}) {
+            int l = tcp_listen(family, port);
+            int c = tcp_connect(family, port);
+            int a = tcp_accept(l);
+            close(c);
+            read_until_eof(a);
+            close(a);
+            close(l);
+        }
+        return 0;
+    });
+    ASSERT_EQ(reap(child), 0);
+    Result r = finish(p);
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    std::map<int, std::vector<std::string>> client_seq;
+    const char* keys[] = {"ts", "ts_ns", "pid", "tid", "comm", "cookie", "netns", "family", "laddr", "lport",
+                          "raddr", "rport", "old", "new", "prev_ms", "reason", "owner_pid", "in_task"};
+    size_t n = 0;
+    while (std::getline(lines, line)) {
+        ++n;
+        auto v = minijson::parse(line);
+        ASSERT_TRUE(v) << "not JSON: " << line;
+        for (const char* k : keys) ASSERT_TRUE(v->has(k)) << k << " missing in " << line;
+        EXPECT_EQ((*v)["netns"].num, ns.inode());
+        EXPECT_EQ((*v)["ts"].str.size(), 27u) << (*v)["ts"].str;  // 2026-11-22T09:44:53.123456Z
+        int fam = static_cast<int>((*v)["family"].num);
+        EXPECT_TRUE(fam == 4 || fam == 6);
+        if ((*v)["rport"].num == port) client_seq[fam].push_back((*v)["old"].str + ">" + (*v)["new"].str);
+        if ((*v)["old"].str == "CLOSE") {
+            EXPECT_EQ((*v)["prev_ms"].kind, minijson::Value::Null);
+        }
+    }
+    EXPECT_GE(n, 20u);
+    for (int fam : {4, 6}) {
+        std::vector<std::string> want = {"CLOSE>SYN-SENT", "SYN-SENT>ESTABLISHED", "ESTABLISHED>FIN-WAIT-1",
+                                         "FIN-WAIT-1>FIN-WAIT-2", "FIN-WAIT-2>TIME-WAIT"};
+        EXPECT_EQ(client_seq[fam], want) << "family " << fam;
+    }
+    EXPECT_NE(r.err.find(" 0 lost"), std::string::npos) << r.err;
+}
+
+TEST(Binary, WithoutPrivilegesOneLineNamingCapabilitiesExit1) {
+    Result r = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                    TL_BINARY, "trace"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("CAP_BPF"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("CAP_PERFMON"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+void expect_detached_after(const std::function<void(pid_t)>& stop, int want_code) {
+    Proc p = launch({TL_BINARY, "stats", "-j", "--duration", "30"});
+    std::set<uint32_t> progs;
+    for (int i = 0; i < 50 && progs.size() < 8; ++i) {
+        sleep_ms(100);
+        progs = bpf_prog_ids_of(p.pid);
+    }
+    ASSERT_GE(progs.size(), 8u) << "the tracer loaded its programs";
+    std::set<uint32_t> links = links_to(progs);
+    EXPECT_GE(links.size(), 8u);
+    stop(p.pid);
+    Result r = finish(p);
+    EXPECT_EQ(r.code, want_code) << r.err;
+    for (uint32_t id : progs) EXPECT_FALSE(prog_exists(id)) << "program " << id << " still loaded";
+    EXPECT_TRUE(links_to(progs).empty());
+    if (want_code == 0) {
+        EXPECT_TRUE(minijson::parse(r.out)) << r.out;
+    }
+}
+
+TEST(Binary, NothingLeftAttachedAfterSigterm) {
+    expect_detached_after([](pid_t pid) { kill(pid, SIGTERM); }, 0);
+}
+
+TEST(Binary, NothingLeftAttachedAfterDuration) {
+    Proc p = launch({TL_BINARY, "trace", "--duration", "1"});
+    sleep_ms(300);
+    std::set<uint32_t> progs = bpf_prog_ids_of(p.pid);
+    Result r = finish(p);
+    EXPECT_EQ(r.code, 0) << r.err;
+    for (uint32_t id : progs) EXPECT_FALSE(prog_exists(id));
+}
+
+TEST(Binary, BadArgumentsExit2) {
+    EXPECT_EQ(run({TL_BINARY, "trace", "--state", "WAITING"}).code, 2);
+    EXPECT_EQ(run({TL_BINARY, "trace", "--lport", "0"}).code, 2);
+    EXPECT_EQ(run({TL_BINARY, "stats", "--by", "color"}).code, 2);
+    EXPECT_EQ(run({TL_BINARY, "frobnicate"}).code, 2);
+    EXPECT_EQ(run({TL_BINARY}).code, 2);
+    Result e = run({TL_BINARY, "trace", "--netns", "/nonexistent/ns"});
+    EXPECT_EQ(e.code, 1);
+    EXPECT_NE(e.err.find("network namespace"), std::string::npos) << e.err;
+}
+
+TEST(Binary, HelpHasUsageAndExamples) {
+    for (const char* cmd : {"trace", "stats"}) {
+        Result r = run({TL_BINARY, cmd, "--help"});
+        EXPECT_EQ(r.code, 0);
+        EXPECT_NE(r.out.find("EXAMPLES"), std::string::npos) << cmd;
+        EXPECT_NE(r.out.find("--netns"), std::string::npos) << cmd;
+    }
+}
+
+}  // namespace
+}  // namespace tltest
