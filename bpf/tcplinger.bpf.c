@@ -518,11 +518,14 @@ static __always_inline int handle_timer_start(struct timer_list *timer)
 	return 0;
 }
 
+/*
+ * The primary raises its flag before it filters anything: a nested hit that
+ * arrives while it is still rejecting some unrelated timer is skipped by the
+ * kernel all the same, and only the backup can pick it up.
+ */
 SEC("tp_btf/timer_start")
 int BPF_PROG(tl_timer_start, struct timer_list *timer, unsigned long bucket_expiry)
 {
-	if (timer->function != &tw_timer_handler && timer->function != &reqsk_timer_handler)
-		return 0;
 	TL_GUARDED(HOOK_TSTART, handle_timer_start(timer));
 	return 0;
 }
@@ -530,45 +533,49 @@ int BPF_PROG(tl_timer_start, struct timer_list *timer, unsigned long bucket_expi
 SEC("tp_btf/timer_start")
 int BPF_PROG(tl_timer_start_nested, struct timer_list *timer, unsigned long bucket_expiry)
 {
-	if (timer->function != &tw_timer_handler && timer->function != &reqsk_timer_handler)
-		return 0;
 	TL_BACKUP(HOOK_TSTART, handle_timer_start(timer));
 	return 0;
+}
+
+static __always_inline int handle_timer_cancel(struct timer_list *timer)
+{
+	if (timer->function != &tw_timer_handler)
+		return 0;
+	return handle_tw_cancel(timer);
+}
+
+static __always_inline int handle_timer_expire(struct timer_list *timer)
+{
+	if (timer->function != &tw_timer_handler)
+		return 0;
+	return handle_tw_expire(timer);
 }
 
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_timer_cancel, struct timer_list *timer)
 {
-	if (timer->function != &tw_timer_handler)
-		return 0;
-	TL_GUARDED(HOOK_TCANCEL, handle_tw_cancel(timer));
+	TL_GUARDED(HOOK_TCANCEL, handle_timer_cancel(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_timer_cancel_nested, struct timer_list *timer)
 {
-	if (timer->function != &tw_timer_handler)
-		return 0;
-	TL_BACKUP(HOOK_TCANCEL, handle_tw_cancel(timer));
+	TL_BACKUP(HOOK_TCANCEL, handle_timer_cancel(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_timer_expire, struct timer_list *timer, unsigned long baseclk)
 {
-	if (timer->function != &tw_timer_handler)
-		return 0;
-	TL_GUARDED(HOOK_TEXPIRE, handle_tw_expire(timer));
+	TL_GUARDED(HOOK_TEXPIRE, handle_timer_expire(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_timer_expire_nested, struct timer_list *timer, unsigned long baseclk)
 {
-	if (timer->function != &tw_timer_handler)
-		return 0;
-	TL_BACKUP(HOOK_TEXPIRE, handle_tw_expire(timer));
+	TL_BACKUP(HOOK_TEXPIRE, handle_timer_expire(timer));
 	return 0;
 }
 

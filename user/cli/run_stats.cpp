@@ -87,8 +87,9 @@ int run_stats(const StatsOptions& o) {
         started = sys::monotonic_ns();
         overflow = std::make_unique<OverflowWatch>(filter.kernel().netns);
         if (!o.json)
-            std::fprintf(stderr, "tcplinger: tracing%s... Ctrl-C to end\n",
-                         o.duration > 0 ? (" for " + std::to_string(o.duration) + " s").c_str() : "");
+            std::fprintf(stderr, o.duration > 0 ? "tcplinger: tracing for %g s... Ctrl-C to end early\n"
+                                                : "tcplinger: tracing... Ctrl-C to end\n",
+                         o.duration);
     };
     hooks.on_event = [&](const Event& ev) { engine.process(ev); };
     uint64_t last_report = 0;

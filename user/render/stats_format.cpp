@@ -27,7 +27,7 @@ uint64_t rank_count(const GroupFigures& g, uint8_t state) {
 
 std::string ms(uint64_t ns) {
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(ns) / 1e6);
+    std::snprintf(buf, sizeof(buf), ns < 10'000'000 ? "%.3f" : "%.1f", static_cast<double>(ns) / 1e6);
     return buf;
 }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -49,6 +50,9 @@ struct Tracer::Impl {
     std::vector<bpf_link*> links;
     std::vector<ProgramPair> pairs;
     KernelFilter filter;
+    // Sockets touched between attach and the end of the snapshot were not in
+    // the socket map yet; they are not evictions.
+    uint64_t untracked_baseline = 0;
 
     static int on_record(void* ctx, void* data, size_t size) {
         auto* self = static_cast<Impl*>(ctx);
@@ -158,6 +162,8 @@ std::vector<Event> Tracer::snapshot() {
             if (auto ev = decode(r)) out.push_back(*ev);
     }
     bpf_link__destroy(link);
+    impl_->untracked_baseline = 0;
+    impl_->untracked_baseline = counters().sock_untracked;
 
     bool need_owners = false;
     for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
@@ -243,6 +249,7 @@ DropCounters Tracer::counters() const {
             out.no_cookie += c.no_cookie;
         }
     }
+    out.sock_untracked -= std::min(out.sock_untracked, impl_->untracked_baseline);
     uint64_t primary_misses = 0;
     for (const auto& pair : impl_->pairs) {
         bpf_prog_info info{};
