@@ -1,0 +1,331 @@
+# shellcheck shell=bash
+# Functions for scripts/bench (sourced; uses its globals: BIN CHURN NS NSPATH
+# WORK RESULTS CHURN_ARGS RUN_MODES SUSTAIN CONNECTIONS ...).
+# One run = flush TIME-WAIT, start the tracer (unless baseline), wait until its
+# programs are attached, churn, read the tracer's counters, stop it with SIGINT.
+
+make_netns() {
+  ip netns add "$NS"
+  ip -n "$NS" link set lo up
+  # Namespace-local sysctls only: a wide ephemeral range so ports do not run
+  # out, and accept queues deep enough for --memory's held connections.
+  ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
+    net.core.somaxconn=1048576 net.ipv4.tcp_max_syn_backlog=65536
+}
+
+# Every run starts without TIME-WAIT sockets, as a fresh machine would: the
+# previous run's would otherwise be reused or overflow tcp_max_tw_buckets and
+# change both the rate and the events per connection. Needs
+# CONFIG_INET_DIAG_DESTROY; without it runs start from what is left.
+flush_timewait() {
+  ip netns exec "$NS" ss -K -t state time-wait >/dev/null 2>&1 || true
+  sleep 0.5
+}
+
+# fd links of PID whose target is NAME (anon_inode:bpf_link, ...)
+count_fds() { find "/proc/$1/fd" -lname "$2" 2>/dev/null | wc -l; }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+start_tracer() {  # PREFIX STDOUT CMD...
+  local prefix=$1 out=$2
+  shift 2
+  # The subshell's `times` reports the tracer's user+sys from rusage once it
+  # has exited, the final drain included.
+  ( "$@" >"$out" 2>"$prefix.err" &
+    echo $! >"$prefix.pid"
+    wait $! && echo 0 >"$prefix.rc" || echo $? >"$prefix.rc"
+    times >"$prefix.times" ) &
+  TRACER_SUB=$!
+  while [ ! -s "$prefix.pid" ]; do sleep 0.01; done
+  TRACER_PID=$(cat "$prefix.pid")
+  local i
+  for ((i = 0; i < 600; i++)); do
+    if ! kill -0 "$TRACER_PID" 2>/dev/null; then
+      echo "bench: tracer exited early: $*" >&2
+      cat "$prefix.err" >&2
+      exit 1
+    fi
+    # Eight tracepoint links (four primary/backup pairs) mean attached.
+    [ "$(count_fds "$TRACER_PID" 'anon_inode:bpf_link')" -ge 8 ] && break
+    sleep 0.05
+  done
+  sleep 0.5  # ring buffer set up, snapshot of the (empty) namespace taken
+  ATTACH_TICKS=$(cpu_ticks "$TRACER_PID")
+}
+
+# name run_time_ns run_cnt recursion_misses, one line per BPF program of PID
+prog_stats() {
+  local fd id name
+  find "/proc/$1/fd" -lname 'anon_inode:bpf-prog' -printf '%f\n' 2>/dev/null | while read -r fd; do
+    id=$(awk '/^prog_id:/{print $2}' "/proc/$1/fdinfo/$fd")
+    [ -n "$id" ] || continue
+    name=$(bpftool prog show id "$id" 2>/dev/null | sed -n '1s/.* name \([^ ]*\) .*/\1/p')
+    awk -v n="${name:-id$id}" '/^run_time_ns:/{t=$2} /^run_cnt:/{c=$2} /^recursion_misses:/{m=$2}
+         END{print n, t+0, c+0, m+0}' "/proc/$1/fdinfo/$fd"
+  done | sort -u
+}
+
+# name max_entries memlock_bytes, one line per BPF map of PID
+map_stats() {
+  local fd id name
+  find "/proc/$1/fd" -lname 'anon_inode:bpf-map' -printf '%f\n' 2>/dev/null | while read -r fd; do
+    id=$(awk '/^map_id:/{print $2}' "/proc/$1/fdinfo/$fd")
+    [ -n "$id" ] || continue
+    name=$(bpftool map show id "$id" 2>/dev/null | sed -n '1s/.* name \([^ ]*\) .*/\1/p')
+    awk -v n="${name:-id$id}" '/^max_entries:/{e=$2} /^memlock:/{m=$2} END{print n, e+0, m+0}' \
+      "/proc/$1/fdinfo/$fd"
+  done | sort -u
+}
+
+# Field N of the tracer's exit line, found by the words around it:
+# "tcplinger: E events, L lost (ring buffer R, recursion C), N nested hits
+#  recovered, V sockets evicted (bpf B, engine G)"
+drop_field() {  # ERRFILE REGEX
+  local v
+  v=$(grep -E 'events,' "$1" | tail -1 | grep -oE "$2" | grep -oE '[0-9]+' | head -1)
+  echo "${v:-?}"
+}
+
+stop_tracer() {  # PREFIX -> sets T_* globals
+  local prefix=$1 p=$TRACER_PID
+  T_HWM=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status")
+  prog_stats "$p" >"$prefix.progs"
+  kill -INT "$p"
+  wait "$TRACER_SUB" || true
+  TRACER_PID="" TRACER_SUB=""
+  # times: line 2 is the children's "XmY.YYYs XmY.YYYs" (user, sys)
+  local total_ms
+  total_ms=$(sed -n 2p "$prefix.times" |
+    awk '{ms = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); ms += (a[1] * 60 + a[2]) * 1000 }
+          printf "%.0f", ms}')
+  T_CPU_MS=$((total_ms - ATTACH_TICKS * 1000 / $(getconf CLK_TCK)))
+  [ "$T_CPU_MS" -lt 0 ] && T_CPU_MS=0
+  T_EVENTS=$(drop_field "$prefix.err" '[0-9]+ events')
+  T_RINGBUF=$(drop_field "$prefix.err" 'ring buffer [0-9]+')
+  T_RECURSION=$(drop_field "$prefix.err" 'recursion [0-9]+')
+  T_NESTED=$(drop_field "$prefix.err" '[0-9]+ nested')
+  T_EV_BPF=$(drop_field "$prefix.err" 'bpf [0-9]+')
+  T_EV_ENGINE=$(drop_field "$prefix.err" 'engine [0-9]+')
+  # The kernel's own count of skipped nested runs, primaries and backups.
+  T_KMISS_PRIMARY=$(awk '$1 !~ /_nested$/ {s += $4} END {print s + 0}' "$prefix.progs")
+  T_KMISS_BACKUP=$(awk '$1 ~ /_nested$/ {s += $4} END {print s + 0}' "$prefix.progs")
+  if [ "$(cat "$prefix.rc")" != 0 ]; then
+    echo "bench: tracer exited with status $(cat "$prefix.rc"):" >&2
+    cat "$prefix.err" >&2
+  fi
+}
+
+bpf_stats() {  # on|off
+  if [ "$1" = on ]; then
+    [ -n "$BPF_STATS_OLD" ] || BPF_STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+    sysctl -qw kernel.bpf_stats_enabled=1
+  elif [ -n "$BPF_STATS_OLD" ]; then
+    sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
+    BPF_STATS_OLD=""
+  fi
+}
+
+tracer_cmd() {  # MODE TAG -> TRACER_CMD array
+  case $1 in
+    baseline) TRACER_CMD=() ;;
+    stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
+    trace) TRACER_CMD=("$BIN" trace -j --netns "$NSPATH") ;;
+    record) TRACER_CMD=("$BIN" record -o "$WORK/rec-$2" --netns "$NSPATH") ;;
+  esac
+}
+
+run_one() {  # KIND MODE ROUND CHURN-ARGS...
+  local kind=$1 mode=$2 round=$3
+  shift 3
+  local tag=$kind-$mode-$round
+  local prefix=$WORK/$tag line out=/dev/null
+  [ "$mode" = stats ] && out=$prefix.out
+  tracer_cmd "$mode" "$tag"
+  flush_timewait
+  [ "$kind" = bpfstats ] && bpf_stats on
+  [ ${#TRACER_CMD[@]} -gt 0 ] && start_tracer "$prefix" "$out" "${TRACER_CMD[@]}"
+  line=$(ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" "$@")
+  echo "$line" >"$prefix.churn"
+  T_CPU_MS=0 T_HWM=0 T_EVENTS=0 T_RINGBUF=0 T_RECURSION=0 T_NESTED=0 T_EV_BPF=0 T_EV_ENGINE=0
+  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0
+  local bytes=0
+  if [ ${#TRACER_CMD[@]} -gt 0 ]; then
+    sleep 0.3  # the tracer's last poll
+    stop_tracer "$prefix"
+    if [ "$mode" = record ]; then
+      bytes=$(du -sb "$WORK/rec-$tag" 2>/dev/null | cut -f1)
+      rm -rf "$WORK/rec-$tag"
+    fi
+  fi
+  [ "$kind" = bpfstats ] && bpf_stats off
+  local conns secs rate errors
+  conns=$(grep -oE 'connections=[0-9]+' <<<"$line" | cut -d= -f2)
+  secs=$(grep -oE 'seconds=[0-9.]+' <<<"$line" | cut -d= -f2)
+  rate=$(grep -oE 'rate=[0-9]+' <<<"$line" | cut -d= -f2)
+  errors=$(grep -oE 'errors=[0-9]+' <<<"$line" | cut -d= -f2)
+  printf '%s\n' "$kind $mode $round $conns $secs $rate $errors $T_EVENTS $T_CPU_MS ${T_HWM:-0} $T_RINGBUF \
+$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0}" >>"$RESULTS"
+}
+
+progress() {  # MODE ROUND
+  local last
+  last=$(tail -1 "$RESULTS")
+  # shellcheck disable=SC2086
+  set -- $last
+  printf 'bench: %-8s %-14s %7s conn/s  %9s events  %6s ms CPU  lost ringbuf %s recursion %s evicted %s/%s\n' \
+    "$2" "round $3" "$6" "$8" "$9" "${11}" "${12}" "${14}" "${15}" >&2
+}
+
+median() { sort -n | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+                                              else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# One summary line per mode for runs of KIND.
+summarize() {  # KIND
+  local kind=$1 base m med
+  base=$(awk -v k="$kind" '$1 == k && $2 == "baseline" {print $6}' "$RESULTS" | median)
+  printf '%-9s %4s %8s %6s %7s %8s %6s %8s %8s %9s %7s %12s\n' mode runs conn/s ratio ev/conn \
+    'CPUms/Mev' 'CPU%' 'RSS MiB' ringbuf recursion nested 'evicted b/e'
+  for m in "${RUN_MODES[@]}"; do
+    med=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {print $6}' "$RESULTS" | median)
+    awk -v k="$kind" -v m="$m" -v med="$med" -v base="$base" '
+      $1 == k && $2 == m {
+        n++; conns += $4; secs += $5; ev += $8; cpu += $9; if ($10 > hwm) hwm = $10
+        rb += $11; rec += $12; nest += $13; eb += $14; ee += $15; unk += ($8 == "?" || $11 == "?")
+      }
+      END {
+        if (!n) exit
+        ratio = base > 0 ? sprintf("%.2f", med / base) : "-"
+        if (m == "baseline") {
+          printf "%-9s %4d %8d %6s %7s %8s %6s %8s %8s %9s %7s %12s\n", m, n, med, ratio, "-", "-", "-", "-", "-", "-", "-", "-"
+          exit
+        }
+        printf "%-9s %4d %8d %6s %7.1f %8.0f %6.1f %8.1f %8s %9s %7s %12s%s\n", m, n, med, ratio,
+          conns ? ev / conns : 0, ev ? cpu / ev * 1e6 : 0, secs ? cpu / secs / 10 : 0, hwm / 1024,
+          rb, rec, nest, eb "/" ee, unk ? "  (exit line not parsed)" : ""
+      }' "$RESULTS"
+  done
+}
+
+print_table() {
+  local label
+  label="$CONNECTIONS connections per run, median of $ROUNDS alternating rounds"
+  echo "== churn: $label (tl_churn ${CHURN_ARGS[*]})"
+  summarize churn
+  if grep -q '^sustain ' "$RESULTS"; then
+    echo
+    echo "== sustained: one ${SUSTAIN} s flat-out run per mode"
+    summarize sustain
+  fi
+  if grep -q '^bpfstats ' "$RESULTS"; then
+    echo
+    print_bpf_stats
+  fi
+  if grep -q '^churn record ' "$RESULTS"; then
+    awk '$1 == "churn" && $2 == "record" {b += $18; e += $8} END {if (e) printf "\nrecord: %.1f bytes per event on disk\n", b / e}' "$RESULTS"
+  fi
+  echo
+  cat <<'EOF'
+ratio: median conn/s over the baseline's. ev/conn: events the BPF side produced per
+connection. CPUms/Mev and CPU%: user+sys of the tcplinger process (rusage, start-up
+excluded) per million events, and as a share of one CPU over the churn. RSS: peak
+(VmHWM). ringbuf/recursion: events lost to a full ring buffer / to nested tracepoint
+hits nobody handled; nested: nested hits the backup programs recovered; evicted:
+sockets missing from the BPF map (b) or the userspace table (e). Sums over all runs.
+EOF
+  print_targets
+}
+
+print_bpf_stats() {
+  echo "== BPF programs (kernel.bpf_stats_enabled=1, one $CONNECTIONS-connection run per mode)"
+  printf '%-9s %-26s %12s %10s %8s %10s\n' mode program run_cnt ns/run 'ms total' rec.misses
+  local m f conns
+  for m in "${RUN_MODES[@]}"; do
+    f=$WORK/bpfstats-$m-0.progs
+    [ -f "$f" ] || continue
+    conns=$(awk -v m="$m" '$1 == "bpfstats" && $2 == m {print $4}' "$RESULTS")
+    awk -v m="$m" -v conns="$conns" '$3 > 0 || $4 > 0 {
+        printf "%-9s %-26s %12d %10.0f %8.1f %10d\n", m, $1, $3, $3 ? $2 / $3 : 0, $2 / 1e6, $4
+        t += $2 }
+      END { if (conns) printf "%-9s %-26s %12s %10s %8.1f   = %.0f ns BPF per connection\n", m, "all", "", "", t / 1e6, t / conns }' "$f"
+  done
+}
+
+print_targets() {
+  echo
+  echo "== targets (issue 5)"
+  local m base med ratio lost want kind
+  for kind in churn sustain; do
+    base=$(awk -v k="$kind" '$1 == k && $2 == "baseline" {print $6}' "$RESULTS" | median)
+    [ "$base" -gt 0 ] 2>/dev/null || continue
+    for m in "${RUN_MODES[@]}"; do
+      [ "$m" = baseline ] && continue
+      med=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {print $6}' "$RESULTS" | median)
+      lost=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {s += $11 + $12 + $14 + $15} END {print s + 0}' "$RESULTS")
+      want=0.60
+      [ "$m" = stats ] && want=0.90
+      ratio=$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.2f", a / b}')
+      awk -v k="$kind" -v m="$m" -v r="$ratio" -v w="$want" -v l="$lost" 'BEGIN {
+        printf "%-8s %-6s ratio %s (target >= %s) %s; lost+evicted %d %s\n", k, m, r, w,
+          (r + 0 >= w + 0 ? "PASS" : "FAIL"), l, (l == 0 ? "PASS" : "FAIL") }'
+    done
+  done
+}
+
+# --memory: full sockets held at once under `tcplinger stats`, first with a
+# socket map large enough for all of them, then with the default bound.
+memory_benchmark() {
+  local conns=$((MEMORY_SOCKETS / 2)) big=1024
+  while [ "$big" -lt $((MEMORY_SOCKETS + MEMORY_SOCKETS / 4)) ]; do big=$((big * 2)); done
+  echo "bench: memory: $MEMORY_SOCKETS full sockets ($conns established connections, both ends in the"
+  echo "bench: namespace, never accepted) held at once under 'tcplinger stats'; $(uname -r), $(nproc) CPUs"
+  printf '%-12s %10s %12s %12s %10s %10s %10s %12s %8s %9s\n' max-sockets held 'socks map' 'all maps' \
+    'RSS MiB' 'peak MiB' 'kernel MiB' 'evicted b/e' ringbuf recursion
+  local max
+  for max in "$big" 262144; do
+    memory_run "$max" "$conns"
+  done
+  cat <<EOF
+
+held: full sockets in the namespace (ss) while measuring. socks map / all maps: memlock
+of the tracer's BPF socket map / of all its maps (MiB, preallocated at load). RSS: the
+tracer's VmRSS with every socket held; peak: VmHWM after all were closed. kernel: the
+machine's MemAvailable drop while held (the sockets themselves plus the maps).
+evicted: transitions of sockets the LRU socket map had evicted (b) or the userspace
+table could not hold (e); each one is counted, none is dropped silently.
+EOF
+}
+
+memory_run() {  # MAX_SOCKETS CONNECTIONS
+  local max=$1 conns=$2 prefix=$WORK/memory-$1 avail0 avail1 held i
+  ip netns del "$NS" 2>/dev/null || true
+  make_netns
+  avail0=$(awk '/^MemAvailable:/{print $2}' /proc/meminfo)
+  start_tracer "$prefix" /dev/null "$BIN" stats --netns "$NSPATH" --max-sockets "$max"
+  ip netns exec "$NS" "$CHURN" --hold "$conns" --ports 32 --sources 16 >"$prefix.churn" 2>/dev/null &
+  CHURN_PID=$!
+  for ((i = 0; i < 1200; i++)); do
+    grep -q connections= "$prefix.churn" && break
+    kill -0 "$CHURN_PID" 2>/dev/null || break
+    sleep 0.25
+  done
+  sleep 3  # the tracer drains the connection burst
+  held=$(ip netns exec "$NS" ss -s | sed -n 's/^TCP: *[0-9]* (estab \([0-9]*\),.*/\1/p')
+  avail1=$(awk '/^MemAvailable:/{print $2}' /proc/meminfo)
+  local rss maps
+  rss=$(awk '/^VmRSS:/{print $2}' "/proc/$TRACER_PID/status")
+  map_stats "$TRACER_PID" >"$prefix.maps"
+  kill -INT "$CHURN_PID"
+  wait "$CHURN_PID" || true
+  CHURN_PID=""
+  sleep 3  # the tracer sees every socket close
+  stop_tracer "$prefix"
+  maps=$(awk '$1 == "socks" {s = $3} {t += $3} END {printf "%.1f %.1f", s / 1048576, t / 1048576}' "$prefix.maps")
+  # shellcheck disable=SC2086
+  set -- $maps
+  printf '%-12s %10s %12s %12s %10.1f %10.1f %10.0f %12s %8s %9s\n' "$max" "${held:-?}" "$1" "$2" \
+    "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$T_HWM" 'BEGIN {print k / 1024}')" \
+    "$(awk -v a="$avail0" -v b="$avail1" 'BEGIN {print (a - b) / 1024}')" "$T_EV_BPF/$T_EV_ENGINE" "$T_RINGBUF" \
+    "$T_RECURSION"
+  ip netns del "$NS" 2>/dev/null || true
+}
