@@ -278,6 +278,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		fill_task(e);
 		if (task_ctx)
 			e->flags |= TL_F_TASK_CTX;
+		if (newstate == TCP_CLOSE && sk->sk_err)
+			e->flags |= TL_F_SK_ERR;
 		if (s && s->entered_ns)
 			e->aux0 = now - s->entered_ns;
 		put_owner(e, s);

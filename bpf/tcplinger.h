@@ -56,6 +56,7 @@ struct tl_tw_probe_res {
 #define TL_F_CONNECT_REUSE 0x0008 /* TW_CANCEL: killed by connect() of this task reusing the 4-tuple */
 #define TL_F_DUE           0x0010 /* TW_CANCEL: jiffies >= expires (the timer is due) */
 #define TL_F_NO_COOKIE     0x0020 /* cookie field is a synthetic key (socket had no cookie) */
+#define TL_F_SK_ERR        0x0040 /* STATE: the socket has a pending error (sk_err), e.g. after an RST */
 
 /*
  * One fixed-size record per event. Field meaning by kind:

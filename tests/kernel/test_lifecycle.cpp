@@ -516,3 +516,80 @@ TEST(LifecycleSlow, TimeWaitNaturalExpiry) {
 
 }  // namespace
 }  // namespace tltest
+
+namespace tltest {
+namespace {
+
+TEST(Lifecycle, TimeWaitOverflowIsCountedPerNamespaceAndProcess) {
+    Netns ns;
+    ns.sysctl("net.ipv4.tcp_max_tw_buckets", "0");  // every tcp_time_wait() overflows
+    const uint16_t port = 7111;
+    const int kConns = 20;
+    auto overflow_now = [&] {
+        auto ext = tcplinger::sys::read_tcpext(ns.path());
+        return ext.count("TCPTimeWaitOverflow") ? ext["TCPTimeWaitOverflow"] : 0;
+    };
+    uint64_t before = overflow_now();
+    Session s(ns);
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, port);
+        for (int i = 0; i < kConns; ++i) {
+            int c = tcp_connect(AF_INET, port);
+            int a = tcp_accept(l);
+            close(c);
+            read_until_eof(a);
+            close(a);
+        }
+        return 0;
+    });
+    ASSERT_EQ(s.wait(child), 0);
+    s.pump(0.5);
+    Captured cap = s.finish();
+    EXPECT_EQ(overflow_now() - before, static_cast<uint64_t>(kConns));
+    Filter all;
+    Aggregator agg(GroupBy::Process, all);
+    for (const auto& t : cap.transitions) agg.add(t);
+    uint64_t mine = 0, total = 0;
+    for (const auto& g : agg.report(s.engine(), 0)) {
+        total += g.no_timewait;
+        if (g.key.pid == static_cast<uint32_t>(child)) mine = g.no_timewait;
+        auto it = g.states.find(kTimeWait);
+        if (it != g.states.end()) {
+            EXPECT_EQ(it->second.entered, 0u);
+        }
+    }
+    EXPECT_EQ(mine, static_cast<uint64_t>(kConns));
+    EXPECT_EQ(total, static_cast<uint64_t>(kConns));
+    expect_no_loss(cap);
+}
+
+TEST(Lifecycle, ResetConnectionsAreNotCountedAsOverflow) {
+    Netns ns;
+    const uint16_t port = 7112;
+    Session s(ns);
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, port);
+        for (int i = 0; i < 5; ++i) {
+            int c = tcp_connect(AF_INET, port);
+            int a = tcp_accept(l);
+            close(c);   // client in FIN-WAIT-2 ...
+            sleep_ms(20);
+            linger_zero(a);
+            close(a);   // ... gets an RST: FIN-WAIT-2 -> CLOSE with an error
+        }
+        return 0;
+    });
+    ASSERT_EQ(s.wait(child), 0);
+    s.pump(0.3);
+    Captured cap = s.finish();
+    int fw2_close = 0;
+    for (const auto& t : cap.transitions) {
+        EXPECT_FALSE(t.no_timewait);
+        if (t.old_state == kFinWait2 && t.new_state == kClose) ++fw2_close;
+    }
+    EXPECT_EQ(fw2_close, 5);
+    expect_no_loss(cap);
+}
+
+}  // namespace
+}  // namespace tltest

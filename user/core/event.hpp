@@ -70,6 +70,7 @@ constexpr uint16_t kNetDying = 0x0004;
 constexpr uint16_t kConnectReuse = 0x0008;
 constexpr uint16_t kDue = 0x0010;
 constexpr uint16_t kNoCookie = 0x0020;
+constexpr uint16_t kSkErr = 0x0040;
 }  // namespace flag
 
 struct Event {

@@ -82,6 +82,8 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     t.reason = reason;
     t.timewait = c.timewait;
     t.rearmed = c.rearmed;
+    t.no_timewait = no_timewait_;
+    if (no_timewait_) t.charged = responsible(c, c.timewait ? kTimeWait : kFinWait2);
     transition_fn_(t);
 }
 
@@ -149,7 +151,10 @@ void Engine::on_state(const Event& ev) {
         if (raw_) emit(*c, ev.cookie, ev.ts_ns, ev.old_state, kClose, &ev, EndReason::None);
         return;
     }
+    no_timewait_ = ev.new_state == kClose && (ev.old_state == kFinWait2 || ev.old_state == kClosing) &&
+                   !(ev.flags & flag::kSkErr);
     move_to(*c, ev.cookie, ev.ts_ns, ev.new_state, &ev);
+    no_timewait_ = false;
     if (ev.new_state == kClose) conns_.erase(ev.cookie);
 }
 

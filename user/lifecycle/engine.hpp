@@ -33,6 +33,10 @@ struct Transition {
     EndReason reason = EndReason::None;  // set on TIME-WAIT/FIN-WAIT-2 -> CLOSE from the timewait socket
     bool timewait = false;               // made from the timewait socket's life
     bool rearmed = false;                // the timewait timer was re-armed
+    // FIN-WAIT-2/CLOSING -> CLOSE with no timewait socket and no error: the
+    // connection got no TIME-WAIT at all (tcp_minisocks.c: tcp_time_wait
+    // when tcp_max_tw_buckets is full, TCPTimeWaitOverflow).
+    bool no_timewait = false;
 };
 
 struct Residency {
@@ -135,6 +139,7 @@ private:
 
     size_t max_connections_;
     bool raw_ = false;
+    bool no_timewait_ = false;  // set while emitting a close that skipped TIME-WAIT
     std::unordered_map<uint64_t, Connection> conns_;
     std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order
     TransitionFn transition_fn_;

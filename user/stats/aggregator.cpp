@@ -50,6 +50,16 @@ GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endp
 }
 
 void Aggregator::add(const Transition& t) {
+    if (t.no_timewait) {
+        Residency probe;
+        probe.owner = t.charged;
+        probe.netns = t.netns;
+        probe.local = t.local;
+        probe.remote = t.remote;
+        probe.state = kTimeWait;
+        if (filter_.match(probe)) no_timewait_[key_of(t.charged, t.remote, t.local)]++;
+        return;
+    }
     if (!is_lingering(t.new_state)) return;
     Residency probe;
     probe.state = t.new_state;
@@ -80,9 +90,13 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
         if (!c.entered_known) f.present_at_start++;
         f.oldest_ns = std::max(f.oldest_ns, now_ns > c.entered_ns ? now_ns - c.entered_ns : 0);
     }
+    for (const auto& [key, n] : no_timewait_) merged[key];
     std::vector<GroupFigures> out;
     out.reserve(merged.size());
-    for (auto& [key, states] : merged) out.push_back(GroupFigures{key, std::move(states)});
+    for (auto& [key, states] : merged) {
+        auto it = no_timewait_.find(key);
+        out.push_back(GroupFigures{key, std::move(states), it == no_timewait_.end() ? 0 : it->second});
+    }
     return out;
 }
 

@@ -45,6 +45,7 @@ struct StateFigures {
 struct GroupFigures {
     GroupKey key;
     std::map<uint8_t, StateFigures> states;
+    uint64_t no_timewait = 0;  // closes that got no TIME-WAIT (tcp_max_tw_buckets overflow)
 };
 
 class Aggregator {
@@ -61,6 +62,7 @@ private:
     GroupBy by_;
     const Filter& filter_;
     std::map<GroupKey, std::map<uint8_t, StateFigures>> groups_;
+    std::map<GroupKey, uint64_t> no_timewait_;
 };
 
 // Sum of every group, per state.
