@@ -12,6 +12,7 @@
 
 #include "lifecycle/engine.hpp"
 #include "record/codec.hpp"
+#include "record/format.hpp"
 #include "record/host_facts.hpp"
 #include "record/metadata.hpp"
 

@@ -1,0 +1,242 @@
+#include "record/recording_set.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "record/file_reader.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tcplinger::rec {
+
+namespace {
+class MappedFile {
+public:
+    explicit MappedFile(const std::string& path) {
+        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            error_ = std::strerror(errno);
+            return;
+        }
+        struct stat st {};
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+            void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p == MAP_FAILED) {
+                error_ = std::strerror(errno);
+            } else {
+                base_ = p;
+                size_ = static_cast<size_t>(st.st_size);
+            }
+        }
+        close(fd);
+    }
+    ~MappedFile() {
+        if (base_) munmap(base_, size_);
+    }
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    const std::string& error() const { return error_; }
+    std::string_view data() const { return base_ ? std::string_view(static_cast<const char*>(base_), size_) : ""; }
+
+private:
+    void* base_ = nullptr;
+    size_t size_ = 0;
+    std::string error_;
+};
+
+struct Input {
+    std::string path;
+    std::unique_ptr<MappedFile> map;
+    FileHeader header;
+    int64_t start_wall() const { return static_cast<int64_t>(header.recording_start_ns) + header.clock_offset_ns; }
+};
+
+std::vector<std::string> expand(const std::vector<std::string>& inputs, std::vector<std::string>& problems) {
+    std::vector<std::string> out;
+    std::set<std::string> seen;
+    auto add = [&](const fs::path& p) {
+        std::error_code ec;
+        std::string key = fs::weakly_canonical(p, ec).string();
+        if (seen.insert(key.empty() ? p.string() : key).second) out.push_back(p.string());
+    };
+    for (const auto& in : inputs) {
+        std::error_code ec;
+        if (fs::is_directory(in, ec)) {
+            std::vector<fs::path> found;
+            for (const auto& e : fs::directory_iterator(in, ec))
+                if (e.path().extension() == kFileSuffix && e.is_regular_file(ec)) found.push_back(e.path());
+            if (found.empty()) problems.push_back(in + ": no recordings (*" + kFileSuffix + " files) in this directory");
+            std::sort(found.begin(), found.end());
+            for (const auto& f : found) add(f);
+        } else if (!fs::exists(in, ec)) {
+            problems.push_back(in + ": cannot open: " + std::strerror(ENOENT));
+        } else {
+            add(in);
+        }
+    }
+    return out;
+}
+
+uint64_t sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+uint64_t overflow_of(const NetnsFacts& n) {
+    auto it = n.tcpext.find("TCPTimeWaitOverflow");
+    return it == n.tcpext.end() ? 0 : it->second;
+}
+
+// Feeds one file's frames to the visitor and keeps what the segment needs.
+class FileFeed : public FileVisitor {
+public:
+    FileFeed(ReplayVisitor& v, ReadSummary& s, bool use_carry) : v_(v), s_(s), use_carry_(use_carry) {}
+
+    bool items(FrameType type, const DecodedItems& d) override {
+        if (type == FrameType::Carry && !use_carry_) return true;
+        for (const Item& item : d.items) {
+            switch (item.type) {
+            case Item::Type::Event:
+                ++s_.events;
+                if (!v_.event(item.event)) return false;
+                break;
+            case Item::Type::Advance: v_.advance(item.ts_ns); break;
+            case Item::Type::CgroupName:
+                if (!item.cgroup_path.empty()) s_.cgroup_paths[item.cgroup_id] = item.cgroup_path;
+                break;
+            }
+            if (item.type == Item::Type::Event) last_ns = std::max(last_ns, item.event.ts_ns);
+        }
+        if (d.status) {
+            last_ns = std::max(last_ns, d.status->mono_ns);
+            drops = d.status->drops;
+            have_drops = true;
+            if (!v_.status(*d.status)) return false;
+        }
+        return true;
+    }
+    bool trailer(const Trailer& t) override {
+        trailer_seen = t;
+        drops = t.drops;
+        have_drops = true;
+        last_ns = std::max(last_ns, t.end_ns);
+        return true;
+    }
+
+    std::optional<Trailer> trailer_seen;
+    uint64_t last_ns = 0;
+    DropCounters drops;
+    bool have_drops = false;
+
+private:
+    ReplayVisitor& v_;
+    ReadSummary& s_;
+    bool use_carry_;
+};
+
+struct OpenSegment {
+    FileHeader first;
+    uint64_t end_ns = 0;
+    DropCounters drops;
+    std::optional<Trailer> trailer;  // of the last file
+};
+
+SegmentEnd finish_segment(const OpenSegment& seg) {
+    SegmentEnd end;
+    end.start_ns = seg.first.file_start_ns;
+    end.end_ns = std::max(seg.end_ns, end.start_ns);
+    end.drops = drops_between(seg.first.drops_at_start, seg.drops);
+    if (seg.trailer) {
+        end.closed = seg.trailer->reason != Trailer::Reason::Rotated;
+        end.end_ns = std::max(end.start_ns, seg.trailer->end_ns);
+        end.overflow_known = true;
+        for (const auto& start : seg.first.netns) {
+            uint64_t at_end = 0;
+            for (const auto& n : seg.trailer->netns)
+                if (n.inode == start.inode) at_end = overflow_of(n);
+            end.tw_overflow[start.inode] = sub(at_end, overflow_of(start));
+        }
+    }
+    return end;
+}
+}  // namespace
+
+DropCounters drops_between(const DropCounters& a, const DropCounters& b) {
+    return DropCounters{sub(b.events, a.events),           sub(b.ringbuf_drops, a.ringbuf_drops),
+                        sub(b.sock_untracked, a.sock_untracked), sub(b.sock_map_full, a.sock_map_full),
+                        sub(b.nested_caught, a.nested_caught), sub(b.recursion_lost, a.recursion_lost),
+                        sub(b.no_cookie, a.no_cookie)};
+}
+
+ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visitor) {
+    ReadSummary summary;
+    std::vector<Input> files;
+    for (const auto& path : expand(inputs, summary.problems)) {
+        Input in;
+        in.path = path;
+        in.map = std::make_unique<MappedFile>(path);
+        if (!in.map->error().empty()) {
+            summary.problems.push_back(path + ": cannot open: " + in.map->error());
+            ++summary.files_skipped;
+            continue;
+        }
+        FileReport peek = peek_header(in.map->data());
+        if (!peek.useful()) {
+            summary.problems.push_back(describe(path, peek));
+            ++summary.files_skipped;
+            continue;
+        }
+        in.header = *peek.header;
+        files.push_back(std::move(in));
+    }
+    std::stable_sort(files.begin(), files.end(), [](const Input& a, const Input& b) {
+        if (a.start_wall() != b.start_wall()) return a.start_wall() < b.start_wall();
+        if (a.header.recording_id != b.header.recording_id) return a.header.recording_id < b.header.recording_id;
+        return a.header.file_index < b.header.file_index;
+    });
+
+    std::optional<OpenSegment> seg;
+    const Input* prev = nullptr;
+    bool stop = false;
+    for (const Input& in : files) {
+        if (stop) break;
+        // Files continue each other only when nothing is missing between
+        // them: same recording, next index, and the previous one was closed
+        // by a rotation.
+        bool continues = seg && prev && prev->header.recording_id == in.header.recording_id &&
+                         in.header.file_index == prev->header.file_index + 1 && seg->trailer &&
+                         seg->trailer->reason == Trailer::Reason::Rotated;
+        if (prev && seg && prev->header.recording_id == in.header.recording_id &&
+            in.header.file_index == prev->header.file_index) {
+            summary.problems.push_back(in.path + ": same recording file as " + prev->path + ": skipped");
+            ++summary.files_skipped;
+            continue;
+        }
+        if (!continues) {
+            if (seg) visitor.segment_end(finish_segment(*seg));
+            seg = OpenSegment{in.header, in.header.file_start_ns, in.header.drops_at_start, std::nullopt};
+            ++summary.segments;
+            visitor.segment_begin(in.header);
+        }
+        visitor.file_begin(in.path, in.header);
+        FileFeed feed(visitor, summary, !continues);
+        FileReport report = read_file(in.map->data(), feed);
+        stop = report.stopped;
+        ++summary.files_read;
+        if (std::string line = describe(in.path, report); !line.empty()) summary.problems.push_back(line);
+        seg->end_ns = std::max(seg->end_ns, feed.last_ns);
+        if (feed.have_drops) seg->drops = feed.drops;
+        seg->trailer = feed.trailer_seen;
+        prev = &in;
+    }
+    if (seg) visitor.segment_end(finish_segment(*seg));
+    return summary;
+}
+
+}  // namespace tcplinger::rec
