@@ -674,6 +674,7 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 		e.old_state = tw->tw_sk.tw_substate;
 		e.aux0 = tw->tw_sk.tw_timer.expires;
 		e.aux1 = bpf_jiffies64();
+		e.kaddr = (__u64)tw;
 	} else if (state != 12 /* NEW_SYN_RECV: request sockets */) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
 		struct tl_sock fresh = {};
@@ -692,31 +693,22 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 
 /* ---- on-demand timewait probe (see tcplinger.h) ------------------------ */
 
+/* In .bss: userspace reads and writes them through the mmap'ed skeleton, no syscall per socket. */
 __u32 tw_probe_n = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TL_TW_PROBE_MAX);
-	__type(key, __u32);
-	__type(value, struct tl_tw_probe_req);
-} tw_probe_in SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TL_TW_PROBE_MAX);
-	__type(key, __u32);
-	__type(value, struct tl_tw_probe_res);
-} tw_probe_out SEC(".maps");
+struct tl_tw_probe_req tw_probe_in[TL_TW_PROBE_MAX] = {};
+struct tl_tw_probe_res tw_probe_out[TL_TW_PROBE_MAX] = {};
 
 static long probe_one(__u32 i, void *ctx)
 {
-	struct tl_tw_probe_req *req = bpf_map_lookup_elem(&tw_probe_in, &i);
-	struct tl_tw_probe_res *res = bpf_map_lookup_elem(&tw_probe_out, &i);
+	struct tl_tw_probe_req *req;
+	struct tl_tw_probe_res *res;
 	struct inet_timewait_sock *tw;
 	__u64 cookie = 0;
 
-	if (!req || !res)
+	if (i >= TL_TW_PROBE_MAX)
 		return 1;
+	req = &tw_probe_in[i];
+	res = &tw_probe_out[i];
 	res->valid = 0;
 	tw = (void *)req->kaddr;
 	if (bpf_probe_read_kernel(&cookie, sizeof(cookie), &tw->__tw_common.skc_cookie) ||

@@ -151,6 +151,13 @@ void linger_zero(int fd) {
     must(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == 0, "SO_LINGER");
 }
 
+int tcp_state(int fd) {
+    tcp_info info{};
+    socklen_t len = sizeof(info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    return info.tcpi_state;
+}
+
 void read_until_eof(int fd) {
     char buf[256];
     while (read(fd, buf, sizeof(buf)) > 0) {
@@ -199,7 +206,7 @@ bool Session::pump_until(const std::function<bool()>& pred, double max_seconds) 
         uint64_t now = sys::monotonic_ns();
         if (now >= next_probe_) {
             next_probe_ = now + 250'000'000;
-            for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(TL_TW_PROBE_MAX))) feed(ev);
+            for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(kMaxProbedPerRound))) feed(ev);
         }
         engine_.advance(now);
         if (pred()) return true;
@@ -230,7 +237,7 @@ int Session::wait(pid_t child, double max_seconds) {
 Captured Session::finish() {
     Tracer::Callback cb = [this](const Event& ev) { feed(ev); };
     tracer_->poll(0, cb);
-    for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(TL_TW_PROBE_MAX))) feed(ev);
+    for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(kMaxProbedPerRound))) feed(ev);
     tracer_->stop(cb);
     engine_.flush();
     cap_.drops = tracer_->counters();

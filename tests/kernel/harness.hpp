@@ -47,6 +47,7 @@ int tcp_connect(int family, uint16_t port, uint16_t local_port = 0);  // to loop
 int tcp_accept(int listener);
 uint16_t local_port(int fd);
 void linger_zero(int fd);          // close() sends RST
+int tcp_state(int fd);             // TCP_INFO tcpi_state
 void read_until_eof(int fd);
 void sleep_ms(int ms);
 // Small pipe to order steps between processes.

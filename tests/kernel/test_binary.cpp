@@ -180,7 +180,8 @@ void expect_detached_after(const std::function<void(pid_t)>& stop, int want_code
         progs = bpf_prog_ids_of(p.pid);
     }
     ASSERT_GE(progs.size(), 8u) << "the tracer loaded its programs";
-    std::set<uint32_t> links = links_to(progs);
+    std::set<uint32_t> links;
+    for (int i = 0; i < 50 && links.size() < 8; ++i, sleep_ms(100)) links = links_to(progs);  // attach follows load
     EXPECT_GE(links.size(), 8u);
     stop(p.pid);
     Result r = finish(p);

@@ -572,10 +572,13 @@ TEST(Lifecycle, ResetConnectionsAreNotCountedAsOverflow) {
         for (int i = 0; i < 5; ++i) {
             int c = tcp_connect(AF_INET, port);
             int a = tcp_accept(l);
-            close(c);   // client in FIN-WAIT-2 ...
-            sleep_ms(20);
+            shutdown(c, SHUT_WR);  // the client's full socket goes to FIN-WAIT-2 ...
+            for (int k = 0; k < 200 && tcp_state(c) != kFinWait2; ++k) sleep_ms(5);
+            if (tcp_state(c) != kFinWait2) return 10;
             linger_zero(a);
-            close(a);   // ... gets an RST: FIN-WAIT-2 -> CLOSE with an error
+            close(a);  // ... and gets an RST: FIN-WAIT-2 -> CLOSE with an error
+            sleep_ms(20);
+            close(c);
         }
         return 0;
     });

@@ -107,6 +107,10 @@ void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, co
     c.state = to;
     c.entered_ns = ts;
     c.entered_known = true;
+    if (c.timewait && to == kFinWait2)
+        tw_fin_wait2_.insert(cookie);
+    else
+        tw_fin_wait2_.erase(cookie);
 }
 
 void Engine::process(const Event& ev) {
@@ -155,7 +159,7 @@ void Engine::on_state(const Event& ev) {
                    !(ev.flags & flag::kSkErr);
     move_to(*c, ev.cookie, ev.ts_ns, ev.new_state, &ev);
     no_timewait_ = false;
-    if (ev.new_state == kClose) conns_.erase(ev.cookie);
+    if (ev.new_state == kClose) forget(ev.cookie);
 }
 
 void Engine::on_tw_start(const Event& ev) {
@@ -185,6 +189,7 @@ void Engine::on_tw_start(const Event& ev) {
     } else if (substate == kTimeWait && c->state == kFinWait2) {
         move_to(*c, ev.cookie, ev.ts_ns, kTimeWait, nullptr);
     }
+    if (c->state == kFinWait2) tw_fin_wait2_.insert(ev.cookie);
 }
 
 void Engine::on_tw_cancel(const Event& ev) {
@@ -219,7 +224,7 @@ void Engine::finish_timewait(uint64_t cookie, Connection& c, EndReason reason) {
     if (p.substate == kTimeWait && c.state != kTimeWait)
         move_to(c, cookie, recover_timewait_start(c, p.ts_ns, p.expires, p.jiffies, p.hz), kTimeWait, nullptr);
     move_to(c, cookie, p.ts_ns, kClose, nullptr, reason);
-    conns_.erase(cookie);
+    forget(cookie);
 }
 
 uint64_t Engine::recover_timewait_start(const Connection& c, uint64_t ts_ns, uint64_t expires, uint64_t jiffies,
@@ -249,8 +254,11 @@ void Engine::on_tw_probe(const Event& ev) {
 
 std::vector<std::pair<uint64_t, uint64_t>> Engine::timewait_probes(size_t max) const {
     std::vector<std::pair<uint64_t, uint64_t>> out;
-    for (const auto& [cookie, c] : conns_) {
+    for (uint64_t cookie : tw_fin_wait2_) {
         if (out.size() >= max) break;
+        auto it = conns_.find(cookie);
+        if (it == conns_.end()) continue;
+        const Connection& c = it->second;
         if (c.timewait && c.state == kFinWait2 && c.kaddr && !c.pending) out.emplace_back(c.kaddr, cookie);
     }
     return out;
@@ -269,6 +277,11 @@ void Engine::settle_pending(uint64_t up_to_ns) {
         EndReason reason = (it->second.pending->flags & flag::kDue) ? EndReason::Unknown : EndReason::Reset;
         finish_timewait(cookie, it->second, reason);
     }
+}
+
+void Engine::forget(uint64_t cookie) {
+    conns_.erase(cookie);
+    tw_fin_wait2_.erase(cookie);
 }
 
 void Engine::advance(uint64_t now_ns) {
@@ -298,6 +311,9 @@ void Engine::on_existing(const Event& ev) {
     if (ev.new_state == kTimeWait) {
         c->timewait = true;
         c->state = ev.old_state;  // substate: FIN-WAIT-2 or TIME-WAIT
+        c->kaddr = ev.kaddr;
+        c->hz = ev.hz;
+        if (c->state == kFinWait2) tw_fin_wait2_.insert(ev.cookie);
     } else {
         c->state = ev.new_state;
     }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/event.hpp"
@@ -124,6 +125,7 @@ private:
                  EndReason reason = EndReason::None);
     void finish_timewait(uint64_t cookie, Connection& c, EndReason reason);
     void settle_pending(uint64_t up_to_ns);
+    void forget(uint64_t cookie);
 
     void on_state(const Event& ev);
     void on_tw_start(const Event& ev);
@@ -142,6 +144,7 @@ private:
     bool no_timewait_ = false;  // set while emitting a close that skipped TIME-WAIT
     std::unordered_map<uint64_t, Connection> conns_;
     std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order
+    std::unordered_set<uint64_t> tw_fin_wait2_;           // timewait sockets in FIN-WAIT-2 (probe candidates)
     TransitionFn transition_fn_;
     ResidencyFn residency_fn_;
     EngineCounters counters_;

@@ -207,28 +207,26 @@ void Tracer::stop(const Callback& cb) {
 
 std::vector<Event> Tracer::probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets) {
     std::vector<Event> out;
-    auto* skel = impl_->skel;
-    size_t n = std::min<size_t>(sockets.size(), TL_TW_PROBE_MAX);
-    if (!n) return out;
-    for (uint32_t i = 0; i < n; ++i) {
-        tl_tw_probe_req req{sockets[i].first, sockets[i].second};
-        bpf_map__update_elem(skel->maps.tw_probe_in, &i, sizeof(i), &req, sizeof(req), BPF_ANY);
-    }
-    skel->bss->tw_probe_n = static_cast<uint32_t>(n);
-    LIBBPF_OPTS(bpf_test_run_opts, run);
-    if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tl_tw_probe), &run) != 0) return out;
-    for (uint32_t i = 0; i < n; ++i) {
-        tl_tw_probe_res res{};
-        if (bpf_map__lookup_elem(skel->maps.tw_probe_out, &i, sizeof(i), &res, sizeof(res), 0) || !res.valid)
-            continue;
-        Event ev;
-        ev.kind = EventKind::TwProbe;
-        ev.ts_ns = res.ts_ns;
-        ev.cookie = sockets[i].second;
-        ev.new_state = res.substate;
-        ev.aux0 = res.expires;
-        ev.aux1 = res.jiffies;
-        out.push_back(ev);
+    auto* bss = impl_->skel->bss;
+    int prog = bpf_program__fd(impl_->skel->progs.tl_tw_probe);
+    for (size_t base = 0; base < sockets.size(); base += TL_TW_PROBE_MAX) {
+        size_t n = std::min<size_t>(sockets.size() - base, TL_TW_PROBE_MAX);
+        for (size_t i = 0; i < n; ++i) bss->tw_probe_in[i] = {sockets[base + i].first, sockets[base + i].second};
+        bss->tw_probe_n = static_cast<uint32_t>(n);
+        LIBBPF_OPTS(bpf_test_run_opts, run);
+        if (bpf_prog_test_run_opts(prog, &run) != 0) break;
+        for (size_t i = 0; i < n; ++i) {
+            const tl_tw_probe_res& res = bss->tw_probe_out[i];
+            if (!res.valid) continue;
+            Event ev;
+            ev.kind = EventKind::TwProbe;
+            ev.ts_ns = res.ts_ns;
+            ev.cookie = sockets[base + i].second;
+            ev.new_state = res.substate;
+            ev.aux0 = res.expires;
+            ev.aux1 = res.jiffies;
+            out.push_back(ev);
+        }
     }
     return out;
 }

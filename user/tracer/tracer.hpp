@@ -1,6 +1,7 @@
 // The one part of tcplinger that talks to libbpf: load, attach, snapshot,
 // poll, count drops, detach. Everything it hands out is a decoded Event.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,6 +11,9 @@
 #include "core/event.hpp"
 
 namespace tcplinger {
+
+// Timewait sockets re-read per probe round at most (Tracer::probe_timewait).
+inline constexpr size_t kMaxProbedPerRound = 65536;
 
 struct KernelFilter {
     uint32_t netns = 0;  // 0: every namespace
