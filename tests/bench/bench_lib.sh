@@ -19,7 +19,18 @@ make_netns() {
 # CONFIG_INET_DIAG_DESTROY; without it runs start from what is left.
 flush_timewait() {
   ip netns exec "$NS" ss -K -t state time-wait >/dev/null 2>&1 || true
+}
+
+# Share of all CPUs busy over half a second while nothing of ours runs: other
+# work on the machine skews every figure, so each run records it.
+background_busy() {
+  local u n s i w q sq st t1 i1 t2 i2
+  read -r _ u n s i w q sq st _ </proc/stat
+  t1=$((u + n + s + i + w + q + sq + st)) i1=$((i + w))
   sleep 0.5
+  read -r _ u n s i w q sq st _ </proc/stat
+  t2=$((u + n + s + i + w + q + sq + st)) i2=$((i + w))
+  echo $((100 * ((t2 - t1) - (i2 - i1)) / (t2 - t1 > 0 ? t2 - t1 : 1)))
 }
 
 # fd links of PID whose target is NAME (anon_inode:bpf_link, ...)
@@ -143,6 +154,8 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   [ "$mode" = stats ] && out=$prefix.out
   tracer_cmd "$mode" "$tag"
   flush_timewait
+  local busy
+  busy=$(background_busy)
   [ "$kind" = bpfstats ] && bpf_stats on
   [ ${#TRACER_CMD[@]} -gt 0 ] && start_tracer "$prefix" "$out" "${TRACER_CMD[@]}"
   line=$(ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" "$@")
@@ -165,16 +178,17 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   rate=$(grep -oE 'rate=[0-9]+' <<<"$line" | cut -d= -f2)
   errors=$(grep -oE 'errors=[0-9]+' <<<"$line" | cut -d= -f2)
   printf '%s\n' "$kind $mode $round $conns $secs $rate $errors $T_EVENTS $T_CPU_MS ${T_HWM:-0} $T_RINGBUF \
-$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0}" >>"$RESULTS"
+$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $busy" >>"$RESULTS"
 }
 
 progress() {  # MODE ROUND
-  local last
+  local last ROUND_LABEL=$2
+  [[ $2 =~ ^[0-9]+$ ]] && ROUND_LABEL="round $2"
   last=$(tail -1 "$RESULTS")
   # shellcheck disable=SC2086
   set -- $last
-  printf 'bench: %-8s %-14s %7s conn/s  %9s events  %6s ms CPU  lost ringbuf %s recursion %s evicted %s/%s\n' \
-    "$2" "round $3" "$6" "$8" "$9" "${11}" "${12}" "${14}" "${15}" >&2
+  printf 'bench: %-8s %-14s %7s conn/s %9s events %6s ms CPU, lost: ringbuf %s recursion %s (misses %s, recovered %s), evicted %s/%s; background %s%%\n' \
+    "$2" "$ROUND_LABEL" "$6" "$8" "$9" "${11}" "${12}" "${16}" "${13}" "${14}" "${15}" "${19}" >&2
 }
 
 median() { sort -n | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
@@ -184,25 +198,27 @@ median() { sort -n | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 
 summarize() {  # KIND
   local kind=$1 base m med
   base=$(awk -v k="$kind" '$1 == k && $2 == "baseline" {print $6}' "$RESULTS" | median)
-  printf '%-9s %4s %8s %6s %7s %8s %6s %8s %8s %9s %7s %12s\n' mode runs conn/s ratio ev/conn \
-    'CPUms/Mev' 'CPU%' 'RSS MiB' ringbuf recursion nested 'evicted b/e'
+  printf '%-9s %4s %7s %5s %7s %9s %5s %7s %7s %8s %9s %8s %11s %4s\n' mode runs conn/s ratio ev/conn \
+    'CPUms/Mev' 'CPU%' 'RSS MiB' ringbuf rec.miss recovered rec.lost 'evicted b/e' 'bg%'
   for m in "${RUN_MODES[@]}"; do
     med=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {print $6}' "$RESULTS" | median)
-    awk -v k="$kind" -v m="$m" -v med="$med" -v base="$base" '
+    bg=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {print $19}' "$RESULTS" | median)
+    awk -v k="$kind" -v m="$m" -v med="$med" -v base="$base" -v bg="$bg" '
       $1 == k && $2 == m {
         n++; conns += $4; secs += $5; ev += $8; cpu += $9; if ($10 > hwm) hwm = $10
-        rb += $11; rec += $12; nest += $13; eb += $14; ee += $15; unk += ($8 == "?" || $11 == "?")
+        rb += $11; rec += $12; nest += $13; eb += $14; ee += $15; km += $16; unk += ($8 == "?" || $11 == "?")
       }
       END {
         if (!n) exit
         ratio = base > 0 ? sprintf("%.2f", med / base) : "-"
         if (m == "baseline") {
-          printf "%-9s %4d %8d %6s %7s %8s %6s %8s %8s %9s %7s %12s\n", m, n, med, ratio, "-", "-", "-", "-", "-", "-", "-", "-"
+          printf "%-9s %4d %7d %5s %7s %9s %5s %7s %7s %8s %9s %8s %11s %4d\n", m, n, med, ratio, "-", "-", "-", "-",
+            "-", "-", "-", "-", "-", bg
           exit
         }
-        printf "%-9s %4d %8d %6s %7.1f %8.0f %6.1f %8.1f %8s %9s %7s %12s%s\n", m, n, med, ratio,
+        printf "%-9s %4d %7d %5s %7.1f %9.0f %5.1f %7.1f %7s %8s %9s %8s %11s %4d%s\n", m, n, med, ratio,
           conns ? ev / conns : 0, ev ? cpu / ev * 1e6 : 0, secs ? cpu / secs / 10 : 0, hwm / 1024,
-          rb, rec, nest, eb "/" ee, unk ? "  (exit line not parsed)" : ""
+          rb, km, nest, rec, eb "/" ee, bg, unk ? "  (exit line not parsed)" : ""
       }' "$RESULTS"
   done
 }
@@ -229,9 +245,12 @@ print_table() {
 ratio: median conn/s over the baseline's. ev/conn: events the BPF side produced per
 connection. CPUms/Mev and CPU%: user+sys of the tcplinger process (rusage, start-up
 excluded) per million events, and as a share of one CPU over the churn. RSS: peak
-(VmHWM). ringbuf/recursion: events lost to a full ring buffer / to nested tracepoint
-hits nobody handled; nested: nested hits the backup programs recovered; evicted:
-sockets missing from the BPF map (b) or the userspace table (e). Sums over all runs.
+(VmHWM). ringbuf: events lost to a full ring buffer. rec.miss: tracepoint hits the
+kernel skipped because the primary program was already running on that CPU
+(recursion_misses); recovered: those the backup programs handled; rec.lost: what the
+tracer reports lost. evicted: sockets missing from the BPF map (b) or the userspace
+table (e). Losses are sums over all runs. bg%: CPU busy with other work just before
+each run (median): anything above a few % makes the figures pessimistic.
 EOF
   print_targets
 }
@@ -328,4 +347,91 @@ memory_run() {  # MAX_SOCKETS CONNECTIONS
     "$(awk -v a="$avail0" -v b="$avail1" 'BEGIN {print (a - b) / 1024}')" "$T_EV_BPF/$T_EV_ENGINE" "$T_RINGBUF" \
     "$T_RECURSION"
   ip netns del "$NS" 2>/dev/null || true
+}
+
+# --profile: where the CPU goes while a tracer mode runs under flat-out churn.
+# System-wide cpu-clock sampling (no hardware counters needed): the tracer's
+# own hot functions, and for each BPF program what it spends its time in.
+profile_mode() {  # MODE SECONDS
+  local mode=$1 secs=$2 prefix=$WORK/profile-$1 churn_pid
+  if ! command -v perf >/dev/null 2>&1; then
+    echo "bench: --profile needs perf (Debian: apt-get install linux-perf)" >&2
+    return 0
+  fi
+  tracer_cmd "$mode" "profile"
+  flush_timewait
+  start_tracer "$prefix" /dev/null "${TRACER_CMD[@]}"
+  ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" --duration $((secs + 3)) >"$prefix.churn" &
+  churn_pid=$!
+  sleep 1
+  # System-wide with frame pointers for the kernel and BPF side; DWARF
+  # unwinding for the tracer itself (built without frame pointers).
+  perf record -a -g -e cpu-clock -F 999 -o "$prefix.sys.data" -- sleep "$secs" >/dev/null 2>&1 &
+  perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$TRACER_PID" -o "$prefix.user.data" \
+    -- sleep "$secs" >/dev/null 2>&1 || true
+  wait $! || true
+  wait "$churn_pid" || true
+  stop_tracer "$prefix"
+  perf script -i "$prefix.sys.data" -F comm,ip,sym 2>/dev/null >"$prefix.sys.txt" || true
+  perf script -i "$prefix.user.data" -F comm,ip,sym 2>/dev/null >"$prefix.user.txt" || true
+  echo "== profile: $mode, perf record -e cpu-clock over $secs s of churn ($(cut -d' ' -f3 "$prefix.churn"))"
+  profile_report "$prefix.sys.txt" | grep -v '^tcplinger process' | awk '/^BPF programs/ {p = 1} p || NR == 1'
+  profile_report "$prefix.user.txt" | awk '/^BPF programs/ {exit} NR > 1'
+  echo
+}
+
+# perf script -F comm,ip,sym -> summary. Template arguments are dropped from
+# C++ names so they fit on a line.
+profile_report() {
+  awk '
+    function short(s,   t) {
+      t = s
+      gsub(/\(anonymous namespace\)/, "{anon}", t)
+      while (t ~ /<[^<>]*>/) gsub(/<[^<>]*>/, "", t)
+      sub(/\(.*$/, "", t)
+      return substr(t, 1, 70)
+    }
+    function flush() {
+      if (!nf) return
+      total++; comm[cm]++
+      if (cm == "tcplinger") { tl++; tleaf[short(leaf)]++; town[own == "" ? "(no tcplinger frame)" : short(own)]++ }
+      if (prog != "") { bpf++; pcount[prog]++; pleaf[prog SUBSEP short(leaf)]++ }
+    }
+    /^[^ \t]/ { flush(); cm = $1; nf = 0; prog = ""; own = ""; next }
+    /^[ \t]+[0-9a-f]+ / {
+      nf++
+      sym = $0
+      sub(/^[ \t]+[0-9a-f]+ /, "", sym)
+      if (nf == 1) leaf = sym
+      if (own == "" && sym ~ /^tcplinger::/) own = sym
+      if (prog == "" && sym ~ /^bpf_prog_[0-9a-f]+_/) { prog = sym; sub(/^bpf_prog_[0-9a-f]+_/, "", prog) }
+      next
+    }
+    END {
+      flush()
+      if (!total) { print "  (no samples)"; exit }
+      printf "CPU samples: %d; tl_churn %.1f%%, tcplinger %.1f%%, inside BPF programs %.1f%%, other %.1f%%\n", total,
+        100 * comm["tl_churn"] / total, 100 * tl / total, 100 * bpf / total,
+        100 * (total - comm["tl_churn"] - tl) / total
+      print "tcplinger process, leaf functions (% of its samples):"
+      fflush()
+      for (f in tleaf) if (tleaf[f] * 100 >= tl * 1.5) printf "  %5.1f%%  %s\n", 100 * tleaf[f] / tl, f | "sort -rn | head -15"
+      close("sort -rn | head -15")
+      print "tcplinger process, innermost tcplinger function on the stack (% of its samples):"
+      fflush()
+      for (f in town) if (town[f] * 100 >= tl * 1.5) printf "  %5.1f%%  %s\n", 100 * town[f] / tl, f | "sort -rn | head -15"
+      close("sort -rn | head -15")
+      print "BPF programs (% of all samples), with what they spend it in (% of the program):"
+      fflush()
+      for (p in pcount) {
+        cmd = "sort -rn | head -8"
+        printf "  %5.2f%%  %s\n", 100 * pcount[p] / total, p
+        fflush()
+        for (k in pleaf) {
+          split(k, a, SUBSEP)
+          if (a[1] == p && pleaf[k] * 100 >= pcount[p] * 3) printf "           %5.1f%%  %s\n", 100 * pleaf[k] / pcount[p], a[2] | cmd
+        }
+        close(cmd)
+      }
+    }' "$1"
 }
