@@ -48,6 +48,8 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     uint64_t next_tick = tick_ns ? start + tick_ns : UINT64_MAX;
     constexpr uint64_t kProbeEveryNs = 250'000'000;
     uint64_t next_probe = start + kProbeEveryNs;
+    constexpr uint64_t kCountersEveryNs = 1'000'000'000;
+    uint64_t next_counters = start;
     auto probe = [&] {
         if (!hooks.timewait_probes) return;
         for (const Event& ev : tracer.probe_timewait(hooks.timewait_probes())) hooks.on_event(ev);
@@ -62,7 +64,12 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
             next_probe = now + kProbeEveryNs;
             probe();
         }
+        if (hooks.on_counters && now >= next_counters) {
+            next_counters = now + kCountersEveryNs;
+            hooks.on_counters(tracer.counters());
+        }
         if (hooks.on_poll) hooks.on_poll(now);
+        if (hooks.should_stop && hooks.should_stop()) break;
         if (now >= next_tick) {
             next_tick += tick_ns;
             if (hooks.on_tick) hooks.on_tick(now);

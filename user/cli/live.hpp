@@ -26,6 +26,11 @@ struct LiveHooks {
     // Timewait sockets to re-read (Engine::timewait_probes); the answers
     // come back through on_event.
     std::function<std::vector<std::pair<uint64_t, uint64_t>>()> timewait_probes;
+    // The tracer's drop counters so far, about every second (the recorder
+    // stores them with each frame).
+    std::function<void(const DropCounters&)> on_counters;
+    // Polled after every poll: true ends the run as a signal would.
+    std::function<bool()> should_stop;
 };
 
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <iostream>
 
+#include "cli/time_window.hpp"
 #include "core/error.hpp"
+#include "record/writer.hpp"
 #include "stats/aggregator.hpp"
+#include "tracer/system.hpp"
 
 namespace tcplinger {
 
@@ -14,16 +17,38 @@ const CLI::Validator kStateName(
     "STATE");
 const CLI::Validator kCidr(
     [](std::string& v) { return parse_cidr(v) ? std::string() : "bad address or CIDR '" + v + "'"; }, "CIDR");
+const CLI::Validator kWallTime(
+    [](std::string& v) {
+        return parse_wall_time(v, sys::realtime_ns())
+                   ? std::string()
+                   : "bad time '" + v + "': give 2026-11-22T03:12:00Z, \"2026-11-22 03:12:00\" (local), 03:12:00 "
+                                        "(today) or @EPOCH";
+    },
+    "TIME");
+const CLI::Validator kSize(
+    [](std::string& v) {
+        auto n = rec::parse_size(v);
+        if (!n) return "bad size '" + v + "': give bytes or K, M, G (e.g. 64M)";
+        if (*n < (256u << 10)) return std::string("--max-size must be at least 256K");
+        return std::string();
+    },
+    "SIZE");
+
+const char* kWindowHelp =
+    "--from/--to take 2026-11-22T03:12:00Z (ISO 8601; no zone = local time), \"2026-11-22 03:12:00\"\n"
+    "(local), 03:12:00 (today, local) or @EPOCH seconds; the window is [FROM, TO).\n";
+
+void add_window(CLI::App& cmd, std::string& from, std::string& to) {
+    cmd.add_option("--from", from, "wall-clock start of the window (inclusive)")->check(kWallTime)->group("Window");
+    cmd.add_option("--to", to, "wall-clock end of the window (exclusive)")->check(kWallTime)->group("Window");
+}
 }  // namespace
 
-void setup_filters(CLI::App& app, CommonOptions& o) {
+void setup_socket_filters(CLI::App& app, CommonOptions& o) {
     FilterOptions& f = o.filter;
-    app.add_option("-p,--pid", f.pids, "only sockets of these processes (owner or acting task)")->group("Filters");
-    app.add_option("-c,--comm", f.comms, "only sockets of processes with this command name")->group("Filters");
     app.add_option("--lport", f.lport, "local port")->check(CLI::Range(1, 65535))->group("Filters");
     app.add_option("--rport", f.rport, "remote port")->check(CLI::Range(1, 65535))->group("Filters");
     app.add_option("--port", f.port, "local or remote port")->check(CLI::Range(1, 65535))->group("Filters");
-    app.add_option("--addr", f.addrs, "local or remote address in this CIDR (repeatable)")->check(kCidr)->group("Filters");
     app.add_option_function<std::string>(
            "--netns",
            [&f](const std::string& v) {
@@ -34,12 +59,22 @@ void setup_filters(CLI::App& app, CommonOptions& o) {
            },
            "network namespace: inode number, /run/netns/NAME or /proc/PID/ns/net")
         ->group("Filters");
+    auto* v4 = app.add_flag("-4,--ipv4", f.ipv4, "IPv4 only")->group("Filters");
+    app.add_flag("-6,--ipv6", f.ipv6, "IPv6 only (v4-mapped included)")->excludes(v4)->group("Filters");
+}
+
+void setup_process_filters(CLI::App& app, CommonOptions& o) {
+    FilterOptions& f = o.filter;
+    app.add_option("-p,--pid", f.pids, "only sockets of these processes (owner or acting task)")->group("Filters");
+    app.add_option("-c,--comm", f.comms, "only sockets of processes with this command name")->group("Filters");
+    app.add_option("--addr", f.addrs, "local or remote address in this CIDR (repeatable)")->check(kCidr)->group("Filters");
     app.add_option("--cgroup", f.cgroup, "cgroup v2 path, e.g. /system.slice/nginx.service")->group("Filters");
     app.add_option("--state", f.state, "transitions into or out of this state (ss names: TIME-WAIT, CLOSE-WAIT, ...)")
         ->check(kStateName)
         ->group("Filters");
-    auto* v4 = app.add_flag("-4,--ipv4", f.ipv4, "IPv4 only")->group("Filters");
-    app.add_flag("-6,--ipv6", f.ipv6, "IPv6 only (v4-mapped included)")->excludes(v4)->group("Filters");
+}
+
+void setup_tracer_tuning(CLI::App& app, CommonOptions& o) {
     app.add_flag("-v,--verbose", o.verbose, "show libbpf's own log");
     app.add_option("--ringbuf-mb", o.ringbuf_mb, "ring buffer size in MiB (power of two)")
         ->check(CLI::IsMember({1, 2, 4, 8, 16, 32, 64, 128, 256}))
@@ -49,20 +84,35 @@ void setup_filters(CLI::App& app, CommonOptions& o) {
         ->group("Tuning");
 }
 
+void setup_filters(CLI::App& app, CommonOptions& o) {
+    setup_process_filters(app, o);
+    setup_socket_filters(app, o);
+    setup_tracer_tuning(app, o);
+}
+
 CLI::App* setup_trace(CLI::App& app, TraceOptions& o) {
     auto* cmd = app.add_subcommand("trace", "print every TCP state transition, one line each");
     cmd->add_flag("-j,--json", o.json, "JSON Lines (fields documented in README)");
     cmd->add_flag("-T,--time", o.hms, "time as HH:MM:SS.mmm instead of the full date");
     cmd->add_flag("--raw", o.raw, "also show the kernel's X -> CLOSE of the full socket at the TIME-WAIT handoff");
-    cmd->add_option("-d,--duration", o.duration, "stop after this many seconds (default: until Ctrl-C)")
+    auto* duration = cmd->add_option("-d,--duration", o.duration, "stop after this many seconds (default: until Ctrl-C)")
         ->check(CLI::PositiveNumber);
+    auto* input = cmd->add_option("-i,--input", o.inputs,
+                                  "replay recordings (files or directories from 'tcplinger record') instead of tracing")
+                      ->excludes(duration);
+    add_window(*cmd, o.from, o.to);
+    cmd->get_option("--from")->needs(input);
+    cmd->get_option("--to")->needs(input);
     setup_filters(*cmd, o.common);
     cmd->footer(
-        "EXAMPLES:\n"
+        std::string("EXAMPLES:\n"
         "  tcplinger trace                        # every transition, all namespaces\n"
         "  tcplinger trace -T --state TIME-WAIT   # who enters and leaves TIME-WAIT\n"
         "  tcplinger trace -j --duration 10 > t.jsonl\n"
         "  tcplinger trace --netns /run/netns/blue --rport 5432\n"
+        "  tcplinger trace -i /var/lib/tcplinger --from \"2026-11-22 03:10\" --to \"2026-11-22 03:15\" --rport 5432\n"
+        "\nWith -i, the transitions are rebuilt from the recording from its start, and --from/--to\n"
+        "print exactly those whose time t has FROM <= t < TO. ") + kWindowHelp +
         "\nColumns: PID/COMM is the task that made the transition when it ran in process context,\n"
         "otherwise the socket's owner (connect/listen/accept caller), '-' if unknown. MS is the\n"
         "time spent in the old state ('-' unknown, '>=' began before tracing).");
@@ -93,6 +143,90 @@ CLI::App* setup_stats(CLI::App& app, StatsOptions& o) {
     return cmd;
 }
 
+CLI::App* setup_record(CLI::App& app, RecordOptions& o) {
+    auto* cmd = app.add_subcommand("record", "flight recorder: record every event for report, trace -i and export");
+    cmd->add_option("-o,--output", o.output,
+                    "a directory (files tcplinger-NNNNNN.tlr, rotated) or a single file ending in .tlr")
+        ->required();
+    auto* size = cmd->add_option("--max-size", o.max_size, "rotate files at this size (default 64M)")
+                     ->check(kSize)
+                     ->group("Rotation");
+    auto* files = cmd->add_option("--max-files", o.max_files, "keep this many files, deleting the oldest (default 8)")
+                      ->check(CLI::Range(1u, 1000000u))
+                      ->group("Rotation");
+    cmd->add_option("-d,--duration", o.duration, "stop after this many seconds (default: until Ctrl-C or SIGTERM)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--compress-level", o.zstd_level, "zstd level, 0 for none (default 3)")
+        ->check(CLI::Range(0, 19))
+        ->group("Tuning");
+    setup_socket_filters(*cmd, o.common);
+    setup_tracer_tuning(*cmd, o.common);
+    cmd->callback([&o, size, files] { o.max_given = size->count() > 0 || files->count() > 0; });
+    cmd->footer(
+        "EXAMPLES:\n"
+        "  tcplinger record -o /var/lib/tcplinger                       # 8 x 64M, newest history kept\n"
+        "  tcplinger record -o /var/lib/tcplinger --max-size 16M --max-files 60\n"
+        "  tcplinger record -o incident.tlr --duration 600 --netns /run/netns/blue\n"
+        "\nRecords every event trace and stats use (transitions, the timewait sockets' life, owners,\n"
+        "the sockets present at start) with a header (host, kernel, boot id, clocks, CONFIG_HZ, and\n"
+        "per network namespace the tcp sysctls and TcpExt TW counters at start and end). Frames are\n"
+        "checksummed and written at least every second: after kill -9, a power cut or a full disk,\n"
+        "everything up to the last flushed frame reads back. Files are created 0600. Filter and\n"
+        "group later with report, trace -i and export; only socket filters apply here.");
+    return cmd;
+}
+
+CLI::App* setup_report(CLI::App& app, ReportOptions& o) {
+    StatsOptions& s = o.stats;
+    auto* cmd = app.add_subcommand("report", "the stats figures for recorded events (tcplinger record)");
+    cmd->add_option("-i,--input", s.inputs, "recordings: files or directories")->required();
+    cmd->add_option("--by", s.by, "group by process, endpoint (remote addr:port), lport or cgroup")
+        ->check(CLI::IsMember({"process", "endpoint", "lport", "cgroup"}));
+    cmd->add_option("--top", s.top, "groups shown in the table")->check(CLI::Range(1, 1000000));
+    cmd->add_flag("-j,--json", s.json, "one JSON object with every figure (as stats -j)");
+    cmd->add_flag("--info", o.info, "print what the recordings hold (host, kernel, time span, sysctls, counters)");
+    add_window(*cmd, s.from, s.to);
+    setup_process_filters(*cmd, s.common);
+    setup_socket_filters(*cmd, s.common);
+    cmd->footer(
+        std::string(
+            "EXAMPLES:\n"
+            "  tcplinger report -i /var/lib/tcplinger                 # the whole recording\n"
+            "  tcplinger report -i /var/lib/tcplinger --from 03:10 --to 03:15 --by endpoint\n"
+            "  tcplinger report -i incident.tlr -j --state CLOSE-WAIT\n"
+            "  tcplinger report -i /var/lib/tcplinger --info\n"
+            "\nThe output is stats' output for the recorded run; over the same run the figures are equal.\n"
+            "--from/--to give what stats would have printed had it run from FROM to TO: IN counts the\n"
+            "entries into the state at FROM <= t < TO; P50/P99/MAX are the stays that began and ended in\n"
+            "the window (one that began before FROM counts as present at start, as for a live run);\n"
+            "NOW/OLD are the sockets in the state at TO. Sockets are rebuilt from the start of the\n"
+            "recording, so owners and ages are right across FROM. Lost events are counted per flush\n"
+            "(1 s); TCPTimeWaitOverflow only for runs wholly inside the window. ") +
+        kWindowHelp);
+    return cmd;
+}
+
+CLI::App* setup_export(CLI::App& app, ExportOptions& o) {
+    auto* cmd = app.add_subcommand("export", "recorded transitions as JSON Lines or CSV, for jq, spreadsheets, pandas");
+    cmd->add_option("-i,--input", o.inputs, "recordings: files or directories")->required();
+    cmd->add_option("--format", o.format, "jsonl (as trace -j) or csv (same fields, a header row)")
+        ->check(CLI::IsMember({"jsonl", "csv"}));
+    cmd->add_flag("--raw", o.raw, "also export the kernel's X -> CLOSE of the full socket at the TIME-WAIT handoff");
+    add_window(*cmd, o.from, o.to);
+    setup_process_filters(*cmd, o.common);
+    setup_socket_filters(*cmd, o.common);
+    cmd->footer(
+        std::string(
+            "EXAMPLES:\n"
+            "  tcplinger export -i /var/lib/tcplinger > all.jsonl\n"
+            "  tcplinger export -i rec/ --format csv --state TIME-WAIT > tw.csv\n"
+            "  tcplinger export -i rec/ --from 03:10 --to 03:15 | jq -r 'select(.new==\"CLOSE-WAIT\") | .comm'\n"
+            "  python3 -c 'import pandas; print(pandas.read_csv(\"tw.csv\").groupby(\"comm\").size())'\n"
+            "\nOne row per transition, with the field names of trace -j; CSV leaves null fields empty.\n") +
+        kWindowHelp);
+    return cmd;
+}
+
 int run_cli(int argc, char** argv) {
     CLI::App app{"tcplinger: who makes TIME-WAIT, FIN-WAIT-2 and CLOSE-WAIT sockets, and how long they linger"};
     app.require_subcommand(1);
@@ -100,8 +234,15 @@ int run_cli(int argc, char** argv) {
     app.footer("Run 'tcplinger COMMAND --help' for a command's options and examples.");
     TraceOptions trace;
     StatsOptions stats;
+    RecordOptions record;
+    ReportOptions report;
+    ExportOptions export_;
     auto* trace_cmd = setup_trace(app, trace);
     auto* stats_cmd = setup_stats(app, stats);
+    auto* record_cmd = setup_record(app, record);
+    auto* report_cmd = setup_report(app, report);
+    auto* export_cmd = setup_export(app, export_);
+    for (int i = 0; i < argc; ++i) record.command_line += std::string(i ? " " : "") + argv[i];
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -117,6 +258,9 @@ int run_cli(int argc, char** argv) {
     try {
         if (trace_cmd->parsed()) return run_trace(trace);
         if (stats_cmd->parsed()) return run_stats(stats);
+        if (record_cmd->parsed()) return run_record(record);
+        if (report_cmd->parsed()) return run_report(report);
+        if (export_cmd->parsed()) return run_export(export_);
     } catch (const FatalError& e) {
         std::cerr << "tcplinger: " << e.what() << "\n";
         return 1;

@@ -3,8 +3,9 @@
 
 #include "cli/live.hpp"
 #include "cli/options.hpp"
-#include "render/trace_format.hpp"
+#include "cli/pipeline.hpp"
 #include "core/abi_check.hpp"
+#include "tracer/system.hpp"
 
 namespace tcplinger {
 
@@ -17,15 +18,28 @@ TracerOptions tracer_options(const CommonOptions& c, const Filter& filter) {
     return t;
 }
 
+namespace {
+// trace -i: the recorded stream through the same pipeline.
+int replay_trace(const TraceOptions& o, const Filter& filter) {
+    TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
+    TracePipeline pipeline(std::cout, o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
+                           filter, window);
+    pipeline.header();
+    ReplayResult r = replay_recordings(o.inputs, window, pipeline);
+    std::cout.flush();
+    if (!r.useful) return 1;
+    std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.evicted()).c_str());
+    return 0;
+}
+}  // namespace
+
 int run_trace(const TraceOptions& o) {
     Filter filter(o.common.filter);
     std::ios::sync_with_stdio(false);
-    TraceRenderer renderer(std::cout, TraceStyle{o.json, o.hms}, WallClock::now());
-    Engine engine;
-    engine.set_raw(o.raw);
-    engine.on_transition([&](const Transition& t) {
-        if (filter.match(t)) renderer.line(t);
-    });
+    if (!o.inputs.empty()) return replay_trace(o, filter);
+    TracePipeline pipeline(std::cout, o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
+                           filter);
+    pipeline.begin_run(WallClock::now().offset_ns);
 
     LiveOptions live;
     live.tracer = tracer_options(o.common, filter);
@@ -33,17 +47,17 @@ int run_trace(const TraceOptions& o) {
     live.tick_s = 0.2;
     LiveHooks hooks;
     hooks.on_started = [&] {
-        renderer.header();
+        pipeline.header();
         std::cout.flush();
     };
-    hooks.on_event = [&](const Event& ev) { engine.process(ev); };
-    hooks.on_poll = [&](uint64_t now) { engine.advance(now); };
+    hooks.on_event = [&](const Event& ev) { pipeline.event(ev); };
+    hooks.on_poll = [&](uint64_t now) { pipeline.advance(now); };
     hooks.on_tick = [&](uint64_t) { std::cout.flush(); };
-    hooks.timewait_probes = [&] { return engine.timewait_probes(TL_TW_PROBE_MAX); };
+    hooks.timewait_probes = [&] { return pipeline.engine().timewait_probes(kMaxProbedPerRound); };
     DropCounters drops = run_live(live, hooks);
-    engine.flush();
+    pipeline.end_run();
     std::cout.flush();
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.evicted()).c_str());
     return 0;
 }
 

@@ -124,6 +124,7 @@ private:
             auto trailer = decode_trailer(payload);
             if (!trailer) return false;
             r_.trailer = true;
+            r_.write_failed = trailer->reason == Trailer::Reason::WriteFailed;
             r_.last_mono_ns = std::max(r_.last_mono_ns, trailer->end_ns);
             r_.stopped = !v_.trailer(*trailer);
             return true;
@@ -177,7 +178,7 @@ std::string describe(const std::string& path, const FileReport& r) {
                plural(r.file_bytes, "byte");
     case V::Read: break;
     }
-    if (r.clean()) return "";
+    if (r.clean() && !r.write_failed) return "";
     std::vector<std::string> skipped;
     if (r.damaged_regions) {
         std::string s = plural(r.damaged_regions, "damaged stretch") + " (" + plural(r.damaged_bytes, "byte");
@@ -188,7 +189,8 @@ std::string describe(const std::string& path, const FileReport& r) {
     if (r.prefix_damaged) skipped.push_back("a damaged file signature (frames read anyway)");
     std::string cause = r.truncated_bytes ? "truncated (recorder killed, power cut or disk full?)"
                         : r.damaged_regions ? "damaged (checksum mismatch)"
-                        : !r.trailer ? "not closed (recorder killed, or still recording)"
+                        : r.write_failed ? "recording stopped by a write error (disk full?)"
+                        : !r.trailer ? "not closed (recorder killed, disk full, or still recording)"
                                      : "damaged";
     std::string line = path + ": " + cause + ": recovered " + plural(r.frames, "frame") + ", " +
                        plural(r.events, "event") + wall_text(r);

@@ -42,6 +42,7 @@ struct FileReport {
     uint64_t truncated_bytes = 0;  // incomplete last frame (or unreadable tail)
     bool prefix_damaged = false;
     bool trailer = false;
+    bool write_failed = false;     // the trailer says the recorder stopped on a write error
     bool stopped = false;          // the visitor asked to stop
     std::optional<FileHeader> header;
     uint64_t last_mono_ns = 0;     // latest flush status or event time read

@@ -7,7 +7,7 @@ namespace tcplinger::rec {
 namespace {
 enum HeaderKey : uint64_t {
     kFormatVersionKey = 1, kToolVersion, kAbi, kHostname, kKernelRelease, kBootId, kClockOffset, kHz,
-    kRecordingId, kFileIndex, kRecordingStart, kFileStart, kDropsAtStart, kCommand, kNetns,
+    kRecordingId, kFileIndex, kRecordingStart, kFileStart, kDropsAtStart, kCommand, kNetns, kCarried, kCarryDropped,
 };
 enum TrailerKey : uint64_t { kEnd = 1, kDrops, kTrailerNetns, kReason, kTrailerHz, kEvents };
 enum NetnsKey : uint64_t { kInode = 1, kPath, kSysctl, kTcpExt };
@@ -110,6 +110,22 @@ std::optional<NetnsFacts> decode_netns(std::string_view payload) {
 }
 }  // namespace
 
+std::map<uint32_t, uint64_t> tw_overflow_between(const std::vector<NetnsFacts>& start,
+                                                 const std::vector<NetnsFacts>& end) {
+    auto overflow = [](const NetnsFacts& n) {
+        auto it = n.tcpext.find("TCPTimeWaitOverflow");
+        return it == n.tcpext.end() ? uint64_t{0} : it->second;
+    };
+    std::map<uint32_t, uint64_t> out;
+    for (const auto& s : start) {
+        uint64_t at_end = 0;
+        for (const auto& e : end)
+            if (e.inode == s.inode) at_end = overflow(e);
+        out[s.inode] = at_end > overflow(s) ? at_end - overflow(s) : 0;
+    }
+    return out;
+}
+
 bool same_drops(const DropCounters& a, const DropCounters& b) {
     return encode_drops(a) == encode_drops(b);
 }
@@ -131,6 +147,8 @@ std::string encode_header(const FileHeader& h) {
     field(out, kDropsAtStart, encode_drops(h.drops_at_start));
     field(out, kCommand, h.command);
     for (const auto& n : h.netns) field(out, kNetns, encode_netns(n));
+    if (h.carried) field_u(out, kCarried, h.carried);
+    if (h.carry_dropped) field_u(out, kCarryDropped, h.carry_dropped);
     return out;
 }
 
@@ -162,6 +180,8 @@ std::optional<FileHeader> decode_header(std::string_view payload) {
         case kFileStart: return number(&h.file_start_ns);
         case kDropsAtStart: h.drops_at_start = decode_drops(v, &ok); return ok;
         case kCommand: h.command = v; return true;
+        case kCarried: return number(&h.carried);
+        case kCarryDropped: return number(&h.carry_dropped);
         case kNetns: {
             auto n = decode_netns(v);
             if (!n) return false;

@@ -40,6 +40,8 @@ struct FileHeader {
     DropCounters drops_at_start;      // cumulative when this file began
     std::string command;              // the record command line
     std::vector<NetnsFacts> netns;    // at file start
+    uint64_t carried = 0;             // lingering sockets carried into this file (Carry frames)
+    uint64_t carry_dropped = 0;       // lingering sockets left out: the carry is capped at max-size / 4
 };
 
 struct Trailer {
@@ -51,6 +53,11 @@ struct Trailer {
     uint32_t hz = 0;      // CONFIG_HZ seen in the events
     uint64_t events = 0;  // events written in this file
 };
+
+// TCPTimeWaitOverflow gained per namespace of `start` (0 where `end` has no
+// reading: the namespace is gone).
+std::map<uint32_t, uint64_t> tw_overflow_between(const std::vector<NetnsFacts>& start,
+                                                 const std::vector<NetnsFacts>& end);
 
 bool same_drops(const DropCounters& a, const DropCounters& b);
 

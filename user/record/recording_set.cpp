@@ -88,11 +88,6 @@ std::vector<std::string> expand(const std::vector<std::string>& inputs, std::vec
 
 uint64_t sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
-uint64_t overflow_of(const NetnsFacts& n) {
-    auto it = n.tcpext.find("TCPTimeWaitOverflow");
-    return it == n.tcpext.end() ? 0 : it->second;
-}
-
 // Feeds one file's frames to the visitor and keeps what the segment needs.
 class FileFeed : public FileVisitor {
 public:
@@ -156,12 +151,7 @@ SegmentEnd finish_segment(const OpenSegment& seg) {
         end.closed = seg.trailer->reason != Trailer::Reason::Rotated;
         end.end_ns = std::max(end.start_ns, seg.trailer->end_ns);
         end.overflow_known = true;
-        for (const auto& start : seg.first.netns) {
-            uint64_t at_end = 0;
-            for (const auto& n : seg.trailer->netns)
-                if (n.inode == start.inode) at_end = overflow_of(n);
-            end.tw_overflow[start.inode] = sub(at_end, overflow_of(start));
-        }
+        end.tw_overflow = tw_overflow_between(seg.first.netns, seg.trailer->netns);
     }
     return end;
 }
@@ -195,8 +185,16 @@ ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visito
         in.header = *peek.header;
         files.push_back(std::move(in));
     }
-    std::stable_sort(files.begin(), files.end(), [](const Input& a, const Input& b) {
-        if (a.start_wall() != b.start_wall()) return a.start_wall() < b.start_wall();
+    // Recordings oldest first (each file's clock offset differs a little:
+    // take the earliest per recording), then each recording's files in order.
+    std::map<uint64_t, int64_t> recording_start;
+    for (const Input& in : files) {
+        auto [it, added] = recording_start.emplace(in.header.recording_id, in.start_wall());
+        if (!added) it->second = std::min(it->second, in.start_wall());
+    }
+    std::stable_sort(files.begin(), files.end(), [&](const Input& a, const Input& b) {
+        int64_t sa = recording_start[a.header.recording_id], sb = recording_start[b.header.recording_id];
+        if (sa != sb) return sa < sb;
         if (a.header.recording_id != b.header.recording_id) return a.header.recording_id < b.header.recording_id;
         return a.header.file_index < b.header.file_index;
     });
@@ -223,6 +221,11 @@ ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visito
             seg = OpenSegment{in.header, in.header.file_start_ns, in.header.drops_at_start, std::nullopt};
             ++summary.segments;
             visitor.segment_begin(in.header);
+            if (in.header.carry_dropped)
+                summary.problems.push_back(in.path + ": " + std::to_string(in.header.carry_dropped) +
+                                           " sockets lingering when this file began were left out of it (" +
+                                           std::to_string(in.header.carried) +
+                                           " carried over; --max-size too small): their figures are missing");
         }
         visitor.file_begin(in.path, in.header);
         FileFeed feed(visitor, summary, !continues);
@@ -233,6 +236,7 @@ ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visito
         seg->end_ns = std::max(seg->end_ns, feed.last_ns);
         if (feed.have_drops) seg->drops = feed.drops;
         seg->trailer = feed.trailer_seen;
+        visitor.file_end(in.path, report, feed.trailer_seen);
         prev = &in;
     }
     if (seg) visitor.segment_end(finish_segment(*seg));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "record/codec.hpp"
+#include "record/file_reader.hpp"
 #include "record/metadata.hpp"
 
 namespace tcplinger::rec {
@@ -35,6 +36,8 @@ public:
     // A flush status (how far the recording got, drops so far); false stops.
     virtual bool status(const FlushStatus&) { return true; }
     virtual void segment_end(const SegmentEnd&) {}
+    // After each file: what was read from it (report --info).
+    virtual void file_end(const std::string& /*path*/, const FileReport&, const std::optional<Trailer>&) {}
 };
 
 struct ReadSummary {

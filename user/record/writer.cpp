@@ -79,6 +79,7 @@ Recorder::Recorder(RecorderOptions opts) : opts_(std::move(opts)) {
         if (!fs::exists(dir, ec)) {
             if (mkdir(dir.c_str(), 0700) != 0)
                 throw FatalError("failed to create directory " + dir + ": " + errno_text());
+            created_dir_ = true;
         }
         auto existing = rotation_files(dir);
         next_name_ = existing.empty() ? 1 : existing.back().first + 1;
@@ -105,6 +106,12 @@ Recorder::Recorder(RecorderOptions opts) : opts_(std::move(opts)) {
 Recorder::~Recorder() {
     if (fd_ >= 0) close(fd_);
     if (dir_fd_ >= 0) close(dir_fd_);
+    // Tracing never started (e.g. the BPF programs failed to load): leave
+    // no empty recording behind.
+    if (!started_) {
+        unlink(file_path_.c_str());
+        if (created_dir_) rmdir(opts_.path.c_str());
+    }
 }
 
 std::vector<std::string> Recorder::files() const {
@@ -157,6 +164,7 @@ void Recorder::start(uint64_t started_mono_ns) {
                          std::to_string(header.size() + trailer_reserve()) + " bytes (" +
                          std::to_string(netns_.size()) + " network namespaces); give at least " +
                          std::to_string(4 * (header.size() + trailer_reserve())) + " or trace one --netns");
+    started_ = true;
     write_frame(FrameType::Header, header, false, started_mono_ns);
     if (fd_ >= 0) fdatasync(fd_);
     fsync(dir_fd_);
@@ -323,6 +331,9 @@ void Recorder::open_file(uint64_t now_ns) {
     h.file_start_ns = now_ns;
     h.drops_at_start = drops_;
     h.command = opts_.command;
+    std::vector<std::string> carry = carry_payloads(now_ns, &h.carried, &h.carry_dropped);
+    totals_.carried += h.carried;
+    totals_.carry_dropped += h.carry_dropped;
     std::vector<NetnsFacts> with_sysctls = netns_facts(opts_.netns, true);
     // TcpExt at the start of this file: the previous file's end values.
     for (auto& n : with_sysctls)
@@ -331,18 +342,33 @@ void Recorder::open_file(uint64_t now_ns) {
     netns_ = with_sysctls;
     h.netns = netns_;
     write_frame(FrameType::Header, encode_header(h), false, now_ns);
-    write_frame(FrameType::Carry, carry_payload(now_ns), false, now_ns);
+    for (const auto& payload : carry) write_frame(FrameType::Carry, payload, false, now_ns);
     fdatasync(fd_);
     fsync(dir_fd_);
 }
 
-std::string Recorder::carry_payload(uint64_t now_ns) {
+std::vector<std::string> Recorder::carry_payloads(uint64_t now_ns, uint64_t* carried, uint64_t* dropped) {
+    std::vector<std::string> frames;
+    *carried = *dropped = 0;
+    if (!engine_) return frames;
+    // The long stays first (CLOSE-WAIT leaks, orphaned FIN-WAIT-2): when the
+    // carry is capped, what goes are TIME-WAITs, which end within 60 s anyway.
+    std::vector<std::pair<uint64_t, const Connection*>> lingering;
+    for (const auto& [cookie, c] : engine_->connections())
+        if (is_lingering(c.state)) lingering.emplace_back(cookie, &c);
+    // By cookie within each kind: small cookie deltas, and the same bytes
+    // for the same sockets.
+    std::sort(lingering.begin(), lingering.end(), [](const auto& a, const auto& b) {
+        bool a_tw = a.second->state == kTimeWait, b_tw = b.second->state == kTimeWait;
+        return a_tw != b_tw ? b_tw : a.first < b.first;
+    });
+    const uint64_t budget = opts_.rotate ? opts_.max_size / 4 : UINT64_MAX;
+    uint64_t used = 0;
     EventsEncoder enc;
-    if (!engine_) return enc.finish(std::nullopt);
-    for (const auto& [cookie, c] : engine_->connections()) {
-        if (!is_lingering(c.state)) continue;
-        if (enc.bytes() >= frame_limit_) {
-            ++totals_.carry_dropped;
+    for (const auto& [cookie, cp] : lingering) {
+        const Connection& c = *cp;
+        if (used + enc.bytes() >= budget) {
+            ++*dropped;
             continue;
         }
         // As the tracer's snapshot describes a socket present at start
@@ -364,9 +390,14 @@ std::string Recorder::carry_payload(uint64_t now_ns) {
             ev.task = charged;
             enc.event(ev);
         }
-        ++totals_.carried;
+        ++*carried;
+        if (enc.bytes() >= frame_limit_) {
+            used += enc.bytes();
+            frames.push_back(enc.finish(std::nullopt));
+        }
     }
-    return enc.finish(std::nullopt);
+    if (!enc.empty()) frames.push_back(enc.finish(std::nullopt));
+    return frames;
 }
 
 void Recorder::finish(uint64_t end_mono_ns, const DropCounters& drops) {

@@ -75,7 +75,8 @@ private:
     bool write_all(const std::string& bytes);
     bool make_room();  // deletes the oldest file; false if none can go
     void name_cgroups();
-    std::string carry_payload(uint64_t now_ns);
+    // Lingering sockets as Existing/Owner events, in frames.
+    std::vector<std::string> carry_payloads(uint64_t now_ns, uint64_t* carried, uint64_t* dropped);
     uint64_t trailer_reserve() const;
 
     RecorderOptions opts_;
@@ -89,6 +90,8 @@ private:
     std::vector<std::string> own_files_;
     int fd_ = -1;
     int dir_fd_ = -1;
+    bool started_ = false;      // tracing began: the files are a recording
+    bool created_dir_ = false;
     std::string file_path_;
     uint64_t file_bytes_ = 0;
     uint32_t frame_seq_ = 0;

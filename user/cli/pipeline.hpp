@@ -1,0 +1,125 @@
+// The one pipeline behind each pair of commands: Engine, then Aggregator
+// and the stats renderer (stats, report) or the trace renderer (trace,
+// trace -i, export). Live runs feed it from run_live(); recordings from
+// replay_recordings(). Same events in, same figures out.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/filter.hpp"
+#include "cli/options.hpp"
+#include "cli/time_window.hpp"
+#include "lifecycle/engine.hpp"
+#include "render/csv_format.hpp"
+#include "render/stats_format.hpp"
+#include "render/trace_format.hpp"
+#include "stats/aggregator.hpp"
+
+namespace tcplinger {
+
+// What a pipeline is fed with. A run is a live session or a recording
+// segment; each gets a fresh engine.
+class Pipeline {
+public:
+    virtual ~Pipeline() = default;
+    virtual void begin_run(int64_t clock_offset_ns) = 0;
+    // Realtime - monotonic for the events that follow (each recorded file
+    // has its own, clocks drift).
+    virtual void set_clock(int64_t clock_offset_ns) = 0;
+    virtual void event(const Event& ev) = 0;
+    virtual void advance(uint64_t now_ns) = 0;
+    // End of the run's events: settles what is pending (Engine::flush).
+    virtual void end_run() = 0;
+    virtual Engine& engine() = 0;
+};
+
+// "path (label)" as stats shows a cgroup.
+std::string cgroup_display(const std::string& path);
+
+class StatsPipeline : public Pipeline {
+public:
+    StatsPipeline(const StatsOptions& o, const Filter& filter, TimeWindow window = {});
+    void begin_run(int64_t clock_offset_ns) override;
+    void set_clock(int64_t clock_offset_ns) override { offset_ = clock_offset_ns; }
+    void event(const Event& ev) override { engine_->process(ev); }
+    void advance(uint64_t now_ns) override { engine_->advance(now_ns); }
+    void end_run() override { engine_->flush(); }
+    Engine& engine() override { return *engine_; }
+
+    // The figures at now_ns (monotonic) of the current run; earlier runs
+    // contribute their completed stays. With a window, call once, at its end.
+    StatsReport report(uint64_t now_ns, uint64_t duration_ns, const DropCounters& drops,
+                       std::map<uint32_t, uint64_t> tw_overflow);
+    void print(std::ostream& out, const StatsReport& report) const;
+    uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
+    std::function<std::string(uint64_t)> cgroup_name;  // id -> shown name
+
+private:
+    uint64_t wall(uint64_t mono_ns) const { return static_cast<uint64_t>(static_cast<int64_t>(mono_ns) + offset_); }
+    void add(const Transition& t);
+    void add(Residency r);
+
+    const StatsOptions& o_;
+    const Filter& filter_;
+    TimeWindow window_;
+    GroupBy by_;
+    Aggregator agg_;
+    std::unique_ptr<Engine> engine_;
+    uint64_t evicted_before_ = 0;  // engines of earlier runs
+    int64_t offset_ = 0;
+};
+
+class TracePipeline : public Pipeline {
+public:
+    enum class Format { Text, Json, Csv };
+    TracePipeline(std::ostream& out, Format format, bool hms, bool raw, const Filter& filter, TimeWindow window = {});
+    void header();
+    void begin_run(int64_t clock_offset_ns) override;
+    void set_clock(int64_t clock_offset_ns) override;
+    void event(const Event& ev) override { engine_->process(ev); }
+    void advance(uint64_t now_ns) override { engine_->advance(now_ns); }
+    void end_run() override;
+    Engine& engine() override { return *engine_; }
+    uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
+    uint64_t lines() const { return lines_; }
+
+private:
+    void line(const Transition& t);
+
+    std::ostream& out_;
+    Format format_;
+    bool hms_, raw_;
+    const Filter& filter_;
+    TimeWindow window_;
+    std::unique_ptr<Engine> engine_;
+    std::unique_ptr<TraceRenderer> renderer_;
+    std::ostringstream json_line_;  // CSV is made from trace -j's line
+    CsvWriter csv_;
+    int64_t offset_ = 0;
+    uint64_t evicted_before_ = 0;
+    uint64_t lines_ = 0;
+};
+
+// What a read of recordings gave the renderers besides the events.
+struct ReplayResult {
+    bool useful = false;          // something was read: exit 0
+    uint64_t now_ns = 0;          // monotonic end of the last run (or the window's end)
+    uint64_t duration_ns = 0;     // summed over runs, within the window
+    DropCounters drops;           // lost during the runs (within the window, per 1 s flush)
+    std::map<uint32_t, uint64_t> tw_overflow;
+    std::map<uint64_t, std::string> cgroup_paths;
+    uint64_t events = 0;
+};
+
+// Reads the recordings into the pipeline, oldest first, in runs; stops at
+// the window's end. Prints one line per problem on stderr.
+ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline);
+
+}  // namespace tcplinger

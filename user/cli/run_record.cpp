@@ -1,0 +1,92 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/live.hpp"
+#include "cli/options.hpp"
+#include "core/error.hpp"
+#include "record/writer.hpp"
+#include "tracer/system.hpp"
+
+namespace tcplinger {
+
+TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
+
+namespace {
+rec::RecorderOptions recorder_options(const RecordOptions& o, const Filter& filter) {
+    rec::RecorderOptions r;
+    r.path = o.output;
+    std::error_code ec;
+    bool single = o.output.size() > 4 && o.output.substr(o.output.size() - 4) == ".tlr" &&
+                  !std::filesystem::is_directory(o.output, ec);
+    if (single && o.max_given)
+        throw FatalError("--max-size and --max-files rotate files in a directory: give -o DIRECTORY, not a .tlr file");
+    r.rotate = !single;
+    r.max_size = rec::parse_size(o.max_size).value_or(64ull << 20);
+    r.max_files = o.max_files;
+    r.zstd_level = o.zstd_level;
+    r.netns = filter.kernel().netns;
+    r.command = o.command_line;
+    return r;
+}
+
+std::string mib(uint64_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+    return buf;
+}
+}  // namespace
+
+int run_record(const RecordOptions& o) {
+    Filter filter(o.common.filter);
+    sys::check_can_trace();  // before anything is created on disk
+    rec::RecorderOptions ro = recorder_options(o, filter);
+    rec::Recorder recorder(ro);
+    // The recorder's own engine: it asks for the timewait substate probes
+    // (their answers are events too) and knows the sockets to carry over
+    // into a rotated file.
+    Engine engine;
+    recorder.carry_from(&engine);
+
+    LiveOptions live;
+    live.tracer = tracer_options(o.common, filter);
+    live.duration_s = o.duration;
+    LiveHooks hooks;
+    hooks.on_started = [&] {
+        recorder.start(sys::monotonic_ns());
+        std::string bound = ro.rotate ? " (" + std::to_string(ro.max_files) + " files of " + mib(ro.max_size) +
+                                            " at most, oldest deleted)"
+                                      : "";
+        std::fprintf(stderr, "tcplinger: recording to %s%s... Ctrl-C or SIGTERM to end\n", ro.path.c_str(),
+                     bound.c_str());
+    };
+    hooks.on_event = [&](const Event& ev) {
+        engine.process(ev);
+        recorder.event(ev);
+    };
+    hooks.on_poll = [&](uint64_t now) {
+        engine.advance(now);
+        recorder.poll(now);
+    };
+    hooks.on_counters = [&](const DropCounters& d) { recorder.counters(d); };
+    hooks.timewait_probes = [&] { return engine.timewait_probes(kMaxProbedPerRound); };
+    hooks.should_stop = [&] { return recorder.failed(); };
+    DropCounters drops = run_live(live, hooks);
+    engine.flush();
+    recorder.finish(sys::monotonic_ns(), drops);
+
+    const rec::RecorderTotals& t = recorder.totals();
+    std::fprintf(stderr, "tcplinger: recorded %llu events, %llu bytes (%.1f bytes/event) in %llu files%s\n",
+                 static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(t.bytes),
+                 t.events ? static_cast<double>(t.bytes) / static_cast<double>(t.events) : 0.0,
+                 static_cast<unsigned long long>(t.files),
+                 t.deleted_files ? (", " + std::to_string(t.deleted_files) + " old files deleted").c_str() : "");
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    if (recorder.failed()) {
+        std::fprintf(stderr, "tcplinger: %s (%llu events not recorded)\n", recorder.error().c_str(),
+                     static_cast<unsigned long long>(t.lost_events));
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace tcplinger

@@ -1,0 +1,106 @@
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli/live.hpp"
+#include "cli/options.hpp"
+#include "cli/pipeline.hpp"
+#include "record/recording_set.hpp"
+#include "render/trace_format.hpp"
+#include "tracer/system.hpp"
+
+namespace tcplinger {
+
+namespace {
+std::string when(uint64_t mono_ns, int64_t offset) {
+    return format_datetime(static_cast<uint64_t>(static_cast<int64_t>(mono_ns) + offset));
+}
+
+std::string tcpext_text(const rec::NetnsFacts& start, const rec::NetnsFacts* end) {
+    std::string out;
+    for (const char* name : rec::kTcpExtKept) {
+        auto a = start.tcpext.find(name);
+        out += std::string(out.empty() ? "" : ", ") + name + " " +
+               (a == start.tcpext.end() ? "?" : std::to_string(a->second));
+        if (!end) continue;
+        auto b = end->tcpext.find(name);
+        out += " -> " + (b == end->tcpext.end() ? std::string("?") : std::to_string(b->second));
+    }
+    return out;
+}
+
+// report --info: what each file holds, oldest first.
+class InfoPrinter : public rec::ReplayVisitor {
+public:
+    explicit InfoPrinter(std::ostream& out) : out_(out) {}
+    bool event(const Event&) override { return true; }
+    void file_end(const std::string& path, const rec::FileReport& r,
+                  const std::optional<rec::Trailer>& trailer) override {
+        const rec::FileHeader& h = *r.header;
+        char id[24];
+        std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(h.recording_id));
+        out_ << path << " (" << r.file_bytes << " bytes, format " << h.format_version << ", tcplinger "
+             << h.tool_version << ")\n";
+        out_ << "  recording " << id << " file " << h.file_index << ", host " << h.hostname << ", kernel "
+             << h.kernel_release << ", boot " << h.boot_id << ", CONFIG_HZ "
+             << (h.hz ? std::to_string(h.hz) : trailer && trailer->hz ? std::to_string(trailer->hz) : "?") << "\n";
+        out_ << "  " << when(h.file_start_ns, h.clock_offset_ns) << " to "
+             << when(std::max(r.last_mono_ns, h.file_start_ns), h.clock_offset_ns) << " (local time), " << r.events
+             << " events, "
+             << (!trailer ? "not closed"
+                 : trailer->reason == rec::Trailer::Reason::Rotated ? "closed (rotated)"
+                 : trailer->reason == rec::Trailer::Reason::WriteFailed ? "closed after a write failure"
+                                                                     : "closed")
+             << "\n";
+        if (trailer) {
+            DropCounters d = rec::drops_between(h.drops_at_start, trailer->drops);
+            out_ << "  lost " << d.lost() << " (ring buffer " << d.ringbuf_drops << ", recursion " << d.recursion_lost
+                 << "), evicted " << d.sock_untracked + d.sock_map_full << "\n";
+        }
+        out_ << "  command: " << h.command << "\n";
+        for (const auto& n : h.netns) {
+            const rec::NetnsFacts* end = nullptr;
+            if (trailer)
+                for (const auto& e : trailer->netns)
+                    if (e.inode == n.inode) end = &e;
+            out_ << "  netns " << n.inode << " (" << n.path << "): " << tcpext_text(n, end) << "\n";
+            for (const auto& [name, value] : n.sysctls) out_ << "    " << name << " = " << value << "\n";
+        }
+        if (std::string problem = rec::describe(path, r); !problem.empty()) out_ << "  " << problem << "\n";
+    }
+
+private:
+    std::ostream& out_;
+};
+
+int print_info(const std::vector<std::string>& inputs) {
+    InfoPrinter printer(std::cout);
+    rec::ReadSummary s = rec::replay(inputs, printer);
+    std::cout.flush();
+    for (const auto& line : s.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
+    return s.useful() ? 0 : 1;
+}
+}  // namespace
+
+int run_report(const ReportOptions& ro) {
+    const StatsOptions& o = ro.stats;
+    Filter filter(o.common.filter);
+    std::ios::sync_with_stdio(false);
+    if (ro.info) return print_info(o.inputs);
+    TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
+    StatsPipeline pipeline(o, filter, window);
+    ReplayResult r = replay_recordings(o.inputs, window, pipeline);
+    if (!r.useful) return 1;
+    pipeline.cgroup_name = [&](uint64_t id) {
+        auto it = r.cgroup_paths.find(id);
+        return it == r.cgroup_paths.end() ? std::string() : cgroup_display(it->second);
+    };
+    std::map<uint32_t, uint64_t> overflow;
+    for (const auto& [ns, n] : r.tw_overflow)
+        if (!filter.kernel().netns || ns == filter.kernel().netns) overflow[ns] = n;
+    pipeline.print(std::cout, pipeline.report(r.now_ns, r.duration_ns, r.drops, std::move(overflow)));
+    std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.evicted()).c_str());
+    return 0;
+}
+
+}  // namespace tcplinger

@@ -1,0 +1,44 @@
+// Engine + trace renderer, for trace (live), trace -i and export.
+#include "cli/pipeline.hpp"
+
+namespace tcplinger {
+
+TracePipeline::TracePipeline(std::ostream& out, Format format, bool hms, bool raw, const Filter& filter,
+                             TimeWindow window)
+    : out_(out), format_(format), hms_(hms), raw_(raw), filter_(filter), window_(window), csv_(out) {
+    begin_run(0);
+}
+
+void TracePipeline::header() {
+    if (format_ == Format::Text) renderer_->header();
+}
+
+void TracePipeline::begin_run(int64_t clock_offset_ns) {
+    if (engine_) evicted_before_ += engine_->counters().evicted;
+    engine_ = std::make_unique<Engine>();
+    engine_->set_raw(raw_);
+    engine_->on_transition([this](const Transition& t) { line(t); });
+    set_clock(clock_offset_ns);
+}
+
+void TracePipeline::set_clock(int64_t clock_offset_ns) {
+    if (renderer_ && clock_offset_ns == offset_) return;
+    offset_ = clock_offset_ns;
+    std::ostream& target = format_ == Format::Csv ? static_cast<std::ostream&>(json_line_) : out_;
+    renderer_ = std::make_unique<TraceRenderer>(target, TraceStyle{format_ != Format::Text, hms_}, WallClock{offset_});
+}
+
+void TracePipeline::end_run() { engine_->flush(); }
+
+void TracePipeline::line(const Transition& t) {
+    if (!filter_.match(t)) return;
+    if (!window_.contains(static_cast<uint64_t>(static_cast<int64_t>(t.ts_ns) + offset_))) return;
+    renderer_->line(t);
+    ++lines_;
+    if (format_ != Format::Csv) return;
+    csv_.json_line(json_line_.str());
+    json_line_.str("");
+    json_line_.clear();
+}
+
+}  // namespace tcplinger
