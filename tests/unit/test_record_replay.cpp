@@ -1,0 +1,238 @@
+// Reading back through the shared pipelines: report on a recording prints
+// exactly what stats printed over the same event stream, trace -i what
+// trace printed, and --from/--to select exactly the events in the window.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "../common/mini_json.hpp"
+#include "cli/pipeline.hpp"
+#include "record/file_reader.hpp"
+#include "record_util.hpp"
+
+using namespace tcplinger;
+using namespace rectest;
+
+namespace {
+struct LiveRun {
+    TempDir dir;
+    std::string file;
+    std::vector<Event> events;
+    uint64_t started = 0, ended = 0;
+    DropCounters drops{123456, 3, 2, 1, 9, 4, 0};
+    int64_t offset = 0;  // the recording's realtime - monotonic
+};
+
+// One event stream into a live stats pipeline (as run_stats feeds it) and
+// into the recorder, side by side; returns stats' output.
+std::string live_and_record(LiveRun& run, const StatsOptions& o) {
+    Filter filter(o.common.filter);
+    StatsPipeline live(o, filter);
+    rec::Recorder recorder(single_file(run.file));
+    recorder.start(run.started);
+    play(
+        run.events, 50 * kMs,
+        [&](const Event& ev) {
+            live.event(ev);
+            recorder.event(ev);
+        },
+        [&](uint64_t now) {
+            live.advance(now);
+            recorder.poll(now);
+            recorder.counters(run.drops);
+        });
+    live.end_run();
+    recorder.finish(run.ended, run.drops);
+    std::ostringstream out;
+    live.print(out, live.report(run.ended, run.ended - run.started, run.drops, {}));
+    return out.str();
+}
+
+LiveRun make_run(size_t connections, uint64_t spacing) {
+    LiveRun run;
+    run.file = run.dir / "run.tlr";
+    run.events = make_events(Workload{.connections = connections, .spacing = spacing});
+    run.started = run.events.front().ts_ns - 10 * kMs;
+    run.ended = run.events.back().ts_ns - 30 * kSec;  // some TIME-WAITs still open: NOW and OLD columns
+    while (run.events.back().ts_ns >= run.ended) run.events.pop_back();
+    return run;
+}
+
+int64_t offset_of(const std::string& file) {
+    auto r = rec::peek_header(slurp(file));
+    return r.header->clock_offset_ns;
+}
+
+std::string at(uint64_t wall_ns) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "@%llu.%09llu", static_cast<unsigned long long>(wall_ns / kSec),
+                  static_cast<unsigned long long>(wall_ns % kSec));
+    return buf;
+}
+
+struct Row {
+    uint64_t ts_ns, cookie;
+    std::string old_state, new_state;
+};
+std::vector<Row> rows_of(const std::string& jsonl) {
+    std::vector<Row> out;
+    for (const auto& line : lines_of(jsonl)) {
+        auto v = minijson::parse(line);
+        EXPECT_TRUE(v) << line;
+        if (!v) continue;
+        out.push_back(Row{static_cast<uint64_t>((*v)["ts_ns"].num), static_cast<uint64_t>((*v)["cookie"].num),
+                          (*v)["old"].str, (*v)["new"].str});
+    }
+    return out;
+}
+}  // namespace
+
+TEST(RecordReplay, ReportEqualsLiveStatsFigureForFigure) {
+    struct Case {
+        std::vector<std::string> args;
+        StatsOptions opts;
+    };
+    std::vector<Case> cases;
+    auto add = [&](std::vector<std::string> args, auto set) {
+        Case c;
+        c.args = args;
+        set(c.opts);
+        cases.push_back(c);
+    };
+    add({"-j"}, [](StatsOptions& o) { o.json = true; });
+    add({}, [](StatsOptions&) {});
+    add({"-j", "--by", "endpoint"}, [](StatsOptions& o) { o.json = true, o.by = "endpoint"; });
+    add({"--by", "lport", "--top", "2"}, [](StatsOptions& o) { o.by = "lport", o.top = 2; });
+    add({"-j", "--by", "cgroup"}, [](StatsOptions& o) { o.json = true, o.by = "cgroup"; });
+    add({"-j", "--state", "CLOSE-WAIT"}, [](StatsOptions& o) { o.json = true, o.common.filter.state = "CLOSE-WAIT"; });
+    add({"-j", "--pid", "1202", "--port", "81"}, [](StatsOptions& o) {
+        o.json = true, o.common.filter.pids = {1202}, o.common.filter.port = 81;
+    });
+    add({"-j", "-6"}, [](StatsOptions& o) { o.json = true, o.common.filter.ipv6 = true; });
+    for (const auto& c : cases) {
+        LiveRun run = make_run(3000, 2 * kMs);
+        std::string live = live_and_record(run, c.opts);
+        std::vector<std::string> args = {"report", "-i", run.file};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        CliResult report = run_cli(args);
+        SCOPED_TRACE(::testing::PrintToString(c.args));
+        ASSERT_EQ(report.code, 0) << report.err;
+        EXPECT_EQ(report.out, live);
+        EXPECT_NE(live.find("TIME-WAIT"), std::string::npos);
+    }
+}
+
+TEST(RecordReplay, TraceReplayEqualsLiveTrace) {
+    LiveRun run = make_run(500, 3 * kMs);
+    StatsOptions ignored;
+    live_and_record(run, ignored);
+    int64_t offset = offset_of(run.file);
+    for (bool json : {true, false}) {
+        Filter filter;
+        std::ostringstream out;
+        TracePipeline live(out, json ? TracePipeline::Format::Json : TracePipeline::Format::Text, false, false, filter);
+        live.begin_run(offset);
+        live.header();
+        play(
+            run.events, 50 * kMs, [&](const Event& ev) { live.event(ev); }, [&](uint64_t now) { live.advance(now); });
+        live.end_run();
+        CliResult replay = run_cli(json ? std::vector<std::string>{"trace", "-i", run.file, "-j"}
+                                        : std::vector<std::string>{"trace", "-i", run.file});
+        ASSERT_EQ(replay.code, 0) << replay.err;
+        EXPECT_EQ(replay.out, out.str());
+        EXPECT_GT(lines_of(out.str()).size(), 4000u);
+    }
+    // export jsonl is trace -j; csv has the same rows.
+    CliResult jsonl = run_cli({"export", "-i", run.file});
+    CliResult tracej = run_cli({"trace", "-i", run.file, "-j"});
+    EXPECT_EQ(jsonl.out, tracej.out);
+    CliResult csv = run_cli({"export", "-i", run.file, "--format", "csv"});
+    auto csv_lines = lines_of(csv.out);
+    ASSERT_EQ(csv_lines.size(), lines_of(jsonl.out).size() + 1);
+    EXPECT_EQ(csv_lines[0],
+              "ts,ts_ns,pid,tid,comm,owner_pid,owner_comm,in_task,cookie,netns,family,laddr,lport,raddr,rport,old,new,"
+              "prev_ms,prev_at_least,timewait,reason");
+}
+
+TEST(RecordReplay, FromToSelectsExactlyTheTransitionsInTheWindow) {
+    LiveRun run = make_run(2000, 3 * kMs);
+    StatsOptions ignored;
+    live_and_record(run, ignored);
+    int64_t offset = offset_of(run.file);
+    auto wall = [&](uint64_t mono) { return static_cast<uint64_t>(static_cast<int64_t>(mono) + offset); };
+    CliResult all = run_cli({"trace", "-i", run.file, "-j"});
+    ASSERT_EQ(all.code, 0);
+    auto all_lines = lines_of(all.out);
+    auto rows = rows_of(all.out);
+    ASSERT_GT(rows.size(), 1000u);
+    // Bounds on exact transition times: FROM is inclusive, TO exclusive.
+    uint64_t from = wall(rows[rows.size() / 4].ts_ns), to = wall(rows[rows.size() / 2].ts_ns);
+    for (auto [f, t] : {std::pair{from, to}, std::pair{from + 1, to + 1}, std::pair{from - 1, to - 1}}) {
+        CliResult win = run_cli({"trace", "-i", run.file, "-j", "--from", at(f), "--to", at(t)});
+        ASSERT_EQ(win.code, 0) << win.err;
+        std::vector<std::string> want;
+        for (size_t i = 0; i < rows.size(); ++i)
+            if (wall(rows[i].ts_ns) >= f && wall(rows[i].ts_ns) < t) want.push_back(all_lines[i]);
+        EXPECT_EQ(lines_of(win.out), want) << "window " << f << " " << t;
+        CliResult exported = run_cli({"export", "-i", run.file, "--from", at(f), "--to", at(t)});
+        EXPECT_EQ(lines_of(exported.out), want);
+    }
+}
+
+TEST(RecordReplay, ReportWindowIsAStatsRunFromFromToTo) {
+    LiveRun run = make_run(2000, 3 * kMs);
+    StatsOptions ignored;
+    live_and_record(run, ignored);
+    int64_t offset = offset_of(run.file);
+    auto wall = [&](uint64_t mono) { return static_cast<uint64_t>(static_cast<int64_t>(mono) + offset); };
+    // A window covering the whole run is the run.
+    CliResult whole = run_cli({"report", "-i", run.file, "-j"});
+    CliResult wide = run_cli(
+        {"report", "-i", run.file, "-j", "--from", at(wall(run.started) - kSec), "--to", at(wall(run.ended) + kSec)});
+    EXPECT_EQ(wide.out, whole.out);
+
+    // Stays of every socket, from the full list of transitions.
+    auto rows = rows_of(run_cli({"trace", "-i", run.file, "-j"}).out);
+    uint64_t from = wall(run.events.front().ts_ns + 2 * kSec) + 12345;
+    uint64_t to = wall(run.events.front().ts_ns + 4 * kSec) + 777;
+    struct Stay {
+        uint64_t start, end;  // wall; end UINT64_MAX: still open
+    };
+    std::map<std::string, std::vector<Stay>> stays;
+    std::map<std::string, uint64_t> entered;
+    std::map<uint64_t, std::pair<std::string, uint64_t>> open;  // cookie -> (state, since)
+    for (const Row& r : rows) {
+        uint64_t w = wall(r.ts_ns);
+        if (auto it = open.find(r.cookie); it != open.end() && it->second.first == r.old_state) {
+            stays[r.old_state].push_back({it->second.second, w});
+            open.erase(it);
+        }
+        if (r.new_state != "CLOSE") open[r.cookie] = {r.new_state, w};
+        if (w >= from && w < to) entered[r.new_state]++;
+    }
+    for (const auto& [cookie, s] : open) stays[s.first].push_back({s.second, UINT64_MAX});
+
+    CliResult win = run_cli({"report", "-i", run.file, "-j", "--from", at(from), "--to", at(to)});
+    ASSERT_EQ(win.code, 0) << win.err;
+    auto doc = minijson::parse(win.out);
+    ASSERT_TRUE(doc) << win.out;
+    for (const char* state : {"TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK"}) {
+        uint64_t present = 0, completed = 0, current = 0;
+        for (const Stay& s : stays[state]) {
+            bool ends_in = s.end >= from && s.end < to;
+            bool open_at_to = s.start < to && s.end >= to;
+            if (s.start < from && (ends_in || open_at_to)) ++present;
+            if (s.start >= from && ends_in) ++completed;
+            if (open_at_to) ++current;
+        }
+        const auto& f = (*doc)["states"][state];
+        SCOPED_TRACE(state);
+        EXPECT_EQ(f["entered"].num, static_cast<double>(entered[state]));
+        EXPECT_EQ(f["present_at_start"].num, static_cast<double>(present));
+        EXPECT_EQ(f["completed"].num, static_cast<double>(completed));
+        EXPECT_EQ(f["current"].num, static_cast<double>(current));
+        EXPECT_GT(f["entered"].num + f["present_at_start"].num, 0);
+    }
+    EXPECT_NEAR((*doc)["duration_s"].num, static_cast<double>(to - from) / 1e9, 0.0005);
+}
