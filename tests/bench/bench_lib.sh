@@ -89,6 +89,22 @@ map_stats() {
   done | sort -u
 }
 
+# Sum over CPUs of one field of the tracer's BPF drop counters, read live.
+bpf_counter() {  # PID FIELD
+  local id
+  id=$(map_ids "$1" counters)
+  [ -n "$id" ] || { echo "?"; return; }
+  bpftool map dump id "$id" 2>/dev/null | awk -v f="\"$2\":" '$1 == f {gsub(",", "", $2); s += $2} END {print s + 0}'
+}
+
+map_ids() {  # PID NAME: ids of the maps of PID called NAME
+  local fd id
+  find "/proc/$1/fd" -lname 'anon_inode:bpf-map' -printf '%f\n' 2>/dev/null | while read -r fd; do
+    id=$(awk '/^map_id:/{print $2}' "/proc/$1/fdinfo/$fd")
+    [ -n "$id" ] && bpftool map show id "$id" 2>/dev/null | grep -q " name $2 " && echo "$id"
+  done | sort -u
+}
+
 # Field N of the tracer's exit line, found by the words around it:
 # "tcplinger: E events, L lost (ring buffer R, recursion C), N nested hits
 #  recovered, V sockets evicted (bpf B, engine G)"
@@ -298,8 +314,8 @@ memory_benchmark() {
   while [ "$big" -lt $((MEMORY_SOCKETS + MEMORY_SOCKETS / 4)) ]; do big=$((big * 2)); done
   echo "bench: memory: $MEMORY_SOCKETS full sockets ($conns established connections, both ends in the"
   echo "bench: namespace, never accepted) held at once under 'tcplinger stats'; $(uname -r), $(nproc) CPUs"
-  printf '%-12s %10s %12s %12s %10s %10s %10s %12s %8s %9s\n' max-sockets held 'socks map' 'all maps' \
-    'RSS MiB' 'peak MiB' 'kernel MiB' 'evicted b/e' ringbuf recursion
+  printf '%-11s %8s %9s %8s %7s %8s %10s %12s %15s %9s\n' max-sockets held 'socks map' 'all maps' \
+    'RSS MiB' 'peak MiB' 'kernel MiB' 'evicted b/e' 'ringbuf open/end' recursion
   local max
   for max in "$big" 262144; do
     memory_run "$max" "$conns"
@@ -311,7 +327,9 @@ of the tracer's BPF socket map / of all its maps (MiB, preallocated at load). RS
 tracer's VmRSS with every socket held; peak: VmHWM after all were closed. kernel: the
 machine's MemAvailable drop while held (the sockets themselves plus the maps).
 evicted: transitions of sockets the LRU socket map had evicted (b) or the userspace
-table could not hold (e); each one is counted, none is dropped silently.
+table could not hold (e); each one is counted, none is dropped silently. ringbuf: events
+lost to a full ring buffer while the connections opened / in the whole run (the end
+closes every socket at once: the listeners' close resets all queued connections).
 EOF
 }
 
@@ -331,8 +349,9 @@ memory_run() {  # MAX_SOCKETS CONNECTIONS
   sleep 3  # the tracer drains the connection burst
   held=$(ip netns exec "$NS" ss -s | sed -n 's/^TCP: *[0-9]* (estab \([0-9]*\),.*/\1/p')
   avail1=$(awk '/^MemAvailable:/{print $2}' /proc/meminfo)
-  local rss maps
+  local rss maps drops_open
   rss=$(awk '/^VmRSS:/{print $2}' "/proc/$TRACER_PID/status")
+  drops_open=$(bpf_counter "$TRACER_PID" ringbuf_drops)
   map_stats "$TRACER_PID" >"$prefix.maps"
   kill -INT "$CHURN_PID"
   wait "$CHURN_PID" || true
@@ -342,10 +361,10 @@ memory_run() {  # MAX_SOCKETS CONNECTIONS
   maps=$(awk '$1 == "socks" {s = $3} {t += $3} END {printf "%.1f %.1f", s / 1048576, t / 1048576}' "$prefix.maps")
   # shellcheck disable=SC2086
   set -- $maps
-  printf '%-12s %10s %12s %12s %10.1f %10.1f %10.0f %12s %8s %9s\n' "$max" "${held:-?}" "$1" "$2" \
-    "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$T_HWM" 'BEGIN {print k / 1024}')" \
-    "$(awk -v a="$avail0" -v b="$avail1" 'BEGIN {print (a - b) / 1024}')" "$T_EV_BPF/$T_EV_ENGINE" "$T_RINGBUF" \
-    "$T_RECURSION"
+  printf '%-11s %8s %9s %8s %7.1f %8.1f %10.0f %12s %15s %9s\n' "$max" "${held:-?}" "$1" "$2" \
+    "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$T_HWM" -v r="$rss" 'BEGIN {print (k > r ? k : r) / 1024}')" \
+    "$(awk -v a="$avail0" -v b="$avail1" 'BEGIN {print (a - b) / 1024}')" "$T_EV_BPF/$T_EV_ENGINE" \
+    "$drops_open/$T_RINGBUF" "$T_RECURSION"
   ip netns del "$NS" 2>/dev/null || true
 }
 
