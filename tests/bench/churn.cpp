@@ -203,29 +203,33 @@ int run_hold(const Options& o) {
     uint64_t per_process = fd_limit() - uint64_t(o.inflight) - 64;
     int processes = o.processes ? o.processes : int((uint64_t(o.hold) + per_process - 1) / per_process);
     int64_t share = (o.hold + processes - 1) / processes;
-    int report[2];
-    if (pipe(report) < 0) return 1;
     double start = now_s();
     std::vector<pid_t> children;
-    for (int i = 0; i < processes; ++i) {
+    // One client process at a time: the connections open at the rate one
+    // CPU manages, which leaves the other CPUs to the tracer being measured.
+    int64_t done = 0, errors = 0, counts[2];
+    for (int i = 0; i < processes && !g_signalled.load(); ++i) {
         int64_t mine = std::min<int64_t>(share, o.hold - share * i);
         if (mine <= 0) break;
+        int report[2];  // one pipe per child: EOF if it dies before reporting
+        if (pipe(report) < 0) break;
         pid_t pid = fork();
         if (pid == 0) {
             close(report[0]);
             for (int fd : listeners) close(fd);  // only the parent may close them
             hold_child(o, mine, i, report[1]);
         }
-        if (pid > 0) children.push_back(pid);
-    }
-    close(report[1]);
-    int64_t done = 0, errors = 0, counts[2];
-    for (size_t i = 0; i < children.size(); ++i)
-        if (read(report[0], counts, sizeof(counts)) == sizeof(counts)) {
-            done += counts[0];
-            errors += counts[1];
+        close(report[1]);
+        if (pid > 0) {
+            children.push_back(pid);
+            if (read(report[0], counts, sizeof(counts)) == sizeof(counts)) {
+                done += counts[0];
+                errors += counts[1];
+            }
         }
-    close(report[0]);
+        close(report[0]);
+        if (pid < 0) break;
+    }
     print_result(done, now_s() - start, errors, 0);
     std::fprintf(stderr, "tl_churn: holding %lld established connections in %zu processes\n",
                  static_cast<long long>(done), children.size());
