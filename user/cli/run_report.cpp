@@ -66,7 +66,6 @@ public:
             out_ << "  netns " << n.inode << " (" << n.path << "): " << tcpext_text(n, end) << "\n";
             for (const auto& [name, value] : n.sysctls) out_ << "    " << name << " = " << value << "\n";
         }
-        if (std::string problem = rec::describe(path, r); !problem.empty()) out_ << "  " << problem << "\n";
     }
 
 private:

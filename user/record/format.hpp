@@ -22,8 +22,13 @@ inline constexpr uint16_t kFormatVersion = 1;
 inline constexpr size_t kPrefixSize = 16;
 inline constexpr uint32_t kFrameSync = 0x52464c54;  // "TLFR"
 inline constexpr size_t kFrameHeaderSize = 24;
-// Bounds a reader trusts: anything bigger is damage.
+// Bounds a reader trusts: anything bigger is damage. (Fuzzing builds skip
+// checksums, so they also keep allocations small.)
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+inline constexpr uint32_t kMaxFramePayload = 4u << 20;
+#else
 inline constexpr uint32_t kMaxFramePayload = 64u << 20;
+#endif
 inline constexpr const char* kFileSuffix = ".tlr";
 
 enum class FrameType : uint8_t {
