@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -165,6 +166,20 @@ void read_until_eof(int fd) {
 }
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+uint64_t now_ns() { return sys::monotonic_ns(); }
+
+void sleep_until_ns(uint64_t t) {
+    timespec ts{static_cast<time_t>(t / 1'000'000'000ULL), static_cast<long>(t % 1'000'000'000ULL)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+}
+
+void realtime_priority() {
+    sched_param p{};
+    p.sched_priority = 50;
+    sched_setscheduler(0, SCHED_FIFO, &p);
+}
 
 Gate::Gate() { must(pipe2(fds, O_CLOEXEC) == 0, "pipe"); }
 void Gate::open() {

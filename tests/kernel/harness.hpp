@@ -50,6 +50,11 @@ void linger_zero(int fd);          // close() sends RST
 int tcp_state(int fd);             // TCP_INFO tcpi_state
 void read_until_eof(int fd);
 void sleep_ms(int ms);
+uint64_t now_ns();                 // CLOCK_MONOTONIC
+void sleep_until_ns(uint64_t t);   // absolute CLOCK_MONOTONIC deadline
+// Real-time priority for a workload whose timing a test asserts: wake-ups
+// then do not wait for the other tests sharing the CPUs.
+void realtime_priority();
 // Small pipe to order steps between processes.
 struct Gate {
     int fds[2] = {-1, -1};

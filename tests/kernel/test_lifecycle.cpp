@@ -31,7 +31,8 @@ struct Pipe {
 };
 
 void expect_no_loss(const Captured& cap) {
-    EXPECT_EQ(cap.drops.lost(), 0u);
+    EXPECT_EQ(cap.drops.lost(), 0u) << "ringbuf " << cap.drops.ringbuf_drops << " recursion " << cap.drops.recursion_lost
+                                    << " nested caught " << cap.drops.nested_caught << " events " << cap.drops.events;
     EXPECT_EQ(cap.drops.sock_untracked + cap.drops.sock_map_full, 0u);
     EXPECT_EQ(cap.engine.evicted, 0u);
 }
@@ -46,21 +47,26 @@ TEST(Lifecycle, CloseWaitHeldIsMeasuredAndOwnedByTheServer) {
     Netns ns;
     const uint16_t port = 7101;
     Session s(ns);
-    Pipe ready, cport;
+    Pipe ready, cport, fin_at;
     pid_t server = spawn_in(ns, [&] {
+        realtime_priority();
         int l = tcp_listen(AF_INET, port);
         ready.send<char>(1);
         int a = tcp_accept(l);
+        uint64_t fin = fin_at.receive<uint64_t>();
         read_until_eof(a);
-        sleep_ms(300);  // hold CLOSE-WAIT
+        sleep_until_ns(fin + 300 * kMs);  // hold CLOSE-WAIT 300 ms from the peer's FIN
         close(a);
         return 0;
     });
     ready.receive<char>();
     pid_t client = spawn_in(ns, [&] {
+        realtime_priority();
         int c = tcp_connect(AF_INET, port);
         cport.send(local_port(c));
-        close(c);
+        uint64_t t = now_ns();
+        close(c);  // the FIN goes out (and is received on loopback) within this call
+        fin_at.send(t);
         sleep_ms(500);
         return 0;
     });

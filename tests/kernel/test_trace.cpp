@@ -29,7 +29,7 @@ struct PortPipe {
 
 void expect_clean(const Captured& cap) {
     EXPECT_EQ(cap.drops.ringbuf_drops, 0u);
-    EXPECT_EQ(cap.drops.recursion_lost, 0u);
+    EXPECT_EQ(cap.drops.recursion_lost, 0u) << "nested caught " << cap.drops.nested_caught;
     EXPECT_EQ(cap.drops.sock_untracked, 0u);
     EXPECT_EQ(cap.drops.sock_map_full, 0u);
 }

@@ -103,10 +103,6 @@ StatsReport sample_report() {
     Aggregator agg(GroupBy::Process, all);
     Process curl{1234, "curl", 0}, nginx{99, "nginx", 0};
     for (int i = 0; i < 3; ++i) {
-        Transition t;
-        t.new_state = kTimeWait;
-        t.charged = curl;
-        agg.add(t);
         Residency r;
         r.state = kTimeWait;
         r.owner = curl;
@@ -115,9 +111,10 @@ StatsReport sample_report() {
         r.reason = i == 2 ? EndReason::Reused : EndReason::Expired;
         agg.add(r);
     }
-    Transition cw;
-    cw.new_state = kCloseWait;
-    cw.charged = nginx;
+    Residency cw;
+    cw.state = kCloseWait;
+    cw.owner = nginx;
+    cw.end_ns = 2'000'000;
     agg.add(cw);
     Engine empty;
     StatsReport rep;

@@ -1,6 +1,8 @@
 // Engine + Aggregator + stats renderer, for stats (live) and report.
 #include "cli/pipeline.hpp"
 
+#include <algorithm>
+
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -37,27 +39,13 @@ void StatsPipeline::add(Residency r) {
 
 StatsReport StatsPipeline::report(uint64_t now_ns, uint64_t duration_ns, const DropCounters& drops,
                                   std::map<uint32_t, uint64_t> tw_overflow) {
-    if (window_.has_from()) {
-        // Sockets that entered their state before --from and are still in
-        // it at --to: present at start of the window.
-        for (const auto& [cookie, c] : engine_->connections()) {
-            if (!is_lingering(c.state) || !c.entered_known || wall(c.entered_ns) >= window_.from) continue;
-            Residency r;
-            r.state = c.state;
-            r.start_ns = c.entered_ns;
-            r.end_ns = now_ns;
-            r.lower_bound = true;
-            r.owner = responsible(c, c.state);
-            r.netns = c.netns;
-            r.local = c.local;
-            r.remote = c.remote;
-            r.cookie = cookie;
-            agg_.add(r);
-        }
-    }
+    // Sockets that entered their state before --from and are still in it
+    // at --to are present at start of the window, not entered.
+    uint64_t since = 0;
+    if (window_.has_from()) since = static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(window_.from) - offset_));
     StatsReport report;
     report.by = by_;
-    report.groups = agg_.report(*engine_, now_ns);
+    report.groups = agg_.report(*engine_, now_ns, since);
     report.duration_ns = duration_ns;
     report.drops = drops;
     report.engine_evicted = evicted();

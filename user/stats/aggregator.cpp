@@ -49,45 +49,42 @@ GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endp
     return k;
 }
 
+// Entries are counted when the stay ends (add(Residency)) or, for stays
+// still running, at report time: by then the owner is known even when the
+// kernel made the transition before accept() returned.
 void Aggregator::add(const Transition& t) {
-    if (t.no_timewait) {
-        Residency probe;
-        probe.owner = t.charged;
-        probe.netns = t.netns;
-        probe.local = t.local;
-        probe.remote = t.remote;
-        probe.state = kTimeWait;
-        if (filter_.match(probe)) no_timewait_[key_of(t.charged, t.remote, t.local)]++;
-        return;
-    }
-    if (!is_lingering(t.new_state)) return;
+    if (!t.no_timewait) return;
     Residency probe;
-    probe.state = t.new_state;
     probe.owner = t.charged;
     probe.netns = t.netns;
     probe.local = t.local;
     probe.remote = t.remote;
-    if (!filter_.match(probe)) return;
-    groups_[key_of(t.charged, t.remote, t.local)][t.new_state].entered++;
+    probe.state = kTimeWait;
+    if (filter_.match(probe)) no_timewait_[key_of(t.charged, t.remote, t.local)]++;
 }
 
 void Aggregator::add(const Residency& r) {
     if (!is_lingering(r.state) || !filter_.match(r)) return;
     StateFigures& f = groups_[key_of(r.owner, r.remote, r.local)][r.state];
-    if (r.lower_bound)
+    if (r.lower_bound) {
         f.present_at_start++;
-    else
+    } else {
+        f.entered++;
         f.residency.add(r.duration_ns());
+    }
     if (r.reason != EndReason::None) f.end_reasons[r.reason]++;
 }
 
-std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_ns) const {
+std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_ns, uint64_t since_ns) const {
     std::map<GroupKey, std::map<uint8_t, StateFigures>> merged = groups_;
     for (const auto& [cookie, c] : engine.connections()) {
         if (!is_lingering(c.state) || !filter_.match(c)) continue;
         StateFigures& f = merged[key_of(responsible(c, c.state), c.remote, c.local)][c.state];
         f.current++;
-        if (!c.entered_known) f.present_at_start++;
+        if (c.entered_known && c.entered_ns >= since_ns)
+            f.entered++;
+        else
+            f.present_at_start++;
         f.oldest_ns = std::max(f.oldest_ns, now_ns > c.entered_ns ? now_ns - c.entered_ns : 0);
     }
     for (const auto& [key, n] : no_timewait_) merged[key];

@@ -53,8 +53,10 @@ public:
     Aggregator(GroupBy by, const Filter& filter) : by_(by), filter_(filter) {}
     void add(const Transition& t);
     void add(const Residency& r);
-    // Groups with figures for the connections alive now (age measured at now_ns).
-    std::vector<GroupFigures> report(const Engine& engine, uint64_t now_ns) const;
+    // Groups with figures for the connections alive now (age measured at
+    // now_ns). Those that entered their state before since_ns (the start of
+    // the run or of a --from window) count as present at start, not entered.
+    std::vector<GroupFigures> report(const Engine& engine, uint64_t now_ns, uint64_t since_ns = 0) const;
     GroupBy by() const { return by_; }
 
 private:
