@@ -29,10 +29,11 @@ rec::RecorderOptions recorder_options(const RecordOptions& o, const Filter& filt
     return r;
 }
 
-std::string mib(uint64_t bytes) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-    return buf;
+// As --max-size takes it: 64M, 256K, 1G.
+std::string size_text(uint64_t bytes) {
+    for (auto [shift, unit] : {std::pair{30, "G"}, std::pair{20, "M"}, std::pair{10, "K"}})
+        if (bytes >= (1ull << shift) && bytes % (1ull << shift) == 0) return std::to_string(bytes >> shift) + unit;
+    return std::to_string(bytes) + " bytes";
 }
 }  // namespace
 
@@ -53,7 +54,7 @@ int run_record(const RecordOptions& o) {
     LiveHooks hooks;
     hooks.on_started = [&] {
         recorder.start(sys::monotonic_ns());
-        std::string bound = ro.rotate ? " (" + std::to_string(ro.max_files) + " files of " + mib(ro.max_size) +
+        std::string bound = ro.rotate ? " (" + std::to_string(ro.max_files) + " files of " + size_text(ro.max_size) +
                                             " at most, oldest deleted)"
                                       : "";
         std::fprintf(stderr, "tcplinger: recording to %s%s... Ctrl-C or SIGTERM to end\n", ro.path.c_str(),

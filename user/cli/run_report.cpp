@@ -52,6 +52,16 @@ public:
                  : trailer->reason == rec::Trailer::Reason::WriteFailed ? "closed after a write failure"
                                                                      : "closed")
              << "\n";
+        char ratio[64];
+        std::snprintf(ratio, sizeof(ratio), "%.2f", r.stored_bytes ? static_cast<double>(r.raw_bytes) / r.stored_bytes : 0.0);
+        out_ << "  " << r.frames << " frames: " << r.stored_bytes << " bytes stored, " << r.raw_bytes
+             << " decompressed (x" << ratio << ")";
+        if (r.events) {
+            char per[32];
+            std::snprintf(per, sizeof(per), "%.2f", static_cast<double>(r.file_bytes) / static_cast<double>(r.events));
+            out_ << ", " << per << " bytes/event";
+        }
+        out_ << "\n";
         if (trailer) {
             DropCounters d = rec::drops_between(h.drops_at_start, trailer->drops);
             out_ << "  lost " << d.lost() << " (ring buffer " << d.ringbuf_drops << ", recursion " << d.recursion_lost

@@ -85,6 +85,8 @@ private:
                 damaged(pos, end);
             } else {
                 ++r_.frames;
+                r_.stored_bytes += h->stored_len;
+                r_.raw_bytes += h->raw_len;
             }
             pos = end;
             if (r_.stopped || (header_only_ && r_.header)) return;

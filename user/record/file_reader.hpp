@@ -35,6 +35,8 @@ struct FileReport {
     uint16_t version = 0;
     uint64_t file_bytes = 0;
     uint64_t frames = 0;           // frames read
+    uint64_t stored_bytes = 0;     // their payloads as stored (compressed)
+    uint64_t raw_bytes = 0;        // and decompressed
     uint64_t events = 0;           // events read (carry included)
     uint64_t damaged_regions = 0;  // stretches of bad bytes skipped
     uint64_t damaged_bytes = 0;
