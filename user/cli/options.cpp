@@ -112,7 +112,7 @@ CLI::App* setup_trace(CLI::App& app, TraceOptions& o) {
         "  tcplinger trace --netns /run/netns/blue --rport 5432\n"
         "  tcplinger trace -i /var/lib/tcplinger --from \"2026-11-22 03:10\" --to \"2026-11-22 03:15\" --rport 5432\n"
         "\nWith -i, the transitions are rebuilt from the recording from its start, and --from/--to\n"
-        "print exactly those whose time t has FROM <= t < TO. ") + kWindowHelp +
+        "print exactly those whose time t has FROM <= t < TO.\n") + kWindowHelp +
         "\nColumns: PID/COMM is the task that made the transition when it ran in process context,\n"
         "otherwise the socket's owner (connect/listen/accept caller), '-' if unknown. MS is the\n"
         "time spent in the old state ('-' unknown, '>=' began before tracing).");
@@ -201,7 +201,7 @@ CLI::App* setup_report(CLI::App& app, ReportOptions& o) {
             "the window (one that began before FROM counts as present at start, as for a live run);\n"
             "NOW/OLD are the sockets in the state at TO. Sockets are rebuilt from the start of the\n"
             "recording, so owners and ages are right across FROM. Lost events are counted per flush\n"
-            "(1 s); TCPTimeWaitOverflow only for runs wholly inside the window. ") +
+            "(1 s); TCPTimeWaitOverflow only for runs wholly inside the window.\n") +
         kWindowHelp);
     return cmd;
 }
