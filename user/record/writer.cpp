@@ -135,6 +135,27 @@ uint64_t Recorder::trailer_reserve() const {
     return kFrameHeaderSize + encode_trailer(t).size() + 64;
 }
 
+FileHeader Recorder::file_header(uint64_t file_start_ns) const {
+    FileHeader h;
+    h.format_version = kFormatVersion;
+    h.tool_version = TL_VERSION;
+    h.abi = TL_ABI_VERSION;
+    h.hostname = host_.hostname;
+    h.kernel_release = host_.kernel_release;
+    h.boot_id = host_.boot_id;
+    // A fresh offset per file: the clocks drift apart over weeks.
+    h.clock_offset_ns = clock_offset_ns();
+    h.hz = host_.hz ? host_.hz : hz_seen_;
+    h.recording_id = recording_id_;
+    h.file_index = file_index_;
+    h.recording_start_ns = started_ns_;
+    h.file_start_ns = file_start_ns;
+    h.drops_at_start = drops_;
+    h.command = opts_.command;
+    h.netns = netns_;
+    return h;
+}
+
 void Recorder::start(uint64_t started_mono_ns) {
     started_ns_ = started_mono_ns;
     std::random_device rd;
@@ -143,22 +164,7 @@ void Recorder::start(uint64_t started_mono_ns) {
     netns_ = netns_facts(opts_.netns, true);
     file_index_ = 1;
 
-    FileHeader h;
-    h.format_version = kFormatVersion;
-    h.tool_version = TL_VERSION;
-    h.abi = TL_ABI_VERSION;
-    h.hostname = host_.hostname;
-    h.kernel_release = host_.kernel_release;
-    h.boot_id = host_.boot_id;
-    h.clock_offset_ns = clock_offset_ns();
-    h.hz = host_.hz;
-    h.recording_id = recording_id_;
-    h.file_index = file_index_;
-    h.recording_start_ns = h.file_start_ns = started_mono_ns;
-    h.drops_at_start = drops_;
-    h.command = opts_.command;
-    h.netns = netns_;
-    std::string header = encode_header(h);
+    std::string header = encode_header(file_header(started_mono_ns));
     if (opts_.rotate && kPrefixSize + kFrameHeaderSize + header.size() + trailer_reserve() > opts_.max_size / 2)
         throw FatalError("--max-size " + std::to_string(opts_.max_size) + " is too small: a file's header and trailer take " +
                          std::to_string(header.size() + trailer_reserve()) + " bytes (" +
@@ -316,31 +322,16 @@ void Recorder::open_file(uint64_t now_ns) {
     totals_.bytes += kPrefixSize;
 
     // A fresh header: clocks drift, sysctls change, namespaces come and go.
-    FileHeader h;
-    h.format_version = kFormatVersion;
-    h.tool_version = TL_VERSION;
-    h.abi = TL_ABI_VERSION;
-    h.hostname = host_.hostname;
-    h.kernel_release = host_.kernel_release;
-    h.boot_id = host_.boot_id;
-    h.clock_offset_ns = clock_offset_ns();
-    h.hz = host_.hz ? host_.hz : hz_seen_;
-    h.recording_id = recording_id_;
-    h.file_index = file_index_;
-    h.recording_start_ns = started_ns_;
-    h.file_start_ns = now_ns;
-    h.drops_at_start = drops_;
-    h.command = opts_.command;
-    std::vector<std::string> carry = carry_payloads(now_ns, &h.carried, &h.carry_dropped);
-    totals_.carried += h.carried;
-    totals_.carry_dropped += h.carry_dropped;
     std::vector<NetnsFacts> with_sysctls = netns_facts(opts_.netns, true);
     // TcpExt at the start of this file: the previous file's end values.
     for (auto& n : with_sysctls)
         for (const auto& prev : netns_)
             if (prev.inode == n.inode && !prev.tcpext.empty()) n.tcpext = prev.tcpext;
     netns_ = with_sysctls;
-    h.netns = netns_;
+    FileHeader h = file_header(now_ns);
+    std::vector<std::string> carry = carry_payloads(now_ns, &h.carried, &h.carry_dropped);
+    totals_.carried += h.carried;
+    totals_.carry_dropped += h.carry_dropped;
     write_frame(FrameType::Header, encode_header(h), false, now_ns);
     for (const auto& payload : carry) write_frame(FrameType::Carry, payload, false, now_ns);
     fdatasync(fd_);

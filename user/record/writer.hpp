@@ -68,6 +68,7 @@ public:
     std::vector<std::string> files() const;
 
 private:
+    FileHeader file_header(uint64_t file_start_ns) const;
     void open_file(uint64_t now_ns);
     void close_file(uint64_t end_ns, Trailer::Reason reason);
     void flush(uint64_t now_ns, bool sync);
