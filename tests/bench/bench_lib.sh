@@ -33,6 +33,17 @@ background_busy() {
   echo $((100 * ((t2 - t1) - (i2 - i1)) / (t2 - t1 > 0 ? t2 - t1 : 1)))
 }
 
+# Waits (within the run's total --idle-wait budget) until other work leaves
+# the CPUs nearly idle; BUSY is the background busy % it ended with.
+wait_idle() {
+  BUSY=$(background_busy)
+  while [ "$BUSY" -gt 10 ] && [ "$IDLE_BUDGET" -gt 0 ]; do
+    sleep 1.5
+    IDLE_BUDGET=$((IDLE_BUDGET - 2))
+    BUSY=$(background_busy)
+  done
+}
+
 # fd links of PID whose target is NAME (anon_inode:bpf_link, ...)
 count_fds() { find "/proc/$1/fd" -lname "$2" 2>/dev/null | wc -l; }
 
@@ -170,8 +181,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   [ "$mode" = stats ] && out=$prefix.out
   tracer_cmd "$mode" "$tag"
   flush_timewait
-  local busy
-  busy=$(background_busy)
+  wait_idle
   [ "$kind" = bpfstats ] && bpf_stats on
   [ ${#TRACER_CMD[@]} -gt 0 ] && start_tracer "$prefix" "$out" "${TRACER_CMD[@]}"
   line=$(ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" "$@")
@@ -194,7 +204,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   rate=$(grep -oE 'rate=[0-9]+' <<<"$line" | cut -d= -f2)
   errors=$(grep -oE 'errors=[0-9]+' <<<"$line" | cut -d= -f2)
   printf '%s\n' "$kind $mode $round $conns $secs $rate $errors $T_EVENTS $T_CPU_MS ${T_HWM:-0} $T_RINGBUF \
-$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $busy" >>"$RESULTS"
+$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $BUSY" >>"$RESULTS"
 }
 
 progress() {  # MODE ROUND
