@@ -80,6 +80,15 @@ Recorder::Recorder(RecorderOptions opts) : opts_(std::move(opts)) {
             if (mkdir(dir.c_str(), 0700) != 0)
                 throw FatalError("failed to create directory " + dir + ": " + errno_text());
             created_dir_ = true;
+            // The new directory's own entry must survive a power cut too.
+            fs::path leaf = fs::path(dir).lexically_normal();
+            if (leaf.filename().empty()) leaf = leaf.parent_path();  // "dir/"
+            std::string parent = leaf.parent_path().string();
+            int pfd = open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (pfd >= 0) {
+                fsync(pfd);
+                close(pfd);
+            }
         }
         auto existing = rotation_files(dir);
         next_name_ = existing.empty() ? 1 : existing.back().first + 1;
