@@ -323,7 +323,8 @@ memory_benchmark() {
   local conns=$((MEMORY_SOCKETS / 2)) big=1024
   while [ "$big" -lt $((MEMORY_SOCKETS + MEMORY_SOCKETS / 4)) ]; do big=$((big * 2)); done
   echo "bench: memory: $MEMORY_SOCKETS full sockets ($conns established connections, both ends in the"
-  echo "bench: namespace, never accepted) held at once under 'tcplinger stats'; $(uname -r), $(nproc) CPUs"
+  echo "bench: namespace, never accepted) held at once under 'tcplinger stats'"
+  echo "bench: tcplinger $(git describe --always --dirty 2>/dev/null || echo '?'), $(uname -r), $(nproc) CPUs"
   printf '%-11s %8s %9s %8s %7s %8s %10s %12s %15s %9s\n' max-sockets held 'socks map' 'all maps' \
     'RSS MiB' 'peak MiB' 'kernel MiB' 'evicted b/e' 'ringbuf open/end' recursion
   local max
