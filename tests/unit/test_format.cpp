@@ -1,10 +1,14 @@
 // Renderers against golden text.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <random>
 #include <sstream>
 
 #include "../common/mini_json.hpp"
+#include "render/json.hpp"
 #include "render/stats_format.hpp"
 #include "render/trace_format.hpp"
 
@@ -161,4 +165,186 @@ TEST(StatsFormat, TextTableAndHistogramGolden) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find("lost 0 (ring buffer 0, recursion 0), evicted 0"), std::string::npos) << text;
+}
+
+// ---- the buffered renderer against the printf/ostream code it replaced ----
+namespace {
+// The renderer as it was before lines were built in one buffer: the oracle
+// for byte-for-byte equality.
+std::string printf_millis(uint64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3f", static_cast<double>(ns) / 1e6);
+    return buf;
+}
+
+std::string reference_line(const Transition& t, TraceStyle style, WallClock clock) {
+    uint64_t wall = clock.wall(t.ts_ns);
+    auto strf = [&](const char* fmt, bool utc) {
+        time_t secs = static_cast<time_t>(wall / 1'000'000'000ULL);
+        struct tm tm {};
+        if (utc) gmtime_r(&secs, &tm); else localtime_r(&secs, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof(buf), fmt, &tm);
+        return std::string(buf);
+    };
+    char frac[16];
+    std::ostringstream out;
+    if (style.json) {
+        auto jstr = [&](std::string_view s) {
+            out << '"';
+            for (char ch : s) {
+                auto c = static_cast<unsigned char>(ch);
+                switch (c) {
+                case '"': out << "\\\""; break;
+                case '\\': out << "\\\\"; break;
+                case '\n': out << "\\n"; break;
+                case '\t': out << "\\t"; break;
+                default:
+                    if (c < 0x20 || c >= 0x7f) {
+                        char b[8];
+                        std::snprintf(b, sizeof(b), "\\u%04x", c);
+                        out << b;
+                    } else {
+                        out << ch;
+                    }
+                }
+            }
+            out << '"';
+        };
+        std::snprintf(frac, sizeof(frac), ".%06uZ", static_cast<unsigned>((wall % 1'000'000'000ULL) / 1000));
+        out << "{\"ts\":\"" << strf("%Y-%m-%dT%H:%M:%S", true) + frac << "\",\"ts_ns\":" << t.ts_ns;
+        out << ",\"pid\":";
+        if (t.actor.known()) out << t.actor.pid; else out << "null";
+        out << ",\"tid\":";
+        if (t.tid) out << t.tid; else out << "null";
+        out << ",\"comm\":";
+        if (t.actor.known()) jstr(t.actor.comm); else out << "null";
+        out << ",\"owner_pid\":";
+        if (t.owner.known()) out << t.owner.pid; else out << "null";
+        out << ",\"owner_comm\":";
+        if (t.owner.known()) jstr(t.owner.comm); else out << "null";
+        out << ",\"in_task\":" << (t.in_task ? "true" : "false");
+        out << ",\"cookie\":" << t.cookie << ",\"netns\":" << t.netns;
+        out << ",\"family\":" << static_cast<int>(t.local.family);
+        out << ",\"laddr\":\"" << format_addr(t.local.family, t.local.addr) << "\",\"lport\":" << t.local.port;
+        out << ",\"raddr\":\"" << format_addr(t.remote.family, t.remote.addr) << "\",\"rport\":" << t.remote.port;
+        out << ",\"old\":\"" << state_name(t.old_state) << "\",\"new\":\"" << state_name(t.new_state) << "\"";
+        out << ",\"prev_ms\":";
+        if (t.prev_ns) out << printf_millis(*t.prev_ns); else out << "null";
+        out << ",\"prev_at_least\":" << (t.prev_at_least ? "true" : "false");
+        out << ",\"timewait\":" << (t.timewait ? "true" : "false");
+        out << ",\"reason\":";
+        if (t.reason != EndReason::None) out << '"' << end_reason_name(t.reason) << '"'; else out << "null";
+        out << "}\n";
+        return out.str();
+    }
+    std::string when;
+    if (style.hms) {
+        std::snprintf(frac, sizeof(frac), ".%03u", static_cast<unsigned>((wall % 1'000'000'000ULL) / 1'000'000));
+        when = strf("%H:%M:%S", false) + frac;
+    } else {
+        std::snprintf(frac, sizeof(frac), ".%06u", static_cast<unsigned>((wall % 1'000'000'000ULL) / 1000));
+        when = strf("%Y-%m-%d %H:%M:%S", false) + frac;
+    }
+    std::string pid = t.actor.known() ? std::to_string(t.actor.pid) : "-";
+    std::string comm = t.actor.known() ? t.actor.comm : "-";
+    std::string extra = "-";
+    if (t.prev_ns) extra = (t.prev_at_least ? ">=" : "") + printf_millis(*t.prev_ns);
+    if (t.reason != EndReason::None) extra += " " + std::string(end_reason_name(t.reason));
+    std::string transition = std::string(state_name(t.old_state)) + " -> " + std::string(state_name(t.new_state));
+    char buf[512];
+    std::snprintf(buf, sizeof(buf), "%-*s %-7s %-15s %-25s %-25s %-27s %s\n", style.hms ? 12 : 26, when.c_str(),
+                  pid.c_str(), comm.c_str(), format_endpoint(t.local).c_str(), format_endpoint(t.remote).c_str(),
+                  transition.c_str(), extra.c_str());
+    return buf;
+}
+
+// Durations of every magnitude, with the awkward cases over-represented:
+// exact microsecond midpoints, midpoints that are exact in binary (k *
+// 62500 ns), and the neighbourhood of 2^53 where doubles stop being exact.
+uint64_t awkward_ns(std::mt19937_64& rng) {
+    uint64_t r = rng();
+    switch (r % 8) {
+    case 0: return (rng() % 100'000'000'000'000ULL) / 1000 * 1000 + 499 + rng() % 3;
+    case 1: return (rng() % 1'000'000'000'000ULL) * 62'500;
+    case 2: return (1ULL << 53) - 5000 + rng() % 10'000;
+    case 3: return rng();  // beyond any real duration: the printf fallback
+    default: return rng() >> (rng() % 64);
+    }
+}
+}  // namespace
+
+TEST(TraceFormat, MillisMatchesPrintfForEveryMagnitude) {
+    std::mt19937_64 rng(20261118);
+    std::vector<uint64_t> edges = {0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 1501, 62'500, 187'500, 999'499,
+                                   999'500, 999'501, 999'999, 1'000'000, 60'020'000'000ULL, UINT64_MAX,
+                                   UINT64_MAX - 500, (1ULL << 52), (1ULL << 53) - 1, (1ULL << 53), (1ULL << 53) + 1};
+    for (uint64_t p = 1;; p *= 10) {
+        for (uint64_t d : {p - 1, p, p + 1, p / 2, p / 2 + 500}) edges.push_back(d);
+        if (p > UINT64_MAX / 10) break;
+    }
+    size_t n = 0;
+    auto check = [&](uint64_t ns) {
+        std::string got;
+        json::append_millis(got, ns);
+        ASSERT_EQ(got, printf_millis(ns)) << "ns=" << ns;
+        ++n;
+    };
+    for (uint64_t ns : edges) check(ns);
+    for (int i = 0; i < 3'000'000; ++i) check(awkward_ns(rng));
+    // Every sub-microsecond remainder, at several magnitudes.
+    for (uint64_t base : {0ULL, 123'456'000ULL, 86'400'000'000'000ULL, (1ULL << 53) - 2000})
+        for (uint64_t r = 0; r < 2000; ++r) check(base + r);
+    EXPECT_GT(n, 3'000'000u);
+}
+
+TEST(TraceFormat, RendererMatchesPrintfReference) {
+    // A zone with daylight saving time, from its POSIX rule (no tzdata needed).
+    setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+    tzset();
+    std::mt19937_64 rng(77);
+    const std::string long_comm(600, 'x');
+    const std::string nul_comm("ab\0cd", 5);
+    const Process procs[] = {{1, "init", 0},   {4294967295u, "max", 0}, {42, "we\"ird\\\x01\x7f\xc3\xa9\n\t", 0},
+                             {7, long_comm, 0}, {8, nul_comm, 0},         {9, "", 0}, {0, "", 0}};
+    WallClock clock;
+    clock.offset_ns = 1'774'828'790'000'000'000LL;  // near the 2026-03-29 CET -> CEST switch
+    for (TraceStyle style : {TraceStyle{true, false}, TraceStyle{false, false}, TraceStyle{false, true}}) {
+        std::ostringstream out;
+        TraceRenderer r(out, style, clock);
+        std::string want;
+        uint64_t ts = 0;
+        for (int i = 0; i < 20'000; ++i) {
+            Transition t = sample();
+            ts += rng() % 3 ? rng() % 2'000'000 : rng() % 4'000'000'000ULL;  // often within a second, sometimes not
+            t.ts_ns = ts;
+            t.cookie = rng() >> (rng() % 64);
+            t.netns = static_cast<uint32_t>(rng());
+            t.local.family = t.remote.family = rng() % 3 ? (rng() % 2 ? 4 : 6) : static_cast<uint8_t>(rng() % 8);
+            for (auto& b : t.local.addr) b = rng() % 4 ? 0 : static_cast<uint8_t>(rng());
+            for (auto& b : t.remote.addr) b = static_cast<uint8_t>(rng());
+            if (rng() % 4 == 0) {  // ::ffff:a.b.c.d
+                t.remote.addr = {};
+                t.remote.addr[10] = t.remote.addr[11] = 0xff;
+                t.remote.addr[12] = static_cast<uint8_t>(rng());
+            }
+            t.local.port = static_cast<uint16_t>(rng());
+            t.remote.port = static_cast<uint16_t>(rng());
+            t.old_state = static_cast<uint8_t>(rng() % 16);
+            t.new_state = static_cast<uint8_t>(rng() % 16);
+            if (rng() % 5) t.prev_ns = awkward_ns(rng); else t.prev_ns.reset();
+            t.prev_at_least = rng() % 2;
+            t.actor = procs[rng() % std::size(procs)];
+            t.owner = procs[rng() % std::size(procs)];
+            t.tid = rng() % 2 ? static_cast<uint32_t>(rng()) : 0;
+            t.in_task = rng() % 2;
+            t.timewait = rng() % 2;
+            t.reason = static_cast<EndReason>(rng() % 6);
+            r.line(t);
+            want += reference_line(t, style, clock);
+        }
+        ASSERT_EQ(out.str(), want) << "json=" << style.json << " hms=" << style.hms;
+    }
+    setenv("TZ", "UTC", 1);
+    tzset();
 }

@@ -1,8 +1,11 @@
 #include "render/trace_format.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <ctime>
 
+#include "render/append.hpp"
 #include "render/json.hpp"
 #include "tracer/system.hpp"
 
@@ -15,46 +18,79 @@ WallClock WallClock::now() {
 }
 
 namespace {
-std::string strftime_of(uint64_t wall_ns, const char* fmt, bool utc) {
-    time_t secs = static_cast<time_t>(wall_ns / 1'000'000'000ULL);
+constexpr uint64_t kNsPerSec = 1'000'000'000ULL;
+constexpr const char* kIsoFormat = "%Y-%m-%dT%H:%M:%S";
+constexpr const char* kHmsFormat = "%H:%M:%S";
+constexpr const char* kDatetimeFormat = "%Y-%m-%d %H:%M:%S";
+// The text line's snprintf buffer was 512 bytes: a longer line (a comm of
+// thousands of bytes, from a recording) is cut to 511 as it always was.
+constexpr size_t kMaxTextLine = 511;
+
+void append_strftime(std::string& out, uint64_t wall_ns, const char* fmt, bool utc) {
+    time_t secs = static_cast<time_t>(wall_ns / kNsPerSec);
     struct tm tm {};
     if (utc)
         gmtime_r(&secs, &tm);
     else
         localtime_r(&secs, &tm);
     char buf[64];
-    std::strftime(buf, sizeof(buf), fmt, &tm);
-    return buf;
+    size_t n = std::strftime(buf, sizeof(buf), fmt, &tm);
+    out.append(buf, n);
 }
 
-std::string prev_text(const Transition& t) {
-    if (!t.prev_ns) return "-";
-    char buf[40];
-    std::snprintf(buf, sizeof(buf), "%s%.3f", t.prev_at_least ? ">=" : "", static_cast<double>(*t.prev_ns) / 1e6);
-    return buf;
+unsigned micros_of(uint64_t wall_ns) { return static_cast<unsigned>((wall_ns % kNsPerSec) / 1000); }
+unsigned millis_of(uint64_t wall_ns) { return static_cast<unsigned>((wall_ns % kNsPerSec) / 1'000'000); }
+
+// What inet_ntop writes, without a std::string per address; IPv4 by hand
+// (dotted decimal is all inet_ntop does for it). Any family but 6 is IPv4,
+// as in format_addr.
+void append_addr(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr) {
+    if (family != 6) {
+        for (int i = 0; i < 4; ++i) {
+            if (i) out.push_back('.');
+            append_uint(out, addr[i]);
+        }
+        return;
+    }
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
+    out.append(buf);
 }
 
-std::string transition_text(const Transition& t) {
-    return std::string(state_name(t.old_state)) + " -> " + std::string(state_name(t.new_state));
+// format_endpoint: "1.2.3.4:80", "[::1]:80".
+void append_endpoint(std::string& out, const Endpoint& ep) {
+    if (ep.family == 6) out.push_back('[');
+    append_addr(out, ep.family, ep.addr);
+    out.append(ep.family == 6 ? "]:" : ":");
+    append_uint(out, ep.port);
 }
+
+void append_bool(std::string& out, bool v) { out.append(v ? "true" : "false"); }
 }  // namespace
 
 std::string format_iso8601(uint64_t wall_ns) {
-    char frac[16];
-    std::snprintf(frac, sizeof(frac), ".%06uZ", static_cast<unsigned>((wall_ns % 1'000'000'000ULL) / 1000));
-    return strftime_of(wall_ns, "%Y-%m-%dT%H:%M:%S", true) + frac;
+    std::string out;
+    append_strftime(out, wall_ns, kIsoFormat, true);
+    out.push_back('.');
+    append_digits(out, micros_of(wall_ns), 6);
+    out.push_back('Z');
+    return out;
 }
 
 std::string format_hms(uint64_t wall_ns) {
-    char frac[8];
-    std::snprintf(frac, sizeof(frac), ".%03u", static_cast<unsigned>((wall_ns % 1'000'000'000ULL) / 1'000'000));
-    return strftime_of(wall_ns, "%H:%M:%S", false) + frac;
+    std::string out;
+    append_strftime(out, wall_ns, kHmsFormat, false);
+    out.push_back('.');
+    append_digits(out, millis_of(wall_ns), 3);
+    return out;
 }
 
 std::string format_datetime(uint64_t wall_ns) {
-    char frac[12];
-    std::snprintf(frac, sizeof(frac), ".%06u", static_cast<unsigned>((wall_ns % 1'000'000'000ULL) / 1000));
-    return strftime_of(wall_ns, "%Y-%m-%d %H:%M:%S", false) + frac;
+    std::string out;
+    append_strftime(out, wall_ns, kDatetimeFormat, false);
+    out.push_back('.');
+    append_digits(out, micros_of(wall_ns), 6);
+    return out;
 }
 
 void TraceRenderer::header() {
@@ -65,45 +101,137 @@ void TraceRenderer::header() {
     out_ << buf;
 }
 
+void TraceRenderer::append_second(uint64_t wall_ns) {
+    uint64_t sec = wall_ns / kNsPerSec;
+    if (sec != prefix_sec_) {
+        prefix_.clear();
+        if (style_.json)
+            append_strftime(prefix_, wall_ns, kIsoFormat, true);
+        else
+            append_strftime(prefix_, wall_ns, style_.hms ? kHmsFormat : kDatetimeFormat, false);
+        prefix_sec_ = sec;
+    }
+    line_.append(prefix_);
+}
+
 void TraceRenderer::line(const Transition& t) {
     uint64_t wall = clock_.wall(t.ts_ns);
-    if (style_.json) {
-        out_ << "{\"ts\":\"" << format_iso8601(wall) << "\",\"ts_ns\":" << t.ts_ns;
-        out_ << ",\"pid\":";
-        if (t.actor.known()) out_ << t.actor.pid; else out_ << "null";
-        out_ << ",\"tid\":";
-        if (t.tid) out_ << t.tid; else out_ << "null";
-        out_ << ",\"comm\":";
-        if (t.actor.known()) json::string(out_, t.actor.comm); else out_ << "null";
-        out_ << ",\"owner_pid\":";
-        if (t.owner.known()) out_ << t.owner.pid; else out_ << "null";
-        out_ << ",\"owner_comm\":";
-        if (t.owner.known()) json::string(out_, t.owner.comm); else out_ << "null";
-        out_ << ",\"in_task\":" << (t.in_task ? "true" : "false");
-        out_ << ",\"cookie\":" << t.cookie << ",\"netns\":" << t.netns;
-        out_ << ",\"family\":" << static_cast<int>(t.local.family);
-        out_ << ",\"laddr\":\"" << format_addr(t.local.family, t.local.addr) << "\",\"lport\":" << t.local.port;
-        out_ << ",\"raddr\":\"" << format_addr(t.remote.family, t.remote.addr) << "\",\"rport\":" << t.remote.port;
-        out_ << ",\"old\":\"" << state_name(t.old_state) << "\",\"new\":\"" << state_name(t.new_state) << "\"";
-        out_ << ",\"prev_ms\":";
-        if (t.prev_ns) json::millis(out_, *t.prev_ns); else out_ << "null";
-        out_ << ",\"prev_at_least\":" << (t.prev_at_least ? "true" : "false");
-        out_ << ",\"timewait\":" << (t.timewait ? "true" : "false");
-        out_ << ",\"reason\":";
-        if (t.reason != EndReason::None) out_ << '"' << end_reason_name(t.reason) << '"'; else out_ << "null";
-        out_ << "}\n";
-        return;
+    line_.clear();
+    if (style_.json)
+        json_line(t, wall);
+    else
+        text_line(t, wall);
+    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+}
+
+void TraceRenderer::json_line(const Transition& t, uint64_t wall) {
+    std::string& o = line_;
+    o.append("{\"ts\":\"");
+    append_second(wall);
+    o.push_back('.');
+    append_digits(o, micros_of(wall), 6);
+    o.append("Z\",\"ts_ns\":");
+    append_uint(o, t.ts_ns);
+    o.append(",\"pid\":");
+    if (t.actor.known()) append_uint(o, t.actor.pid); else o.append("null");
+    o.append(",\"tid\":");
+    if (t.tid) append_uint(o, t.tid); else o.append("null");
+    o.append(",\"comm\":");
+    if (t.actor.known()) json::append_string(o, t.actor.comm); else o.append("null");
+    o.append(",\"owner_pid\":");
+    if (t.owner.known()) append_uint(o, t.owner.pid); else o.append("null");
+    o.append(",\"owner_comm\":");
+    if (t.owner.known()) json::append_string(o, t.owner.comm); else o.append("null");
+    o.append(",\"in_task\":");
+    append_bool(o, t.in_task);
+    o.append(",\"cookie\":");
+    append_uint(o, t.cookie);
+    o.append(",\"netns\":");
+    append_uint(o, t.netns);
+    o.append(",\"family\":");
+    append_uint(o, t.local.family);
+    o.append(",\"laddr\":\"");
+    append_addr(o, t.local.family, t.local.addr);
+    o.append("\",\"lport\":");
+    append_uint(o, t.local.port);
+    o.append(",\"raddr\":\"");
+    append_addr(o, t.remote.family, t.remote.addr);
+    o.append("\",\"rport\":");
+    append_uint(o, t.remote.port);
+    o.append(",\"old\":\"");
+    o.append(state_name(t.old_state));
+    o.append("\",\"new\":\"");
+    o.append(state_name(t.new_state));
+    o.append("\",\"prev_ms\":");
+    if (t.prev_ns) json::append_millis(o, *t.prev_ns); else o.append("null");
+    o.append(",\"prev_at_least\":");
+    append_bool(o, t.prev_at_least);
+    o.append(",\"timewait\":");
+    append_bool(o, t.timewait);
+    o.append(",\"reason\":");
+    if (t.reason != EndReason::None) {
+        o.push_back('"');
+        o.append(end_reason_name(t.reason));
+        o.push_back('"');
+    } else {
+        o.append("null");
     }
-    std::string when = style_.hms ? format_hms(wall) : format_datetime(wall);
-    std::string pid = t.actor.known() ? std::to_string(t.actor.pid) : "-";
-    std::string comm = t.actor.known() ? t.actor.comm : "-";
-    std::string extra = prev_text(t);
-    if (t.reason != EndReason::None) extra += " " + std::string(end_reason_name(t.reason));
-    char buf[512];
-    std::snprintf(buf, sizeof(buf), "%-*s %-7s %-15s %-25s %-25s %-27s %s\n", style_.hms ? 12 : 26, when.c_str(),
-                  pid.c_str(), comm.c_str(), format_endpoint(t.local).c_str(), format_endpoint(t.remote).c_str(),
-                  transition_text(t).c_str(), extra.c_str());
-    out_ << buf;
+    o.append("}\n");
+}
+
+// "%-*s %-7s %-15s %-25s %-25s %-27s %s\n": time, pid, comm, local, remote,
+// transition, then the time in the old state and the end reason.
+void TraceRenderer::text_line(const Transition& t, uint64_t wall) {
+    std::string& o = line_;
+    size_t start = o.size();
+    append_second(wall);
+    o.push_back('.');
+    if (style_.hms)
+        append_digits(o, millis_of(wall), 3);
+    else
+        append_digits(o, micros_of(wall), 6);
+    pad_from(o, start, style_.hms ? 12 : 26);
+    o.push_back(' ');
+
+    start = o.size();
+    if (t.actor.known()) append_uint(o, t.actor.pid); else o.push_back('-');
+    pad_from(o, start, 7);
+    o.push_back(' ');
+
+    start = o.size();
+    o.append(t.actor.known() ? c_str_view(t.actor.comm) : std::string_view("-"));
+    pad_from(o, start, 15);
+    o.push_back(' ');
+
+    start = o.size();
+    append_endpoint(o, t.local);
+    pad_from(o, start, 25);
+    o.push_back(' ');
+
+    start = o.size();
+    append_endpoint(o, t.remote);
+    pad_from(o, start, 25);
+    o.push_back(' ');
+
+    start = o.size();
+    o.append(state_name(t.old_state));
+    o.append(" -> ");
+    o.append(state_name(t.new_state));
+    pad_from(o, start, 27);
+    o.push_back(' ');
+
+    if (t.prev_ns) {
+        if (t.prev_at_least) o.append(">=");
+        json::append_millis(o, *t.prev_ns);
+    } else {
+        o.push_back('-');
+    }
+    if (t.reason != EndReason::None) {
+        o.push_back(' ');
+        o.append(end_reason_name(t.reason));
+    }
+    o.push_back('\n');
+    if (o.size() > kMaxTextLine) o.resize(kMaxTextLine);
 }
 
 }  // namespace tcplinger

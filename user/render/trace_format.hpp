@@ -27,14 +27,26 @@ struct TraceStyle {
 class TraceRenderer {
 public:
     TraceRenderer(std::ostream& out, TraceStyle style, WallClock clock)
-        : out_(out), style_(style), clock_(clock) {}
+        : out_(out), style_(style), clock_(clock) {
+        line_.reserve(512);
+    }
     void header();
     void line(const Transition& t);
 
 private:
+    void json_line(const Transition& t, uint64_t wall);
+    void text_line(const Transition& t, uint64_t wall);
+    // Appends the date and time down to the second in this style's form,
+    // formatted once per second: strftime and localtime cost more than the
+    // rest of a line. (Per renderer, so a TZ change shows in the next one.)
+    void append_second(uint64_t wall_ns);
+
     std::ostream& out_;
     TraceStyle style_;
     WallClock clock_;
+    std::string line_;  // every line is built here, then written at once
+    uint64_t prefix_sec_ = UINT64_MAX;
+    std::string prefix_;
 };
 
 }  // namespace tcplinger
