@@ -167,15 +167,17 @@ struct EncodeResult {
 };
 
 // As the recorder does it: events into the encoder, a frame every 1 MiB of
-// raw payload (the default frame limit).
+// raw payload (the default frame limit), payload and frame storage reused.
 EncodeResult bench_encode(const std::vector<Event>& evs, int zstd_level) {
     constexpr size_t kFrameLimit = 1u << 20;
     rec::EventsEncoder enc;
+    rec::FrameEncoder framer;
+    std::string payload;
     uint64_t bytes = 0, hash = fnv1a("");
     uint32_t seq = 0;
     auto frame = [&](uint64_t now) {
-        std::string payload = enc.finish(rec::FlushStatus{now, {}});
-        std::string framed = rec::encode_frame(rec::FrameType::Events, seq++, payload, zstd_level);
+        enc.finish(rec::FlushStatus{now, {}}, payload);
+        std::string_view framed = framer.encode(rec::FrameType::Events, seq++, payload, zstd_level);
         bytes += framed.size();
         hash = fnv1a(framed, hash);
     };

@@ -33,7 +33,7 @@ bool same_address(const Endpoint& a, const Endpoint& b) { return a.family == b.f
 
 void EventsEncoder::address(const Endpoint& ep) {
     Address key{ep.family, ep.addr};
-    auto [it, added] = addresses_.emplace(key, static_cast<uint32_t>(addresses_.size()));
+    auto [it, added] = addresses_.try_emplace(key, static_cast<uint32_t>(addresses_.size()));
     put_varint(out_, it->second);
     if (!added) return;
     // IPv4 keeps its address in the first 4 bytes; store the rest only if set.
@@ -43,8 +43,9 @@ void EventsEncoder::address(const Endpoint& ep) {
 }
 
 void EventsEncoder::process(const Process& p) {
-    auto [it, added] = processes_.emplace(std::make_tuple(p.pid, p.comm, p.cgroup),
-                                          static_cast<uint32_t>(processes_.size()));
+    // try_emplace: no map node made and thrown away for a process seen before.
+    auto [it, added] = processes_.try_emplace(std::make_tuple(p.pid, p.comm, p.cgroup),
+                                              static_cast<uint32_t>(processes_.size()));
     put_varint(out_, it->second);
     if (!added) return;
     put_varint(out_, p.pid);
@@ -118,19 +119,28 @@ void EventsEncoder::cgroup_name(uint64_t id, std::string_view path) {
 }
 
 std::string EventsEncoder::finish(const std::optional<FlushStatus>& status) {
-    std::string payload = std::move(out_);
-    payload.push_back(static_cast<char>(kTagEnd));
+    std::string payload;
+    finish(status, payload);
+    return payload;
+}
+
+void EventsEncoder::finish(const std::optional<FlushStatus>& status, std::string& payload) {
+    out_.push_back(static_cast<char>(kTagEnd));
     if (status) {
         const DropCounters& d = status->drops;
-        put_varint(payload, 8);
+        put_varint(out_, 8);
         for (uint64_t v : {status->mono_ns, d.events, d.ringbuf_drops, d.sock_untracked, d.sock_map_full,
                            d.nested_caught, d.recursion_lost, d.no_cookie})
-            put_varint(payload, v);
+            put_varint(out_, v);
     } else {
-        put_varint(payload, 0);
+        put_varint(out_, 0);
     }
+    // A new frame: nothing carries over (format.hpp) but the spare storage.
+    std::string spare = std::move(payload);
+    spare.clear();
+    payload = std::move(out_);
     *this = EventsEncoder();
-    return payload;
+    out_ = std::move(spare);
 }
 
 namespace {

@@ -44,6 +44,9 @@ public:
     bool empty() const { return out_.empty(); }
     // The payload so far, closed with the status; starts a new frame.
     std::string finish(const std::optional<FlushStatus>& status);
+    // The same into `payload`, whose storage the next frame then reuses
+    // (the two swap): a recorder keeps both, and stops allocating.
+    void finish(const std::optional<FlushStatus>& status, std::string& payload);
 
 private:
     struct Address {

@@ -40,6 +40,10 @@ enum class FrameType : uint8_t {
 inline constexpr uint8_t kFrameZstd = 0x01;
 
 uint32_t crc32c(const void* data, size_t len, uint32_t crc = 0);
+// The two implementations crc32c chooses between (for tests): the table,
+// and SSE4.2's crc32 instruction where the CPU has it (x86-64 only).
+uint32_t crc32c_table(const void* data, size_t len, uint32_t crc = 0);
+bool crc32c_hardware();
 
 // ---- little-endian fixed-width and LEB128 varints ----
 inline void put_u16(std::string& out, uint16_t v) {
@@ -58,11 +62,15 @@ inline uint16_t get_u16(const char* p) {
     return static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[1]) << 8);
 }
 inline void put_varint(std::string& out, uint64_t v) {
+    if (v < 0x80) return out.push_back(static_cast<char>(v));  // most of them
+    char buf[10];
+    size_t n = 0;
     while (v >= 0x80) {
-        out.push_back(static_cast<char>(v | 0x80));
+        buf[n++] = static_cast<char>(v | 0x80);
         v >>= 7;
     }
-    out.push_back(static_cast<char>(v));
+    buf[n++] = static_cast<char>(v);
+    out.append(buf, n);
 }
 inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
@@ -133,6 +141,15 @@ struct FrameHeader {
 // Frames a payload: compresses it with zstd when that makes it smaller.
 // `zstd_level` 0 stores it as is.
 std::string encode_frame(FrameType type, uint32_t seq, std::string_view payload, int zstd_level);
+// The same into storage kept from frame to frame: no allocation, and no
+// fresh pages to fault in, per frame. The view lasts until the next encode.
+class FrameEncoder {
+public:
+    std::string_view encode(FrameType type, uint32_t seq, std::string_view payload, int zstd_level);
+
+private:
+    std::string buf_;  // grows to the largest frame and stays
+};
 // Parses the 24 header bytes at p (sync included); nothing if the sync or
 // the bounds are wrong.
 std::optional<FrameHeader> parse_frame_header(std::string_view at);

@@ -222,8 +222,8 @@ void Recorder::name_cgroups() {
 void Recorder::flush(uint64_t now_ns, bool sync) {
     if (failed() || fd_ < 0) return;
     name_cgroups();
-    std::string payload = encoder_.finish(FlushStatus{now_ns, drops_});
-    write_frame(FrameType::Events, payload, true, now_ns);
+    encoder_.finish(FlushStatus{now_ns, drops_}, payload_);
+    write_frame(FrameType::Events, payload_, true, now_ns);
     last_flush_ns_ = now_ns;
     // At most one fdatasync a second: the "everything flushed reads back
     // after a power cut" promise, without a sync per frame under load.
@@ -233,14 +233,15 @@ void Recorder::flush(uint64_t now_ns, bool sync) {
     }
 }
 
-void Recorder::write_frame(FrameType type, const std::string& payload, bool may_rotate, uint64_t now_ns) {
+void Recorder::write_frame(FrameType type, std::string_view payload, bool may_rotate, uint64_t now_ns) {
     if (failed() || fd_ < 0) return;
-    std::string frame = encode_frame(type, frame_seq_, payload, opts_.zstd_level);
+    std::string_view frame = framer_.encode(type, frame_seq_, payload, opts_.zstd_level);
     if (opts_.rotate && may_rotate && file_bytes_ + frame.size() + trailer_reserve() > opts_.max_size) {
         close_file(now_ns, Trailer::Reason::Rotated);
         open_file(now_ns);
         if (failed()) return;
-        frame = encode_frame(type, frame_seq_, payload, opts_.zstd_level);
+        // The new file's header frames went through framer_: encode again.
+        frame = framer_.encode(type, frame_seq_, payload, opts_.zstd_level);
     }
     while (!write_all(frame)) {
         int err = errno;
@@ -258,7 +259,7 @@ void Recorder::write_frame(FrameType type, const std::string& payload, bool may_
     totals_.bytes += frame.size();
 }
 
-bool Recorder::write_all(const std::string& bytes) {
+bool Recorder::write_all(std::string_view bytes) {
     size_t done = 0;
     while (done < bytes.size()) {
         ssize_t n = write(fd_, bytes.data() + done, bytes.size() - done);

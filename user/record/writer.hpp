@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lifecycle/engine.hpp"
@@ -72,8 +73,8 @@ private:
     void open_file(uint64_t now_ns);
     void close_file(uint64_t end_ns, Trailer::Reason reason);
     void flush(uint64_t now_ns, bool sync);
-    void write_frame(FrameType type, const std::string& payload, bool may_rotate, uint64_t now_ns);
-    bool write_all(const std::string& bytes);
+    void write_frame(FrameType type, std::string_view payload, bool may_rotate, uint64_t now_ns);
+    bool write_all(std::string_view bytes);
     bool make_room();  // deletes the oldest file; false if none can go
     void name_cgroups();
     // Lingering sockets as Existing/Owner events, in frames.
@@ -99,6 +100,8 @@ private:
     uint64_t file_events_ = 0;
     uint32_t hz_seen_ = 0;
     EventsEncoder encoder_;
+    std::string payload_;   // the Events frame being written; swaps storage with encoder_
+    FrameEncoder framer_;   // every frame is built here
     uint64_t frame_limit_ = 1u << 20;  // raw bytes per Events frame
     uint64_t last_flush_ns_ = 0, last_sync_ns_ = 0;
     bool events_since_mark_ = false;
