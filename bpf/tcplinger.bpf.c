@@ -52,11 +52,12 @@ struct tl_sock {
 	char owner_comm[TL_COMM_LEN];
 };
 
-/* Full sockets by cookie (never by pointer: pointers are reused at once). */
+/* Per-socket state lives in the socket itself (socket local storage): no
+ * hash lookup, no lock, no bound to overflow, freed with the socket. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 262144);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct tl_sock);
 } socks SEC(".maps");
 
@@ -65,12 +66,13 @@ struct tl_connecting {
 	__u64 sk; /* the connecting socket, alive for the whole connect() call */
 };
 
-/* Last connect() per thread: a timewait kill that this thread causes right
- * after is a tcp_tw_reuse (inet_hashtables.c: __inet_check_established). */
+/* Last connect() per thread (task local storage): a timewait kill that this
+ * thread causes right after is a tcp_tw_reuse (inet_hashtables.c:
+ * __inet_check_established). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct tl_connecting);
 } connecting SEC(".maps");
 
@@ -101,15 +103,39 @@ struct {
 
 enum hook { HOOK_STATE, HOOK_TSTART, HOOK_TCANCEL, HOOK_TEXPIRE, HOOK_ACCEPT, HOOK_N };
 
-/* Per-CPU "primary program is running" flags. A softirq that hits the same
- * tracepoint while the primary runs is skipped by the kernel (recursion
- * miss); the backup program attached after it sees the flag and handles it. */
+/*
+ * A softirq that hits a tracepoint while the same program already runs on
+ * that CPU is skipped by the kernel (recursion miss). So each program has a
+ * backup copy attached after it. The primary's first act is to write the
+ * hit's identity into a per-CPU ring; the backup, which runs after the
+ * primary for every hit, handles exactly the hits whose identity is not in
+ * the ring, including those that arrive while the kernel already counts the
+ * primary as running but before its first instruction (a busy flag raised
+ * by the program itself cannot cover that gap).
+ */
+#define TL_HIT_RING 8
+
+/* A hit is the object the tracepoint is about (socket or timer) plus a tag
+ * (the transition, the timer's expiry). Pointers are stored and compared as
+ * they are: CAP_PERFMON lets the verifier allow it, and pointer arithmetic
+ * on trusted pointers is not allowed at all. */
+struct tl_hit {
+	__u64 obj;
+	__u64 tag;
+};
+
+struct tl_hits {
+	struct tl_hit ring[TL_HIT_RING];
+	__u32 next;
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HOOK_N);
 	__type(key, __u32);
-	__type(value, __u32);
-} active SEC(".maps");
+	__type(value, struct tl_hits);
+} hits SEC(".maps");
 
 static __always_inline struct tl_counters *ctrs(void)
 {
@@ -134,21 +160,27 @@ static __always_inline struct tl_event *reserve(void)
 
 static __always_inline void submit(struct tl_event *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	/* The reader polls every 50 ms; wake it early only when the backlog
+	 * crosses wakeup_bytes (with this record), not on every record above it. */
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 rec = sizeof(*e) + 8;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, avail >= wakeup_bytes && avail < wakeup_bytes + rec ? BPF_RB_FORCE_WAKEUP
+										    : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void fill_task(struct tl_event *e)
+static __always_inline void fill_task(struct tl_event *e, bool task_ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* In softirq the current task is whatever was interrupted: its comm and
+	 * cgroup would only mislead, and reading them costs. */
+	if (task_ctx) {
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
 	e->abi = TL_ABI_VERSION;
 	e->hz = CONFIG_HZ;
 }
@@ -180,6 +212,31 @@ static __always_inline int read_tuple(const struct sock_common *skc, struct tl_t
 	t->lport = BPF_CORE_READ(skc, skc_num);
 	t->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
 	t->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	return 0;
+}
+
+/* Same as read_tuple, with direct loads: sk is a BTF pointer (tp_btf). */
+static __always_inline int read_tuple_sk(const struct sock *sk, struct tl_tuple *t)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+	__u16 fam = skc->skc_family;
+
+	if (fam == AF_INET) {
+		t->family = 4;
+		*(__u32 *)t->laddr = skc->skc_rcv_saddr;
+		*(__u32 *)t->raddr = skc->skc_daddr;
+	} else if (fam == AF_INET6) {
+		t->family = 6;
+		*(__u64 *)&t->laddr[0] = *(__u64 *)&skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0];
+		*(__u64 *)&t->laddr[8] = *(__u64 *)&skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2];
+		*(__u64 *)&t->raddr[0] = *(__u64 *)&skc->skc_v6_daddr.in6_u.u6_addr32[0];
+		*(__u64 *)&t->raddr[8] = *(__u64 *)&skc->skc_v6_daddr.in6_u.u6_addr32[2];
+	} else {
+		return -1;
+	}
+	t->lport = skc->skc_num;
+	t->rport = bpf_ntohs(skc->skc_dport);
+	t->netns = skc->skc_net.net->ns.inum;
 	return 0;
 }
 
@@ -231,15 +288,15 @@ static __always_inline void set_owner_current(struct tl_sock *s)
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
 	struct tl_tuple t = {};
-	struct tl_sock fresh = {}, *s;
 	struct tl_counters *c;
 	struct tl_event *e;
+	struct tl_sock *s;
 	__u64 now, cookie;
 	bool task_ctx;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	if (read_tuple(&sk->__sk_common, &t) || tuple_filtered(&t))
+	if (read_tuple_sk(sk, &t) || tuple_filtered(&t))
 		return 0;
 
 	now = bpf_ktime_get_ns();
@@ -249,17 +306,15 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	 * owner's release_sock, which again runs in the owner's context). */
 	task_ctx = sk->sk_lock.owned;
 
-	s = bpf_map_lookup_elem(&socks, &cookie);
+	s = bpf_sk_storage_get(&socks, (void *)sk, 0, 0);
 	if (!s) {
-		bool birth = oldstate == TCP_CLOSE || newstate == TCP_SYN_RECV ||
-			     oldstate == TCP_LISTEN;
+		bool birth = oldstate == TCP_CLOSE || newstate == TCP_SYN_RECV || oldstate == TCP_LISTEN;
 		if (!birth && (c = ctrs()))
 			c->sock_untracked++;
 		if (newstate != TCP_CLOSE) {
-			if (bpf_map_update_elem(&socks, &cookie, &fresh, BPF_NOEXIST) &&
-			    (c = ctrs()))
+			s = bpf_sk_storage_get(&socks, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (!s && (c = ctrs()))
 				c->sock_map_full++;
-			s = bpf_map_lookup_elem(&socks, &cookie);
 		}
 	}
 	if (s && task_ctx &&
@@ -275,7 +330,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		e->old_state = oldstate;
 		e->new_state = newstate;
 		put_tuple(e, &t);
-		fill_task(e);
+		fill_task(e, task_ctx);
 		if (task_ctx)
 			e->flags |= TL_F_TASK_CTX;
 		if (newstate == TCP_CLOSE && sk->sk_err)
@@ -286,58 +341,66 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		submit(e);
 	}
 
-	if (newstate == TCP_CLOSE) {
-		bpf_map_delete_elem(&socks, &cookie);
-	} else if (s) {
+	if (s) {
 		s->entered_ns = now;
 		s->state = newstate;
 	}
 	if (newstate == TCP_SYN_SENT && task_ctx) {
-		struct tl_connecting cn = { .ts_ns = now, .sk = (__u64)sk };
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-		bpf_map_update_elem(&connecting, &tid, &cn, BPF_ANY);
+		struct tl_connecting *cn = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0,
+								BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (cn) {
+			cn->ts_ns = now;
+			cn->sk = (__u64)sk;
+		}
 	}
 	return 0;
 }
 
-static __always_inline __u32 *active_flag(__u32 hook)
+static __always_inline struct tl_hits *hits_of(__u32 hook)
 {
-	return bpf_map_lookup_elem(&active, &hook);
+	return bpf_map_lookup_elem(&hits, &hook);
 }
 
-/* Primary/backup pair around a handler, see the `active` map. */
-#define TL_GUARDED(hook, call)                                                 \
+#define TL_PRIMARY(hook, obj_ptr, hit_tag, call)                             \
 	do {                                                                   \
-		__u32 *a = active_flag(hook);                                  \
-		if (!a)                                                        \
-			return 0;                                              \
-		*a = 1;                                                        \
+		struct tl_hits *h = hits_of(hook);                             \
+		if (h) {                                                       \
+			__u32 slot = h->next & (TL_HIT_RING - 1);              \
+			h->ring[slot].obj = (__u64)(obj_ptr);                  \
+			h->ring[slot].tag = (hit_tag);                         \
+			h->next++;                                             \
+		}                                                              \
 		call;                                                          \
-		*a = 0;                                                        \
 	} while (0)
 
-#define TL_BACKUP(hook, call)                                                  \
+#define TL_BACKUP(hook, obj_ptr, hit_tag, call)                              \
 	do {                                                                   \
-		__u32 *a = active_flag(hook);                                  \
+		struct tl_hits *h = hits_of(hook);                             \
 		struct tl_counters *c;                                         \
-		if (!a || !*a)                                                 \
+		__u64 tag = (hit_tag);                                         \
+		if (!h)                                                        \
 			return 0;                                              \
+		for (int i = 0; i < TL_HIT_RING; i++)                          \
+			if (h->ring[i].obj == (__u64)(obj_ptr) && h->ring[i].tag == tag) \
+				return 0;                                      \
 		if ((c = ctrs()))                                              \
 			c->nested_caught++;                                    \
 		call;                                                          \
 	} while (0)
 
+#define STATE_TAG ((__u64)(oldstate << 4 | newstate))
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tl_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	TL_GUARDED(HOOK_STATE, handle_set_state(sk, oldstate, newstate));
+	TL_PRIMARY(HOOK_STATE, sk, STATE_TAG, handle_set_state(sk, oldstate, newstate));
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tl_set_state_nested, const struct sock *sk, const int oldstate, const int newstate)
 {
-	TL_BACKUP(HOOK_STATE, handle_set_state(sk, oldstate, newstate));
+	TL_BACKUP(HOOK_STATE, sk, STATE_TAG, handle_set_state(sk, oldstate, newstate));
 	return 0;
 }
 
@@ -377,7 +440,7 @@ static __always_inline struct tl_event *tw_event(struct timer_list *timer, __u8 
 	e->aux1 = bpf_jiffies64();
 	e->kaddr = (__u64)tw;
 	put_tuple(e, t);
-	fill_task(e);
+	fill_task(e, false);
 	*twp = tw;
 	return e;
 }
@@ -390,9 +453,8 @@ static __always_inline int handle_tw_start(struct timer_list *timer)
 
 	if (!e)
 		return 0;
-	/* The full socket is still in the socket map here: tcp_time_wait()
-	 * arms the timer before tcp_done() (tcp_minisocks.c). */
-	put_owner(e, bpf_map_lookup_elem(&socks, &e->cookie));
+	/* The owner is known to userspace from the full socket's events (same
+	 * cookie); the timer gives no way back to the full socket. */
 	submit(e);
 	return 0;
 }
@@ -427,7 +489,7 @@ static __always_inline int handle_tw_cancel(struct timer_list *timer)
 	struct tl_tuple t = {};
 	struct tl_event *e = tw_event(timer, TL_EV_TW_CANCEL, &t, &tw);
 	struct tl_connecting *cn;
-	__u32 tid, zero = 0;
+	__u32 zero = 0;
 
 	if (!e)
 		return 0;
@@ -436,14 +498,13 @@ static __always_inline int handle_tw_cancel(struct timer_list *timer)
 	} else if (net_dying(tw)) {
 		e->flags |= TL_F_NET_DYING;
 	} else {
-		tid = (__u32)bpf_get_current_pid_tgid();
-		cn = bpf_map_lookup_elem(&connecting, &tid);
+		cn = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0, 0);
 		/* connect() kills the reused timewait socket inside the same
 		 * call that moved the new socket to SYN_SENT, once that socket
 		 * holds the timewait socket's 4-tuple. */
-		if (cn && e->ts_ns - cn->ts_ns < 100000000ULL && same_tuple((void *)cn->sk, &t)) {
+		if (cn && cn->ts_ns && e->ts_ns - cn->ts_ns < 100000000ULL && same_tuple((void *)cn->sk, &t)) {
 			e->flags |= TL_F_CONNECT_REUSE;
-			bpf_map_delete_elem(&connecting, &tid);
+			cn->ts_ns = 0;
 		} else {
 			struct tl_lastkill *k = bpf_map_lookup_elem(&lastkill, &zero);
 			if (k) {
@@ -501,7 +562,7 @@ static __always_inline int handle_reqsk_start(struct timer_list *timer)
 		e->ts_ns = bpf_ktime_get_ns();
 		e->cookie = k->cookie;
 		put_tuple(e, &t);
-		fill_task(e);
+		fill_task(e, false);
 		submit(e);
 	}
 	k->ts_ns = 0;
@@ -521,21 +582,21 @@ static __always_inline int handle_timer_start(struct timer_list *timer)
 }
 
 /*
- * The primary raises its flag before it filters anything: a nested hit that
+ * The primary records the hit before it filters anything: a nested hit that
  * arrives while it is still rejecting some unrelated timer is skipped by the
  * kernel all the same, and only the backup can pick it up.
  */
 SEC("tp_btf/timer_start")
 int BPF_PROG(tl_timer_start, struct timer_list *timer, unsigned long bucket_expiry)
 {
-	TL_GUARDED(HOOK_TSTART, handle_timer_start(timer));
+	TL_PRIMARY(HOOK_TSTART, timer, bucket_expiry, handle_timer_start(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_start")
 int BPF_PROG(tl_timer_start_nested, struct timer_list *timer, unsigned long bucket_expiry)
 {
-	TL_BACKUP(HOOK_TSTART, handle_timer_start(timer));
+	TL_BACKUP(HOOK_TSTART, timer, bucket_expiry, handle_timer_start(timer));
 	return 0;
 }
 
@@ -556,28 +617,28 @@ static __always_inline int handle_timer_expire(struct timer_list *timer)
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_timer_cancel, struct timer_list *timer)
 {
-	TL_GUARDED(HOOK_TCANCEL, handle_timer_cancel(timer));
+	TL_PRIMARY(HOOK_TCANCEL, timer, timer->expires, handle_timer_cancel(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_timer_cancel_nested, struct timer_list *timer)
 {
-	TL_BACKUP(HOOK_TCANCEL, handle_timer_cancel(timer));
+	TL_BACKUP(HOOK_TCANCEL, timer, timer->expires, handle_timer_cancel(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_timer_expire, struct timer_list *timer, unsigned long baseclk)
 {
-	TL_GUARDED(HOOK_TEXPIRE, handle_timer_expire(timer));
+	TL_PRIMARY(HOOK_TEXPIRE, timer, baseclk, handle_timer_expire(timer));
 	return 0;
 }
 
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_timer_expire_nested, struct timer_list *timer, unsigned long baseclk)
 {
-	TL_BACKUP(HOOK_TEXPIRE, handle_timer_expire(timer));
+	TL_BACKUP(HOOK_TEXPIRE, timer, baseclk, handle_timer_expire(timer));
 	return 0;
 }
 
@@ -596,7 +657,6 @@ static __always_inline int handle_accept_exit(long fd)
 	struct socket *sock;
 	struct sock *sk;
 	struct tl_tuple t = {};
-	struct tl_sock *s;
 	struct tl_event *e;
 	__u64 cookie;
 
@@ -614,9 +674,8 @@ static __always_inline int handle_accept_exit(long fd)
 	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	if (!cookie)
 		return 0; /* born before tracing: userspace attributes it via /proc */
-	s = bpf_map_lookup_elem(&socks, &cookie);
-	if (s)
-		set_owner_current(s);
+	/* sk came from a probe read, not a BTF pointer: its storage is out of
+	 * reach here, so the owner travels in this event only. */
 	e = reserve();
 	if (!e)
 		return 0;
@@ -626,9 +685,8 @@ static __always_inline int handle_accept_exit(long fd)
 	e->cookie = cookie;
 	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	put_tuple(e, &t);
-	fill_task(e);
+	fill_task(e, true);
 	e->flags |= TL_F_TASK_CTX;
-	put_owner(e, s);
 	submit(e);
 	return 0;
 }
@@ -677,13 +735,14 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 		e.kaddr = (__u64)tw;
 	} else if (state != 12 /* NEW_SYN_RECV: request sockets */) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
-		struct tl_sock fresh = {};
+		struct tl_sock *s;
 		if (!tp)
 			return 0;
 		e.cookie = bpf_get_socket_cookie(tp);
 		e.aux0 = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_socket, file, f_inode, i_ino);
-		fresh.state = state;
-		bpf_map_update_elem(&socks, &e.cookie, &fresh, BPF_NOEXIST);
+		s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (s)
+			s->state = state;
 	} else {
 		return 0;
 	}

@@ -100,6 +100,21 @@ bool prog_exists(uint32_t id) {
     return fd >= 0;
 }
 
+// A raw tracepoint link drops its program only after an RCU grace period
+// (kernel/bpf/syscall.c: bpf_link_free, dealloc_deferred), so a program can
+// outlive the process by a few milliseconds. Bounded wait, then the verdict.
+std::set<uint32_t> still_loaded(const std::set<uint32_t>& ids) {
+    std::set<uint32_t> left = ids;
+    for (int i = 0; i < 100 && !left.empty(); ++i) {
+        std::set<uint32_t> now;
+        for (uint32_t id : left)
+            if (prog_exists(id)) now.insert(id);
+        left = now;
+        if (!left.empty()) sleep_ms(20);
+    }
+    return left;
+}
+
 std::set<uint32_t> links_to(const std::set<uint32_t>& progs) {
     std::set<uint32_t> out;
     uint32_t id = 0;
@@ -186,7 +201,7 @@ void expect_detached_after(const std::function<void(pid_t)>& stop, int want_code
     stop(p.pid);
     Result r = finish(p);
     EXPECT_EQ(r.code, want_code) << r.err;
-    for (uint32_t id : progs) EXPECT_FALSE(prog_exists(id)) << "program " << id << " still loaded";
+    EXPECT_TRUE(still_loaded(progs).empty()) << "programs still loaded 2 s after exit";
     EXPECT_TRUE(links_to(progs).empty());
     if (want_code == 0) {
         EXPECT_TRUE(minijson::parse(r.out)) << r.out;
@@ -203,7 +218,7 @@ TEST(Binary, NothingLeftAttachedAfterDuration) {
     std::set<uint32_t> progs = bpf_prog_ids_of(p.pid);
     Result r = finish(p);
     EXPECT_EQ(r.code, 0) << r.err;
-    for (uint32_t id : progs) EXPECT_FALSE(prog_exists(id));
+    EXPECT_TRUE(still_loaded(progs).empty()) << "programs still loaded 2 s after exit";
 }
 
 TEST(Binary, BadArgumentsExit2) {

@@ -79,7 +79,8 @@ void setup_tracer_tuning(CLI::App& app, CommonOptions& o) {
     app.add_option("--ringbuf-mb", o.ringbuf_mb, "ring buffer size in MiB (power of two)")
         ->check(CLI::IsMember({1, 2, 4, 8, 16, 32, 64, 128, 256}))
         ->group("Tuning");
-    app.add_option("--max-sockets", o.max_sockets, "sockets tracked at once in BPF (LRU; evictions are reported)")
+    app.add_option("--max-sockets", o.max_sockets,
+                   "connections followed at once (beyond it new ones are not followed, and are counted as evicted)")
         ->check(CLI::Range(1024u, 1u << 26))
         ->group("Tuning");
 }

@@ -13,7 +13,7 @@ struct CommonOptions {
     FilterOptions filter;
     bool verbose = false;
     uint32_t ringbuf_mb = 16;
-    uint32_t max_sockets = 262144;
+    uint32_t max_sockets = 1u << 20;  // connections followed at once (userspace table)
 };
 
 struct TraceOptions {

@@ -89,6 +89,11 @@ public:
     Engine& engine() override { return *engine_; }
     uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
     uint64_t lines() const { return lines_; }
+    // Bound of the connection table (--max-sockets); call before any event.
+    void set_max_connections(size_t n) {
+        max_connections_ = n;
+        begin_run(offset_);
+    }
 
 private:
     void line(const Transition& t);
@@ -105,6 +110,7 @@ private:
     int64_t offset_ = 0;
     uint64_t evicted_before_ = 0;
     uint64_t lines_ = 0;
+    size_t max_connections_ = Engine::kDefaultMaxConnections;
 };
 
 // What a read of recordings gave the renderers besides the events.

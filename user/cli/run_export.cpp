@@ -14,6 +14,7 @@ int run_export(const ExportOptions& o) {
     TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
     TracePipeline pipeline(std::cout, o.format == "csv" ? TracePipeline::Format::Csv : TracePipeline::Format::Json,
                            false, o.raw, filter, window);
+    pipeline.set_max_connections(o.common.max_sockets);
     ReplayResult r = replay_recordings(o.inputs, window, pipeline);
     std::cout.flush();
     if (!r.useful) return 1;

@@ -14,7 +14,6 @@ TracerOptions tracer_options(const CommonOptions& c, const Filter& filter) {
     t.filter = filter.kernel();
     t.verbose = c.verbose;
     t.ringbuf_mb = c.ringbuf_mb;
-    t.max_sockets = c.max_sockets;
     return t;
 }
 
@@ -24,6 +23,7 @@ int replay_trace(const TraceOptions& o, const Filter& filter) {
     TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
     TracePipeline pipeline(std::cout, o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
                            filter, window);
+    pipeline.set_max_connections(o.common.max_sockets);
     pipeline.header();
     ReplayResult r = replay_recordings(o.inputs, window, pipeline);
     std::cout.flush();
@@ -39,6 +39,7 @@ int run_trace(const TraceOptions& o) {
     if (!o.inputs.empty()) return replay_trace(o, filter);
     TracePipeline pipeline(std::cout, o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
                            filter);
+    pipeline.set_max_connections(o.common.max_sockets);
     pipeline.begin_run(WallClock::now().offset_ns);
 
     LiveOptions live;

@@ -19,7 +19,8 @@ StatsPipeline::StatsPipeline(const StatsOptions& o, const Filter& filter, TimeWi
 
 void StatsPipeline::begin_run(int64_t clock_offset_ns) {
     if (engine_) evicted_before_ += engine_->counters().evicted;
-    engine_ = std::make_unique<Engine>();
+    engine_ = std::make_unique<Engine>(o_.common.max_sockets);
+    engine_->set_transitions(Engine::Transitions::NoTimeWaitOnly);
     engine_->on_transition([this](const Transition& t) { add(t); });
     engine_->on_residency([this](const Residency& r) { add(r); });
     offset_ = clock_offset_ns;

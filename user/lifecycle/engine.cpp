@@ -57,7 +57,7 @@ Connection* Engine::find_or_create(const Event& ev, bool* created) {
 
 void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
                   const Event* ev, EndReason reason) {
-    if (!transition_fn_) return;
+    if (!transition_fn_ || (transitions_ == Transitions::NoTimeWaitOnly && !no_timewait_)) return;
     Transition t;
     t.ts_ns = ts;
     t.cookie = cookie;
@@ -104,6 +104,7 @@ void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, co
         r.reason = reason;
         residency_fn_(r);
     }
+    c.prev_state = c.state;
     c.state = to;
     c.entered_ns = ts;
     c.entered_known = true;
@@ -142,10 +143,17 @@ void Engine::on_state(const Event& ev) {
             ++counters_.unknown_sockets;
         }
     }
-    if (ev.owner_known())
-        c->owner = ev.owner;
-    else if (ev.in_task() && (ev.new_state == kSynSent || ev.new_state == kListen))
+    if (ev.in_task() && (ev.new_state == kSynSent || ev.new_state == kListen))
         c->owner = ev.task;
+    else if (ev.owner_known() && !c->owner.known())
+        c->owner = ev.owner;  // BPF's view: the first task that touched the socket
+    // A backup program that was itself interrupted can report a transition
+    // its primary already did (see bpf/tcplinger.bpf.c, hit rings): same
+    // transition again, with the state already moved on.
+    if (!created && c->state == ev.new_state && c->prev_state == ev.old_state) {
+        ++counters_.duplicates;
+        return;
+    }
     if (ev.in_task() && !c->closer.known() && is_close_call(ev.old_state, ev.new_state))
         c->closer = ev.task;
 

@@ -57,6 +57,7 @@ struct Connection {
     uint32_t netns = 0;
     Endpoint local, remote;
     uint8_t state = 0;
+    uint8_t prev_state = 0;      // the state before it (duplicate detection)
     uint64_t entered_ns = 0;     // when state began (0 with entered_known false)
     bool entered_known = false;  // false: before tracing started; entered_ns is the start of tracing
     bool existing = false;       // present when tracing started
@@ -84,6 +85,7 @@ struct EngineCounters {
     uint64_t events = 0;
     uint64_t evicted = 0;        // connections not tracked: engine table full
     uint64_t unknown_sockets = 0;  // events for sockets first seen mid-life
+    uint64_t duplicates = 0;       // the same transition reported twice (dropped)
 };
 
 class Engine {
@@ -97,7 +99,14 @@ public:
     static constexpr uint64_t kResolveWindowNs = 100'000'000;
     static constexpr uint64_t kTimeWaitLenSec = 60;  // TCP_TIMEWAIT_LEN
 
-    explicit Engine(size_t max_connections = 4'000'000) : max_connections_(max_connections) {}
+    static constexpr size_t kDefaultMaxConnections = 1 << 20;
+    explicit Engine(size_t max_connections = kDefaultMaxConnections) : max_connections_(max_connections) {}
+
+    // Which transitions reach on_transition: every one (trace), or only the
+    // closes that got no TIME-WAIT (stats counts those; its figures come
+    // from residencies, so building every transition would be wasted work).
+    enum class Transitions { All, NoTimeWaitOnly };
+    void set_transitions(Transitions which) { transitions_ = which; }
 
     void on_transition(TransitionFn fn) { transition_fn_ = std::move(fn); }
     void on_residency(ResidencyFn fn) { residency_fn_ = std::move(fn); }
@@ -141,6 +150,7 @@ private:
 
     size_t max_connections_;
     bool raw_ = false;
+    Transitions transitions_ = Transitions::All;
     bool no_timewait_ = false;  // set while emitting a close that skipped TIME-WAIT
     std::unordered_map<uint64_t, Connection> conns_;
     std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order

@@ -86,7 +86,6 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     uint32_t rb_bytes = opts.ringbuf_mb << 20;
     skel->rodata->wakeup_bytes = rb_bytes / 4;
     bpf_map__set_max_entries(skel->maps.events, rb_bytes);
-    bpf_map__set_max_entries(skel->maps.socks, opts.max_sockets);
 
     accept_attached_ = opts.accept_owner && sys::ensure_tracefs();
     if (!accept_attached_) {
@@ -197,7 +196,8 @@ int Tracer::poll(int timeout_ms, const Callback& cb) {
 }
 
 void Tracer::stop(const Callback& cb) {
-    for (auto* l : impl_->links) bpf_link__destroy(l);
+    // Backups first: without its primary a backup would take every hit.
+    for (auto it = impl_->links.rbegin(); it != impl_->links.rend(); ++it) bpf_link__destroy(*it);
     impl_->links.clear();
     impl_->cb = &cb;
     while (ring_buffer__consume(impl_->rb) > 0) {

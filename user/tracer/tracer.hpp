@@ -25,7 +25,6 @@ struct TracerOptions {
     KernelFilter filter;
     bool verbose = false;          // libbpf's own log on stderr
     uint32_t ringbuf_mb = 16;      // power of two
-    uint32_t max_sockets = 262144; // BPF socket map (LRU)
     bool accept_owner = true;      // attach the accept() syscall tracepoints
 };
 
