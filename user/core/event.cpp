@@ -49,16 +49,38 @@ std::optional<uint8_t> parse_state(std::string_view text) {
     return std::nullopt;
 }
 
-std::string format_addr(uint8_t family, const std::array<uint8_t, 16>& addr) {
+void append_addr(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr) {
+    if (family != 6) {  // dotted decimal is all inet_ntop does for IPv4
+        for (int i = 0; i < 4; ++i) {
+            if (i) out.push_back('.');
+            char buf[4];
+            out.append(buf, std::to_chars(buf, buf + sizeof(buf), addr[i]).ptr);
+        }
+        return;
+    }
     char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr.data(), buf, sizeof(buf));
-    return buf;
+    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
+    out.append(buf);
+}
+
+void append_endpoint(std::string& out, const Endpoint& ep) {
+    if (ep.family == 6) out.push_back('[');
+    append_addr(out, ep.family, ep.addr);
+    out.append(ep.family == 6 ? "]:" : ":");
+    char buf[6];
+    out.append(buf, std::to_chars(buf, buf + sizeof(buf), ep.port).ptr);
+}
+
+std::string format_addr(uint8_t family, const std::array<uint8_t, 16>& addr) {
+    std::string out;
+    append_addr(out, family, addr);
+    return out;
 }
 
 std::string format_endpoint(const Endpoint& ep) {
-    std::string a = format_addr(ep.family, ep.addr);
-    if (ep.family == 6) return "[" + a + "]:" + std::to_string(ep.port);
-    return a + ":" + std::to_string(ep.port);
+    std::string out;
+    append_endpoint(out, ep);
+    return out;
 }
 
 std::optional<Event> decode(const tl_event& raw) {

@@ -59,9 +59,13 @@ struct Endpoint {
     auto operator<=>(const Endpoint&) const = default;
 };
 
+// As inet_ntop writes it (any family but 6 is IPv4).
 std::string format_addr(uint8_t family, const std::array<uint8_t, 16>& addr);
 // "1.2.3.4:80", "[::1]:80"
 std::string format_endpoint(const Endpoint& ep);
+// The same, appended to a reused buffer (the hot renderers' form).
+void append_addr(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr);
+void append_endpoint(std::string& out, const Endpoint& ep);
 
 namespace flag {
 constexpr uint16_t kTaskCtx = 0x0001;

@@ -1,6 +1,5 @@
 #include "render/trace_format.hpp"
 
-#include <arpa/inet.h>
 
 #include <cstdio>
 #include <ctime>
@@ -40,30 +39,6 @@ void append_strftime(std::string& out, uint64_t wall_ns, const char* fmt, bool u
 
 unsigned micros_of(uint64_t wall_ns) { return static_cast<unsigned>((wall_ns % kNsPerSec) / 1000); }
 unsigned millis_of(uint64_t wall_ns) { return static_cast<unsigned>((wall_ns % kNsPerSec) / 1'000'000); }
-
-// What inet_ntop writes, without a std::string per address; IPv4 by hand
-// (dotted decimal is all inet_ntop does for it). Any family but 6 is IPv4,
-// as in format_addr.
-void append_addr(std::string& out, uint8_t family, const std::array<uint8_t, 16>& addr) {
-    if (family != 6) {
-        for (int i = 0; i < 4; ++i) {
-            if (i) out.push_back('.');
-            append_uint(out, addr[i]);
-        }
-        return;
-    }
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
-    out.append(buf);
-}
-
-// format_endpoint: "1.2.3.4:80", "[::1]:80".
-void append_endpoint(std::string& out, const Endpoint& ep) {
-    if (ep.family == 6) out.push_back('[');
-    append_addr(out, ep.family, ep.addr);
-    out.append(ep.family == 6 ? "]:" : ":");
-    append_uint(out, ep.port);
-}
 
 void append_bool(std::string& out, bool v) { out.append(v ? "true" : "false"); }
 }  // namespace
