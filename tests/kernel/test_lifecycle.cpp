@@ -2,8 +2,12 @@
 // TIME-WAIT ends, and who owns each socket, on real connections.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <fstream>
 
 #include "cli/filter.hpp"
 #include "harness.hpp"
@@ -597,6 +601,58 @@ TEST(Lifecycle, ResetConnectionsAreNotCountedAsOverflow) {
         if (t.old_state == kFinWait2 && t.new_state == kClose) ++fw2_close;
     }
     EXPECT_EQ(fw2_close, 5);
+    expect_no_loss(cap);
+}
+
+}  // namespace
+}  // namespace tltest
+
+namespace tltest {
+namespace {
+
+// A process in its own cgroup (named like a systemd unit): its TIME-WAITs are
+// grouped under that cgroup, resolved to its path and unit.
+TEST(Lifecycle, GroupedByCgroupWithPathAndUnit) {
+    Netns ns;
+    const std::string rel = "/tlt-" + std::to_string(getpid()) + ".service";
+    const std::string dir = tcplinger::sys::cgroup2_root() + rel;
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir << ": " << std::strerror(errno);
+    const uint16_t port = 7113;
+    const int kConns = 10;
+    Session s(ns);
+    Pipe go;
+    pid_t child = spawn_in(ns, [&] {
+        go.receive<char>();  // moved into the cgroup by the parent first
+        int l = tcp_listen(AF_INET, port);
+        for (int i = 0; i < kConns; ++i) {
+            int c = tcp_connect(AF_INET, port);
+            int a = tcp_accept(l);
+            close(c);
+            read_until_eof(a);
+            close(a);
+        }
+        return 0;
+    });
+    {
+        std::ofstream procs(dir + "/cgroup.procs");
+        procs << child << std::endl;
+    }
+    go.send<char>(1);
+    ASSERT_EQ(s.wait(child), 0);
+    s.pump(0.5);
+    Captured cap = s.finish();
+    Filter all;
+    Aggregator agg(GroupBy::Cgroup, all);
+    for (const auto& r : cap.residencies) agg.add(r);
+    uint64_t id = tcplinger::sys::cgroup_id_of_path(dir);
+    ASSERT_NE(id, 0u);
+    uint64_t in_cgroup = 0;
+    for (const auto& g : agg.report(s.engine(), sys_now()))
+        if (g.key.cgroup == id && g.states.count(kTimeWait)) in_cgroup = g.states.at(kTimeWait).entered;
+    EXPECT_EQ(in_cgroup, static_cast<uint64_t>(kConns));
+    EXPECT_EQ(tcplinger::sys::cgroup_path(id), rel);
+    EXPECT_EQ(tcplinger::sys::cgroup_label(rel), rel.substr(1));
+    EXPECT_EQ(rmdir(dir.c_str()), 0) << std::strerror(errno);
     expect_no_loss(cap);
 }
 

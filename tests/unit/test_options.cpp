@@ -150,3 +150,15 @@ TEST(Filter, FatalErrorsNameTheFix) {
         EXPECT_NE(std::string(e.what()).find("cgroup"), std::string::npos);
     }
 }
+
+#include "tracer/system.hpp"
+
+TEST(CgroupLabel, ContainerIdOrSystemdUnit) {
+    using tcplinger::sys::cgroup_label;
+    EXPECT_EQ(cgroup_label("/system.slice/docker-0123456789abcdef0123456789abcdef.scope"), "container:0123456789ab");
+    EXPECT_EQ(cgroup_label("/kubepods.slice/kubepods-pod1.slice/cri-containerd-abcdef0123456789.scope"),
+              "container:abcdef012345");
+    EXPECT_EQ(cgroup_label("/system.slice/nginx.service"), "nginx.service");
+    EXPECT_EQ(cgroup_label("/user.slice/user-1000.slice/session-3.scope"), "session-3.scope");
+    EXPECT_EQ(cgroup_label("/"), "");
+}

@@ -24,7 +24,20 @@ namespace {
 constexpr int kCapSysAdmin = 21;
 constexpr int kCapPerfmon = 38;
 constexpr int kCapBpf = 39;
-const char* kCgroupRoot = "/sys/fs/cgroup";
+
+// Where cgroup v2 (the hierarchy bpf_get_current_cgroup_id() reports) is
+// mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones.
+std::string find_cgroup2_mount() {
+    static const std::string root = [] {
+        std::ifstream in("/proc/mounts");
+        std::string dev, dir, type;
+        std::string rest;
+        while (in >> dev >> dir >> type && std::getline(in, rest))
+            if (type == "cgroup2") return dir;
+        return std::string("/sys/fs/cgroup");
+    }();
+    return root;
+}
 
 uint64_t effective_caps() {
     std::ifstream in("/proc/self/status");
@@ -34,6 +47,11 @@ uint64_t effective_caps() {
     return 0;
 }
 }  // namespace
+
+const std::string& cgroup2_root() {
+    static const std::string root = find_cgroup2_mount();
+    return root;
+}
 
 void check_can_trace() {
     uint64_t caps = effective_caps();
@@ -125,7 +143,8 @@ std::string cgroup_path(uint64_t cgroup_id) {
     if (!cgroup_id) return "";
     std::error_code ec;
     // cgroup v2 ids are the inode numbers of the cgroup directories.
-    for (auto it = fs::recursive_directory_iterator(kCgroupRoot, fs::directory_options::skip_permission_denied, ec);
+    const std::string& root = cgroup2_root();
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         if (!it->is_directory(ec)) {
@@ -134,7 +153,7 @@ std::string cgroup_path(uint64_t cgroup_id) {
         }
         struct stat st {};
         if (stat(it->path().c_str(), &st) == 0 && st.st_ino == cgroup_id) {
-            std::string rel = it->path().string().substr(std::strlen(kCgroupRoot));
+            std::string rel = it->path().string().substr(root.size());
             return rel.empty() ? "/" : rel;
         }
     }
@@ -142,7 +161,8 @@ std::string cgroup_path(uint64_t cgroup_id) {
 }
 
 uint64_t cgroup_id_of_path(const std::string& path) {
-    std::string full = path.rfind(kCgroupRoot, 0) == 0 ? path : std::string(kCgroupRoot) + "/" + path;
+    const std::string& root = cgroup2_root();
+    std::string full = path.rfind(root, 0) == 0 ? path : root + "/" + path;
     struct stat st {};
     if (stat(full.c_str(), &st) != 0) return 0;
     return st.st_ino;

@@ -20,6 +20,8 @@ uint32_t netns_inode_of(const std::string& path);
 // socket inode -> owning process, from /proc/<pid>/fd.
 std::map<uint64_t, Process> socket_owners();
 std::string comm_of_pid(uint32_t pid);
+// Mount point of cgroup v2 (the hierarchy whose ids BPF reports).
+const std::string& cgroup2_root();
 // cgroup v2 id -> path relative to the cgroup root (empty when unknown).
 std::string cgroup_path(uint64_t cgroup_id);
 uint64_t cgroup_id_of_path(const std::string& path);
