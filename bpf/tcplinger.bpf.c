@@ -32,6 +32,11 @@ const volatile __u16 filter_port = 0; /* either side */
 /* Force a reader wakeup once this many bytes are waiting; otherwise the
  * reader polls on a short timeout (batched wakeups, see performance issue). */
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* stats only: do not ship connection set-up transitions (into SYN-SENT,
+ * SYN-RECV, ESTABLISHED, LISTEN, or a refused/closed listener). Their times
+ * stay in socket storage, so the next shipped transition still carries the
+ * exact time spent in its old state (aux0). */
+const volatile bool lean = false;
 
 extern const void tw_timer_handler __ksym;
 extern const void reqsk_timer_handler __ksym;
@@ -321,7 +326,12 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	    (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN || !s->owner_known))
 		set_owner_current(s);
 
-	e = reserve();
+	if (lean && (newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV || newstate == TCP_ESTABLISHED ||
+		     newstate == TCP_LISTEN ||
+		     (newstate == TCP_CLOSE && (oldstate == TCP_LISTEN || oldstate == TCP_SYN_SENT))))
+		e = NULL;
+	else
+		e = reserve();
 	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));
 		e->kind = TL_EV_STATE;

@@ -34,6 +34,7 @@ int run_stats(const StatsOptions& o) {
 
     LiveOptions live;
     live.tracer = tracer_options(o.common, filter);
+    live.tracer.lean = true;  // stats counts stays, not set-up transitions
     live.duration_s = o.duration;
     live.tick_s = o.interval > 0 ? o.interval : 0.2;
     LiveHooks hooks;

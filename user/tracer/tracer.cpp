@@ -83,6 +83,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     skel->rodata->filter_lport = opts.filter.lport;
     skel->rodata->filter_rport = opts.filter.rport;
     skel->rodata->filter_port = opts.filter.port;
+    skel->rodata->lean = opts.lean;
     uint32_t rb_bytes = opts.ringbuf_mb << 20;
     skel->rodata->wakeup_bytes = rb_bytes / 4;
     bpf_map__set_max_entries(skel->maps.events, rb_bytes);
