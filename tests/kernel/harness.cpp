@@ -165,6 +165,17 @@ void read_until_eof(int fd) {
     }
 }
 
+void connect_close_client_first(int listener, int family, uint16_t port, int n) {
+    for (int i = 0; i < n; ++i) {
+        int c = tcp_connect(family, port);
+        must(c >= 0, "connect");
+        int a = tcp_accept(listener);
+        close(c);
+        read_until_eof(a);
+        close(a);
+    }
+}
+
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 uint64_t now_ns() { return sys::monotonic_ns(); }

@@ -49,6 +49,9 @@ uint16_t local_port(int fd);
 void linger_zero(int fd);          // close() sends RST
 int tcp_state(int fd);             // TCP_INFO tcpi_state
 void read_until_eof(int fd);
+// n connections to `listener` (on port), the client closing first and the
+// server right after EOF: each leaves one client-side TIME-WAIT.
+void connect_close_client_first(int listener, int family, uint16_t port, int n);
 void sleep_ms(int ms);
 uint64_t now_ns();                 // CLOCK_MONOTONIC
 void sleep_until_ns(uint64_t t);   // absolute CLOCK_MONOTONIC deadline

@@ -438,13 +438,7 @@ TEST(Lifecycle, StartedLateCountsSocketsPresentAtStart) {
     pid_t holder = spawn_in(ns, [&] {
         int l = tcp_listen(AF_INET, port, 256);
         std::vector<int> keep;
-        for (int i = 0; i < 50; ++i) {
-            int c = tcp_connect(AF_INET, port);
-            int a = tcp_accept(l);
-            close(c);
-            read_until_eof(a);
-            close(a);
-        }
+        connect_close_client_first(l, AF_INET, port, 50);
         for (int i = 0; i < 5; ++i) {
             int c = tcp_connect(AF_INET, port);
             int a = tcp_accept(l);
@@ -543,13 +537,7 @@ TEST(Lifecycle, TimeWaitOverflowIsCountedPerNamespaceAndProcess) {
     Session s(ns);
     pid_t child = spawn_in(ns, [&] {
         int l = tcp_listen(AF_INET, port);
-        for (int i = 0; i < kConns; ++i) {
-            int c = tcp_connect(AF_INET, port);
-            int a = tcp_accept(l);
-            close(c);
-            read_until_eof(a);
-            close(a);
-        }
+        connect_close_client_first(l, AF_INET, port, kConns);
         return 0;
     });
     ASSERT_EQ(s.wait(child), 0);
@@ -624,13 +612,7 @@ TEST(Lifecycle, GroupedByCgroupWithPathAndUnit) {
     pid_t child = spawn_in(ns, [&] {
         go.receive<char>();  // moved into the cgroup by the parent first
         int l = tcp_listen(AF_INET, port);
-        for (int i = 0; i < kConns; ++i) {
-            int c = tcp_connect(AF_INET, port);
-            int a = tcp_accept(l);
-            close(c);
-            read_until_eof(a);
-            close(a);
-        }
+        connect_close_client_first(l, AF_INET, port, kConns);
         return 0;
     });
     {
