@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <memory>
 
 #include "cli/filter.hpp"
 #include "harness.hpp"
@@ -635,6 +636,44 @@ TEST(Lifecycle, GroupedByCgroupWithPathAndUnit) {
     EXPECT_EQ(tcplinger::sys::cgroup_path(id), rel);
     EXPECT_EQ(tcplinger::sys::cgroup_label(rel), rel.substr(1));
     EXPECT_EQ(rmdir(dir.c_str()), 0) << std::strerror(errno);
+    expect_no_loss(cap);
+}
+
+}  // namespace
+}  // namespace tltest
+
+namespace tltest {
+namespace {
+
+// Deleting a namespace purges its timewait sockets (inet_timewait_sock.c:
+// inet_twsk_purge, run by cleanup_net once the namespace's refcount is 0).
+TEST(Lifecycle, TimeWaitEndedByNetnsTeardownIsPurged) {
+    auto ns = std::make_unique<Netns>();
+    const std::string name = ns->name();
+    const uint16_t port = 7114;
+    Session s(*ns);
+    Pipe cp;
+    pid_t child = spawn_in(*ns, [&] {
+        int l = tcp_listen(AF_INET, port);
+        int c = tcp_connect(AF_INET, port);
+        int a = tcp_accept(l);
+        cp.send(local_port(c));
+        close(c);
+        read_until_eof(a);
+        close(a);
+        return 0;
+    });
+    uint16_t p = cp.receive<uint16_t>();
+    ASSERT_EQ(s.wait(child), 0);
+    ASSERT_TRUE(s.pump_until([&] { return has_time_wait(s, p, port); }, 2));
+    ns.reset();  // ip netns del: no process is left in it, so it is torn down
+    bool ended = s.pump_until([&] { return find_residency(s.so_far(), kTimeWait, p, port) != nullptr; }, 20);
+    Captured cap = s.finish();
+    ASSERT_TRUE(ended) << "TIME-WAIT of " << name << " not ended by the teardown";
+    const Residency* r = find_residency(cap, kTimeWait, p, port);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->reason, EndReason::Purged);
+    EXPECT_LT(r->duration_ns(), 20'000 * kMs);
     expect_no_loss(cap);
 }
 
