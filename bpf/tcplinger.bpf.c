@@ -19,9 +19,15 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_SYN_RECV 3
+#define TCP_FIN_WAIT1 4
+#define TCP_FIN_WAIT2 5
 #define TCP_TIME_WAIT 6
 #define TCP_CLOSE 7
+#define TCP_CLOSE_WAIT 8
+#define TCP_LAST_ACK 9
 #define TCP_LISTEN 10
+#define TCP_CLOSING 11
+#define SOCK_DEAD 0 /* enum sock_flags */
 
 /* Filters, set by userspace before load. 0 means "any". */
 const volatile __u32 filter_netns = 0;
@@ -32,10 +38,10 @@ const volatile __u16 filter_port = 0; /* either side */
 /* Force a reader wakeup once this many bytes are waiting; otherwise the
  * reader polls on a short timeout (batched wakeups, see performance issue). */
 const volatile __u64 wakeup_bytes = 1 << 20;
-/* stats only: do not ship connection set-up transitions (into SYN-SENT,
- * SYN-RECV, ESTABLISHED, LISTEN, or a refused/closed listener). Their times
- * stay in socket storage, so the next shipped transition still carries the
- * exact time spent in its old state (aux0). */
+/* stats only: ship what lingering stays need and nothing else (see
+ * lean_skip and TL_EV_TW_BIRTH). Entry times, owner and closer stay in socket
+ * storage, so every shipped record still carries the exact time spent in its
+ * old state (aux0) and the process responsible for it. */
 const volatile bool lean = false;
 
 extern const void tw_timer_handler __ksym;
@@ -50,11 +56,14 @@ struct {
 struct tl_sock {
 	__u64 entered_ns;
 	__u64 owner_cgroup;
+	__u64 closer_cgroup; /* lean: the close()/shutdown() caller */
 	__u32 owner_pid;
+	__u32 closer_pid;
 	__u8 owner_known;
-	__u8 state;
-	__u8 pad[2];
+	__u8 closer_known;
+	__u8 pad[6];
 	char owner_comm[TL_COMM_LEN];
+	char closer_comm[TL_COMM_LEN];
 };
 
 /* Per-socket state lives in the socket itself (socket local storage): no
@@ -105,6 +114,41 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tl_counters);
 } counters SEC(".maps");
+
+/*
+ * Lean mode: tcp_time_wait() arms the new timewait socket's timer, then
+ * tcp_done() moves the full socket to CLOSE, on the same CPU with bottom
+ * halves off. The birth waits here and leaves as one TL_EV_TW_BIRTH record
+ * with that transition (or alone, as TL_EV_TW_START, if anything else comes
+ * first).
+ */
+struct tl_stash {
+	struct tl_event e;
+	__u64 valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_stash);
+} stash SEC(".maps");
+
+/* Lean mode: the last timer operation on this CPU. A re-arm through
+ * __mod_timer's slow path is a timer_cancel immediately followed by a
+ * timer_start of the same timer (base lock held, interrupts off); a birth
+ * never is. */
+struct tl_lasttimer {
+	__u64 timer;
+	__u64 cancel;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_lasttimer);
+} lasttimer SEC(".maps");
 
 enum hook { HOOK_STATE, HOOK_TSTART, HOOK_TCANCEL, HOOK_TEXPIRE, HOOK_ACCEPT, HOOK_N };
 
@@ -270,9 +314,20 @@ static __always_inline void put_tuple(struct tl_event *e, const struct tl_tuple 
 	__builtin_memcpy(e->raddr, t->raddr, TL_ADDR_LEN);
 }
 
-static __always_inline void put_owner(struct tl_event *e, const struct tl_sock *s)
+/* The owner, or in lean mode for the closing side's stays (FIN-WAIT-2,
+ * TIME-WAIT) the closer once known: the process each stay is charged to. */
+static __always_inline void put_owner(struct tl_event *e, const struct tl_sock *s, bool closer)
 {
-	if (!s || !s->owner_known)
+	if (!s)
+		return;
+	if (lean && closer && s->closer_known) {
+		e->flags |= TL_F_OWNER_KNOWN | TL_F_OWNER_IS_CLOSER;
+		e->owner_pid = s->closer_pid;
+		e->owner_cgroup = s->closer_cgroup;
+		__builtin_memcpy(e->owner_comm, s->closer_comm, TL_COMM_LEN);
+		return;
+	}
+	if (!s->owner_known)
 		return;
 	e->flags |= TL_F_OWNER_KNOWN;
 	e->owner_pid = s->owner_pid;
@@ -286,6 +341,88 @@ static __always_inline void set_owner_current(struct tl_sock *s)
 	s->owner_cgroup = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(s->owner_comm, sizeof(s->owner_comm));
 	s->owner_known = 1;
+}
+
+static __always_inline void set_closer_current(struct tl_sock *s)
+{
+	s->closer_pid = bpf_get_current_pid_tgid() >> 32;
+	s->closer_cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(s->closer_comm, sizeof(s->closer_comm));
+	s->closer_known = 1;
+}
+
+/* The transitions close()/shutdown() make (tcp.c: tcp_close_state, tcp_close). */
+static __always_inline bool is_close_call(int oldstate, int newstate)
+{
+	if (newstate == TCP_FIN_WAIT1)
+		return oldstate == TCP_ESTABLISHED || oldstate == TCP_SYN_RECV;
+	if (newstate == TCP_LAST_ACK)
+		return oldstate == TCP_CLOSE_WAIT;
+	if (newstate == TCP_CLOSE)
+		return oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT || oldstate == TCP_SYN_RECV;
+	return false;
+}
+
+/* The stays of the closing side are charged to the closer. */
+static __always_inline bool closer_side(int oldstate, int newstate)
+{
+	return oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING ||
+	       newstate == TCP_FIN_WAIT2 || newstate == TCP_CLOSING;
+}
+
+/*
+ * An orphaned socket entering FIN-WAIT-2 with a FIN timeout of at most
+ * TCP_TIMEWAIT_LEN becomes a timewait socket in the same call (tcp_input.c:
+ * tcp_rcv_state_process, tcp.c: tcp_close, both via tcp_time_wait) unless
+ * TCP_LINGER2 is negative; that birth record carries the FIN-WAIT-2 entry.
+ */
+static __always_inline bool orphan_becomes_timewait(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	int fin_timeout, rto;
+
+	if (!(sk->__sk_common.skc_flags & (1UL << SOCK_DEAD)))
+		return false;
+	fin_timeout = BPF_CORE_READ(tp, linger2);
+	if (fin_timeout < 0)
+		return false;
+	if (!fin_timeout)
+		fin_timeout = sk->__sk_common.skc_net.net->ipv4.sysctl_tcp_fin_timeout;
+	rto = BPF_CORE_READ(tp, inet_conn.icsk_rto);
+	if (fin_timeout < (rto << 2) - (rto >> 1))
+		fin_timeout = (rto << 2) - (rto >> 1);
+	return fin_timeout <= 60 * (int)CONFIG_HZ;
+}
+
+/*
+ * Lean mode ships only what lingering stays need: not connection set-up
+ * (into SYN-SENT, SYN-RECV, ESTABLISHED, LISTEN; a refused connect or closed
+ * listener), not the close() call itself (its caller is kept as the closer),
+ * not an orphan's FIN-WAIT-2 that becomes a timewait socket at once (the
+ * birth record says it).
+ */
+static __always_inline bool lean_skip(const struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV || newstate == TCP_ESTABLISHED ||
+	    newstate == TCP_LISTEN || newstate == TCP_FIN_WAIT1)
+		return true;
+	if (newstate == TCP_CLOSE)
+		return oldstate == TCP_LISTEN || oldstate == TCP_SYN_SENT;
+	if (oldstate == TCP_FIN_WAIT1 && newstate == TCP_FIN_WAIT2)
+		return orphan_becomes_timewait(sk);
+	return false;
+}
+
+static __always_inline void flush_stash(struct tl_stash *st)
+{
+	struct tl_event *e;
+
+	st->valid = 0;
+	e = reserve();
+	if (!e)
+		return;
+	__builtin_memcpy(e, &st->e, sizeof(*e));
+	submit(e);
 }
 
 /* ---- full sockets: sock:inet_sock_set_state ---------------------------- */
@@ -325,10 +462,34 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	if (s && task_ctx &&
 	    (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN || !s->owner_known))
 		set_owner_current(s);
+	if (lean && s && task_ctx && !s->closer_known && is_close_call(oldstate, newstate))
+		set_closer_current(s);
 
-	if (lean && (newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV || newstate == TCP_ESTABLISHED ||
-		     newstate == TCP_LISTEN ||
-		     (newstate == TCP_CLOSE && (oldstate == TCP_LISTEN || oldstate == TCP_SYN_SENT))))
+	if (lean && newstate == TCP_CLOSE) {
+		__u32 zero = 0;
+		struct tl_stash *st = bpf_map_lookup_elem(&stash, &zero);
+
+		if (st && st->valid) {
+			if (st->e.cookie != cookie) {
+				flush_stash(st);
+			} else {
+				/* tcp_done() after tcp_time_wait(): one record for both */
+				st->valid = 0;
+				e = reserve();
+				if (e) {
+					__builtin_memcpy(e, &st->e, sizeof(*e));
+					e->kind = TL_EV_TW_BIRTH;
+					e->old_state = oldstate;
+					e->aux1 = s && s->entered_ns ? now - s->entered_ns : 0;
+					put_owner(e, s, true);
+					submit(e);
+				}
+				return 0;
+			}
+		}
+	}
+
+	if (lean && lean_skip(sk, oldstate, newstate))
 		e = NULL;
 	else
 		e = reserve();
@@ -347,14 +508,12 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 			e->flags |= TL_F_SK_ERR;
 		if (s && s->entered_ns)
 			e->aux0 = now - s->entered_ns;
-		put_owner(e, s);
+		put_owner(e, s, closer_side(oldstate, newstate));
 		submit(e);
 	}
 
-	if (s) {
+	if (s)
 		s->entered_ns = now;
-		s->state = newstate;
-	}
 	if (newstate == TCP_SYN_SENT && task_ctx) {
 		struct tl_connecting *cn = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0,
 								BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -421,18 +580,11 @@ static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *timer
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
-static __always_inline struct tl_event *tw_event(struct timer_list *timer, __u8 kind,
-						 struct tl_tuple *t, struct inet_timewait_sock **twp)
+static __always_inline void tw_fill(struct tl_event *e, struct timer_list *timer, __u8 kind,
+				    const struct tl_tuple *t, struct inet_timewait_sock *tw)
 {
-	struct inet_timewait_sock *tw = tw_of(timer);
-	struct tl_event *e;
 	__u64 cookie;
 
-	if (read_tuple(&tw->__tw_common, t) || tuple_filtered(t))
-		return NULL;
-	e = reserve();
-	if (!e)
-		return NULL;
 	__builtin_memset(e, 0, sizeof(*e));
 	cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
 	if (!cookie) {
@@ -451,16 +603,46 @@ static __always_inline struct tl_event *tw_event(struct timer_list *timer, __u8 
 	e->kaddr = (__u64)tw;
 	put_tuple(e, t);
 	fill_task(e, false);
+}
+
+static __always_inline struct tl_event *tw_event(struct timer_list *timer, __u8 kind,
+						 struct tl_tuple *t, struct inet_timewait_sock **twp)
+{
+	struct inet_timewait_sock *tw = tw_of(timer);
+	struct tl_event *e;
+
+	if (read_tuple(&tw->__tw_common, t) || tuple_filtered(t))
+		return NULL;
+	e = reserve();
+	if (!e)
+		return NULL;
+	tw_fill(e, timer, kind, t, tw);
 	*twp = tw;
 	return e;
 }
 
-static __always_inline int handle_tw_start(struct timer_list *timer)
+static __always_inline int handle_tw_start(struct timer_list *timer, bool rearm)
 {
 	struct inet_timewait_sock *tw;
 	struct tl_tuple t = {};
-	struct tl_event *e = tw_event(timer, TL_EV_TW_START, &t, &tw);
+	struct tl_event *e;
 
+	if (lean && !rearm) {
+		__u32 zero = 0;
+		struct tl_stash *st = bpf_map_lookup_elem(&stash, &zero);
+
+		tw = tw_of(timer);
+		if (read_tuple(&tw->__tw_common, &t) || tuple_filtered(&t))
+			return 0;
+		if (st) {
+			if (st->valid)
+				flush_stash(st);
+			tw_fill(&st->e, timer, TL_EV_TW_START, &t, tw);
+			st->valid = 1;
+			return 0;
+		}
+	}
+	e = tw_event(timer, TL_EV_TW_START, &t, &tw);
 	if (!e)
 		return 0;
 	/* The owner is known to userspace from the full socket's events (same
@@ -579,13 +761,33 @@ static __always_inline int handle_reqsk_start(struct timer_list *timer)
 	return 0;
 }
 
+/* Lean mode: remember this timer operation; says whether it completes a
+ * re-arm (see tl_lasttimer). */
+static __always_inline bool note_timer(struct timer_list *timer, bool cancel)
+{
+	__u32 zero = 0;
+	struct tl_lasttimer *lt;
+	bool rearm = false;
+
+	if (!lean)
+		return false;
+	lt = bpf_map_lookup_elem(&lasttimer, &zero);
+	if (!lt)
+		return false;
+	rearm = !cancel && lt->cancel && lt->timer == (__u64)timer;
+	lt->timer = (__u64)timer;
+	lt->cancel = cancel;
+	return rearm;
+}
+
 static __always_inline int handle_timer_start(struct timer_list *timer)
 {
 	void *fn = timer->function;
+	bool rearm = note_timer(timer, false);
 
 	/* Every kernel timer passes here: reject the others first. */
 	if (fn == &tw_timer_handler)
-		return handle_tw_start(timer);
+		return handle_tw_start(timer, rearm);
 	if (fn == &reqsk_timer_handler)
 		return handle_reqsk_start(timer);
 	return 0;
@@ -612,6 +814,7 @@ int BPF_PROG(tl_timer_start_nested, struct timer_list *timer, unsigned long buck
 
 static __always_inline int handle_timer_cancel(struct timer_list *timer)
 {
+	note_timer(timer, true);
 	if (timer->function != &tw_timer_handler)
 		return 0;
 	return handle_tw_cancel(timer);
@@ -745,14 +948,11 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 		e.kaddr = (__u64)tw;
 	} else if (state != 12 /* NEW_SYN_RECV: request sockets */) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
-		struct tl_sock *s;
 		if (!tp)
 			return 0;
 		e.cookie = bpf_get_socket_cookie(tp);
 		e.aux0 = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_socket, file, f_inode, i_ino);
-		s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (s)
-			s->state = state;
+		bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	} else {
 		return 0;
 	}

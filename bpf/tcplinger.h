@@ -23,6 +23,8 @@ enum tl_kind {
 	TL_EV_OWNER = 6,      /* accept() returned this socket in the current task */
 	TL_EV_EXISTING = 7,   /* socket present when tracing started (iter/tcp) */
 	TL_EV_TW_PROBE = 8,   /* timewait substate read on demand (tl_tw_probe), see below */
+	TL_EV_TW_BIRTH = 9,   /* lean mode only: a timewait socket's first timer_start merged
+			       * with its full socket's X -> CLOSE (tcp_time_wait), see below */
 };
 
 /*
@@ -57,12 +59,17 @@ struct tl_tw_probe_res {
 #define TL_F_DUE           0x0010 /* TW_CANCEL: jiffies >= expires (the timer is due) */
 #define TL_F_NO_COOKIE     0x0020 /* cookie field is a synthetic key (socket had no cookie) */
 #define TL_F_SK_ERR        0x0040 /* STATE: the socket has a pending error (sk_err), e.g. after an RST */
+#define TL_F_OWNER_IS_CLOSER 0x0080 /* lean: owner_* is the close()/shutdown() caller, not the owner */
 
 /*
  * One fixed-size record per event. Field meaning by kind:
  *   aux0: STATE: ns spent in old_state as seen by BPF (0 = unknown)
  *         TW_*: the timer's expires (jiffies); EXISTING: socket inode
  *   aux1: TW_* and EXISTING timewait: bpf_jiffies64() at the event
+ *   TW_BIRTH (lean mode, which ships a timewait socket's birth and its full
+ *         socket's X -> CLOSE as one record): as TW_START, plus old_state =
+ *         the full socket's last state X and aux1 = ns spent in X (0 =
+ *         unknown) instead of jiffies; owner_* as on a STATE record
  *   old_state/new_state: STATE: the transition; TW_*: new_state is the
  *         timewait substate (FIN_WAIT2 5 or TIME_WAIT 6); EXISTING: new_state
  *         is the state (TIME_WAIT for timewait sockets, old_state = substate)

@@ -202,9 +202,17 @@ void Gate::wait() {
     must(read(fds[0], &c, 1) == 1, "gate read");
 }
 
+bool lean_session() {
+    const char* lean = std::getenv("TL_TEST_LEAN");
+    return lean && *lean == '1';
+}
+
 Session::Session(const Netns& ns, bool snapshot, bool raw) {
     TracerOptions opts;
     opts.filter.netns = ns.inode();
+    // TL_TEST_LEAN=1: the BPF side as `stats` runs it (tests/CMakeLists.txt
+    // runs the lifecycle tests both ways).
+    opts.lean = lean_session();
     tracer_ = std::make_unique<Tracer>(opts);
     engine_.set_raw(raw);
     engine_.on_transition([this](const Transition& t) { cap_.transitions.push_back(t); });

@@ -74,6 +74,9 @@ struct Captured {
     EngineCounters engine;
 };
 
+// Whether Sessions run the BPF side in lean mode (TL_TEST_LEAN=1), as stats does.
+bool lean_session();
+
 class Session {
 public:
     explicit Session(const Netns& ns, bool snapshot = false, bool raw = false);

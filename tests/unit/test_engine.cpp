@@ -235,3 +235,57 @@ TEST(Engine, TableBoundIsCountedNotSilent) {
     EXPECT_EQ(e.connections().size(), 2u);
     EXPECT_EQ(e.counters().evicted, 3u);
 }
+
+namespace {
+// Lean mode (stats): the close() and FIN-WAIT-1 -> FIN-WAIT-2 of an orphan
+// are not shipped; one birth record carries the full socket's last state,
+// how long it was in it, and the closer.
+Event birth(Stream& s, uint64_t t, uint8_t last, uint64_t in_last_ns, uint8_t substate, uint32_t closer) {
+    Event e = s.base(EventKind::TwBirth, t);
+    e.old_state = last;
+    e.new_state = substate;
+    e.aux0 = Stream::jiffies_at(t) + 60 * kHz;
+    e.aux1 = in_last_ns;
+    e.flags = flag::kOwnerKnown | flag::kOwnerIsCloser;
+    e.owner = Process{closer, "closer", 5};
+    return e;
+}
+}  // namespace
+
+TEST(Engine, LeanBirthAloneGivesTheFinWait2StayAndTheCloser) {
+    Stream s;
+    s.engine.process(birth(s, 10 * kMs, kFinWait2, 2 * kMs, kTimeWait, 321));
+    EXPECT_EQ(s.seq(), "TIME-WAIT");
+    const Residency* fw2 = s.residency(kFinWait2);
+    ASSERT_TRUE(fw2);
+    EXPECT_EQ(fw2->start_ns, 8 * kMs);
+    EXPECT_EQ(fw2->end_ns, 10 * kMs);
+    EXPECT_FALSE(fw2->lower_bound);
+    EXPECT_EQ(fw2->owner.pid, 321u);
+    const Connection& c = s.engine.connections().at(1);
+    EXPECT_EQ(c.state, kTimeWait);
+    EXPECT_EQ(c.closer.pid, 321u);
+    EXPECT_FALSE(c.owner.known()) << "the closer is not taken for the owner";
+    EXPECT_EQ(s.engine.counters().unknown_sockets, 0u);
+}
+
+TEST(Engine, LeanBirthAfterAcceptMovesThroughTheUnshippedState) {
+    Stream s;
+    Event owner = s.base(EventKind::Owner, 1 * kMs);
+    owner.new_state = kEstablished;
+    owner.flags = flag::kTaskCtx;
+    owner.task = Process{55, "worker", 5};
+    s.engine.process(owner);
+    // Orphaned in FIN-WAIT-2 at 8 ms, timewait socket (substate FIN-WAIT-2) at 10 ms.
+    s.engine.process(birth(s, 10 * kMs, kFinWait2, 2 * kMs, kFinWait2, 55));
+    EXPECT_EQ(s.seq(), "FIN-WAIT-2");
+    EXPECT_EQ(s.ts.back().ts_ns, 8 * kMs);
+    const Connection& c = s.engine.connections().at(1);
+    EXPECT_EQ(c.state, kFinWait2);
+    EXPECT_TRUE(c.timewait);
+    EXPECT_EQ(c.entered_ns, 8 * kMs);
+    EXPECT_EQ(c.owner.pid, 55u);
+    EXPECT_EQ(c.closer.pid, 55u);
+    // The probe later finds it in TIME-WAIT: FIN-WAIT-2 lasted from 8 ms.
+    ASSERT_EQ(s.engine.timewait_probes(10).size(), 0u) << "no kernel address in a hand-made record";
+}

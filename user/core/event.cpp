@@ -84,7 +84,7 @@ std::string format_endpoint(const Endpoint& ep) {
 }
 
 std::optional<Event> decode(const tl_event& raw) {
-    if (raw.abi != TL_ABI_VERSION || raw.kind < TL_EV_STATE || raw.kind > TL_EV_TW_PROBE)
+    if (raw.abi != TL_ABI_VERSION || raw.kind < TL_EV_STATE || raw.kind > TL_EV_TW_BIRTH)
         return std::nullopt;
     if (raw.family != 4 && raw.family != 6) return std::nullopt;
     Event ev;

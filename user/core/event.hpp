@@ -20,6 +20,7 @@ enum class EventKind : uint8_t {
     Owner = 6,
     Existing = 7,
     TwProbe = 8,
+    TwBirth = 9,  // lean mode (stats): TwStart merged with the full socket's X -> CLOSE
 };
 
 // include/net/tcp_states.h
@@ -75,6 +76,7 @@ constexpr uint16_t kConnectReuse = 0x0008;
 constexpr uint16_t kDue = 0x0010;
 constexpr uint16_t kNoCookie = 0x0020;
 constexpr uint16_t kSkErr = 0x0040;
+constexpr uint16_t kOwnerIsCloser = 0x0080;  // owner is the close()/shutdown() caller (lean mode)
 }  // namespace flag
 
 struct Event {

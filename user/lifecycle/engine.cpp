@@ -126,6 +126,7 @@ void Engine::process(const Event& ev) {
     case EventKind::Owner: on_owner(ev); break;
     case EventKind::Existing: on_existing(ev); break;
     case EventKind::TwProbe: on_tw_probe(ev); break;
+    case EventKind::TwBirth: on_tw_birth(ev); break;
     }
 }
 
@@ -145,8 +146,8 @@ void Engine::on_state(const Event& ev) {
     }
     if (ev.in_task() && (ev.new_state == kSynSent || ev.new_state == kListen))
         c->owner = ev.task;
-    else if (ev.owner_known() && !c->owner.known())
-        c->owner = ev.owner;  // BPF's view: the first task that touched the socket
+    else
+        take_owner(*c, ev);
     // A backup program that was itself interrupted can report a transition
     // its primary already did (see bpf/tcplinger.bpf.c, hit rings): same
     // transition again, with the state already moved on.
@@ -170,6 +171,38 @@ void Engine::on_state(const Event& ev) {
     if (ev.new_state == kClose) forget(ev.cookie);
 }
 
+void Engine::take_owner(Connection& c, const Event& ev) {
+    if (!ev.owner_known()) return;
+    if (ev.flags & flag::kOwnerIsCloser) {
+        if (!c.closer.known()) c.closer = ev.owner;
+    } else if (!c.owner.known()) {
+        c.owner = ev.owner;  // BPF's view: the first task that touched the socket
+    }
+}
+
+// Lean mode: the full socket's last transition (X -> CLOSE in tcp_done) and
+// the timewait socket's birth in one record; the engine may not have seen
+// the socket before (entering X was not shipped).
+void Engine::on_tw_birth(const Event& ev) {
+    bool created = false;
+    Connection* c = find_or_create(ev, &created);
+    if (!c) return;
+    bool entry_known = ev.aux1 && ev.aux1 <= ev.ts_ns;
+    uint64_t entered = entry_known ? ev.ts_ns - ev.aux1 : ev.ts_ns;
+    if (created) {
+        c->state = ev.old_state;
+        c->entered_ns = entered;
+        c->entered_known = entry_known;
+        if (!entry_known) ++counters_.unknown_sockets;
+    } else if (c->state != ev.old_state && !c->timewait) {
+        // Known from an earlier record (accept(), say) but the way into its
+        // last state was not shipped: the birth record says when it began.
+        move_to(*c, ev.cookie, std::max(entered, c->entered_ns), ev.old_state, nullptr);
+        c->entered_known = entry_known;
+    }
+    on_tw_start(ev);
+}
+
 void Engine::on_tw_start(const Event& ev) {
     bool created = false;
     Connection* c = find_or_create(ev, &created);
@@ -183,7 +216,7 @@ void Engine::on_tw_start(const Event& ev) {
         c->timewait = true;
         c->entered_known = substate == kTimeWait;  // TIME-WAIT begins now; FIN-WAIT-2 began earlier
     }
-    if (ev.owner_known() && !c->owner.known()) c->owner = ev.owner;
+    take_owner(*c, ev);
     if (c->pending) {
         // timer_cancel then timer_start of the same timer: __mod_timer re-arm
         c->pending.reset();
@@ -299,6 +332,7 @@ void Engine::advance(uint64_t now_ns) {
 void Engine::flush() { settle_pending(UINT64_MAX); }
 
 void Engine::on_owner(const Event& ev) {
+    if (ev.new_state == kClose && !conns_.count(ev.cookie)) return;  // accepted after it ended
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c) return;

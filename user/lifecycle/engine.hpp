@@ -138,6 +138,8 @@ private:
 
     void on_state(const Event& ev);
     void on_tw_start(const Event& ev);
+    void on_tw_birth(const Event& ev);
+    void take_owner(Connection& c, const Event& ev);
     void on_tw_cancel(const Event& ev);
     void on_tw_explained(const Event& ev, EndReason reason);
     void on_tw_probe(const Event& ev);
