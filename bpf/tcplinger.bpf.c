@@ -449,7 +449,19 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	task_ctx = sk->sk_lock.owned;
 
 	s = bpf_sk_storage_get(&socks, (void *)sk, 0, 0);
-	if (!s) {
+	if (!s && lean) {
+		/* Lean mode keeps per-socket state only where a record that is
+		 * not shipped leaves something to remember: the connect() caller
+		 * (owner), and from a close()/shutdown() into FIN-WAIT-1 on, the
+		 * closer and the entry times. An accepted socket gets its owner
+		 * from accept(), and a close() in CLOSE-WAIT is shipped from the
+		 * closer's own context: most sockets need no storage at all. */
+		if (task_ctx && (newstate == TCP_SYN_SENT || newstate == TCP_FIN_WAIT1)) {
+			s = bpf_sk_storage_get(&socks, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (!s && (c = ctrs()))
+				c->sock_map_full++;
+		}
+	} else if (!s) {
 		bool birth = oldstate == TCP_CLOSE || newstate == TCP_SYN_RECV || oldstate == TCP_LISTEN;
 		if (!birth && (c = ctrs()))
 			c->sock_untracked++;
