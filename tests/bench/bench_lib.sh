@@ -317,15 +317,16 @@ print_targets() {
   done
 }
 
-# --memory: full sockets held at once under `tcplinger stats`, first with a
-# socket map large enough for all of them, then with the default bound.
+# --memory: full sockets held at once under `tcplinger trace` (the mode that
+# follows every socket: BPF socket storage and an engine entry for each),
+# first with --max-sockets above the count, then with a bound below it.
 memory_benchmark() {
   local conns=$((MEMORY_SOCKETS / 2)) big=1024
   while [ "$big" -lt $((MEMORY_SOCKETS + MEMORY_SOCKETS / 4)) ]; do big=$((big * 2)); done
   echo "bench: memory: $MEMORY_SOCKETS full sockets ($conns established connections, both ends in the"
-  echo "bench: namespace, never accepted) held at once under 'tcplinger stats'"
+  echo "bench: namespace, never accepted) held at once under 'tcplinger trace -j > /dev/null'"
   echo "bench: tcplinger $(git describe --always --dirty 2>/dev/null || echo '?'), $(uname -r), $(nproc) CPUs"
-  printf '%-11s %8s %9s %8s %7s %8s %10s %12s %15s %9s\n' max-sockets held 'socks map' 'all maps' \
+  printf '%-11s %8s %9s %8s %7s %8s %10s %12s %15s %9s\n' max-sockets held 'socks' 'all maps' \
     'RSS MiB' 'peak MiB' 'kernel MiB' 'evicted b/e' 'ringbuf open/end' recursion
   local max
   for max in "$big" 262144; do
@@ -333,14 +334,16 @@ memory_benchmark() {
   done
   cat <<EOF
 
-held: full sockets in the namespace (ss) while measuring. socks map / all maps: memlock
-of the tracer's BPF socket map / of all its maps (MiB, preallocated at load). RSS: the
-tracer's VmRSS with every socket held; peak: VmHWM after all were closed. kernel: the
-machine's MemAvailable drop while held (the sockets themselves plus the maps).
-evicted: transitions of sockets the LRU socket map had evicted (b) or the userspace
-table could not hold (e); each one is counted, none is dropped silently. ringbuf: events
-lost to a full ring buffer while the connections opened / in the whole run (the end
-closes every socket at once: the listeners' close resets all queued connections).
+held: full sockets in the namespace (ss) while measuring. socks / all maps: memlock the
+kernel reports for the socket-storage map / for all the tracer's maps (MiB; socket
+storage is allocated per socket, inside each socket, and freed with it, so its map
+reports no preallocation). RSS: the tracer's VmRSS with every socket held; peak: VmHWM
+after all were closed. kernel: the machine's MemAvailable drop while held (the sockets,
+their BPF storage, the maps). evicted: sockets missing from BPF socket storage (b) or
+that the userspace table (--max-sockets) could not hold (e); each one is counted, none
+is dropped silently. ringbuf: events lost to a full ring buffer while the connections
+opened / in the whole run (the end closes every socket at once: the listeners' close
+resets all queued connections).
 EOF
 }
 
@@ -349,7 +352,7 @@ memory_run() {  # MAX_SOCKETS CONNECTIONS
   ip netns del "$NS" 2>/dev/null || true
   make_netns
   avail0=$(awk '/^MemAvailable:/{print $2}' /proc/meminfo)
-  start_tracer "$prefix" /dev/null "$BIN" stats --netns "$NSPATH" --max-sockets "$max"
+  start_tracer "$prefix" /dev/null "$BIN" trace -j --netns "$NSPATH" --max-sockets "$max"
   ip netns exec "$NS" "$CHURN" --hold "$conns" --ports 32 --sources 16 >"$prefix.churn" 2>/dev/null &
   CHURN_PID=$!
   for ((i = 0; i < 1200; i++)); do
