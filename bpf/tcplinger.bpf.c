@@ -14,6 +14,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* cmake -DTL_ATTACH_ONLY=ON (scripts/bench's "floor" mode): every attached
+ * program returns at once, so the benchmark can measure what the tracepoints
+ * cost with nothing done in them. Never in a normal build. */
+#ifdef TL_ATTACH_ONLY
+#define TL_ENTRY() return 0
+#else
+#define TL_ENTRY() do { } while (0)
+#endif
+
 #define AF_INET 2
 #define AF_INET6 10
 #define TCP_ESTABLISHED 1
@@ -574,6 +583,7 @@ static __always_inline struct tl_hits *hits_of(__u32 hook)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tl_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
+	TL_ENTRY();
 	TL_PRIMARY(HOOK_STATE, sk, STATE_TAG, handle_set_state(sk, oldstate, newstate));
 	return 0;
 }
@@ -581,6 +591,7 @@ int BPF_PROG(tl_set_state, const struct sock *sk, const int oldstate, const int 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tl_set_state_nested, const struct sock *sk, const int oldstate, const int newstate)
 {
+	TL_ENTRY();
 	TL_BACKUP(HOOK_STATE, sk, STATE_TAG, handle_set_state(sk, oldstate, newstate));
 	return 0;
 }
@@ -813,6 +824,7 @@ static __always_inline int handle_timer_start(struct timer_list *timer)
 SEC("tp_btf/timer_start")
 int BPF_PROG(tl_timer_start, struct timer_list *timer, unsigned long bucket_expiry)
 {
+	TL_ENTRY();
 	TL_PRIMARY(HOOK_TSTART, timer, bucket_expiry, handle_timer_start(timer));
 	return 0;
 }
@@ -820,6 +832,7 @@ int BPF_PROG(tl_timer_start, struct timer_list *timer, unsigned long bucket_expi
 SEC("tp_btf/timer_start")
 int BPF_PROG(tl_timer_start_nested, struct timer_list *timer, unsigned long bucket_expiry)
 {
+	TL_ENTRY();
 	TL_BACKUP(HOOK_TSTART, timer, bucket_expiry, handle_timer_start(timer));
 	return 0;
 }
@@ -842,6 +855,7 @@ static __always_inline int handle_timer_expire(struct timer_list *timer)
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_timer_cancel, struct timer_list *timer)
 {
+	TL_ENTRY();
 	TL_PRIMARY(HOOK_TCANCEL, timer, timer->expires, handle_timer_cancel(timer));
 	return 0;
 }
@@ -849,6 +863,7 @@ int BPF_PROG(tl_timer_cancel, struct timer_list *timer)
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_timer_cancel_nested, struct timer_list *timer)
 {
+	TL_ENTRY();
 	TL_BACKUP(HOOK_TCANCEL, timer, timer->expires, handle_timer_cancel(timer));
 	return 0;
 }
@@ -856,6 +871,7 @@ int BPF_PROG(tl_timer_cancel_nested, struct timer_list *timer)
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_timer_expire, struct timer_list *timer, unsigned long baseclk)
 {
+	TL_ENTRY();
 	TL_PRIMARY(HOOK_TEXPIRE, timer, baseclk, handle_timer_expire(timer));
 	return 0;
 }
@@ -863,6 +879,7 @@ int BPF_PROG(tl_timer_expire, struct timer_list *timer, unsigned long baseclk)
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_timer_expire_nested, struct timer_list *timer, unsigned long baseclk)
 {
+	TL_ENTRY();
 	TL_BACKUP(HOOK_TEXPIRE, timer, baseclk, handle_timer_expire(timer));
 	return 0;
 }
@@ -919,12 +936,14 @@ static __always_inline int handle_accept_exit(long fd)
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tl_accept4_exit(struct sys_exit_args *ctx)
 {
+	TL_ENTRY();
 	return handle_accept_exit(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tl_accept_exit(struct sys_exit_args *ctx)
 {
+	TL_ENTRY();
 	return handle_accept_exit(ctx->ret);
 }
 

@@ -168,6 +168,7 @@ tracer_cmd() {  # MODE TAG -> TRACER_CMD array
   case $1 in
     baseline) TRACER_CMD=() ;;
     stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
+    floor) TRACER_CMD=("$FLOOR_BIN" stats --netns "$NSPATH") ;;
     trace) TRACER_CMD=("$BIN" trace -j --netns "$NSPATH") ;;
     record) TRACER_CMD=("$BIN" record -o "$WORK/rec-$2" --netns "$NSPATH") ;;
   esac
@@ -307,6 +308,8 @@ print_targets() {
       [ "$m" = baseline ] && continue
       med=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {print $6}' "$RESULTS" | median)
       lost=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {s += $11 + $12 + $14 + $15} END {print s + 0}' "$RESULTS")
+      # floor is a measurement (attaching alone), not a mode with a target
+      [ "$m" = floor ] && continue
       want=0.60
       [ "$m" = stats ] && want=0.90
       ratio=$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.2f", a / b}')
