@@ -176,6 +176,55 @@ TEST(Engine, ProbeRevealsTimeWaitWithItsRealStart) {
     EXPECT_EQ(s.engine.timewait_probes(10).size(), 0u);
 }
 
+// The live loop asks the kernel about every timewait socket in FIN-WAIT-2
+// (its move to TIME-WAIT fires no event). Each is asked once per round: an
+// answer of FIN-WAIT-2 queues it again, TIME-WAIT or no answer (gone) do not.
+TEST(Engine, ProbeQueueAsksEachFinWait2TimewaitSocketOncePerRound) {
+    Stream s;
+    s.state(0, kClose, kSynSent, 100);
+    s.state(1 * kMs, kSynSent, kEstablished);
+    s.state(5 * kMs, kEstablished, kFinWait1, 100);
+    s.state(8 * kMs, kFinWait1, kFinWait2);
+    Event start = s.base(EventKind::TwStart, 10 * kMs);
+    start.new_state = kFinWait2;
+    start.aux0 = Stream::jiffies_at(10 * kMs) + 60 * kHz;
+    start.aux1 = Stream::jiffies_at(10 * kMs);
+    start.kaddr = 0xffff888012345000;
+    s.engine.process(start);
+    Event rearm = start;  // a re-arm in FIN-WAIT-2 must not queue it twice
+    rearm.ts_ns = 20 * kMs;
+    s.engine.process(rearm);
+    // A second connection, ended before the round: dropped when taken.
+    Event other = start;
+    other.cookie = 2;
+    other.kaddr = 0xffff888012346000;
+    s.engine.process(other);
+    s.tw(EventKind::TwCancel, 30 * kMs, kFinWait2, start.aux0, 0, 2);
+    s.engine.flush();
+
+    auto round1 = s.engine.timewait_probes(10);
+    ASSERT_EQ(round1.size(), 1u);
+    EXPECT_EQ(round1[0], std::make_pair(start.kaddr, uint64_t{1}));
+    EXPECT_TRUE(s.engine.timewait_probes(10).empty()) << "taken: not asked twice in one round";
+
+    Event probe = s.base(EventKind::TwProbe, 250 * kMs);
+    probe.new_state = kFinWait2;  // still waiting for the peer's FIN
+    probe.aux0 = start.aux0;
+    probe.aux1 = Stream::jiffies_at(250 * kMs);
+    s.engine.process(probe);
+    auto round2 = s.engine.timewait_probes(10);
+    ASSERT_EQ(round2.size(), 1u) << "still FIN-WAIT-2: asked again";
+
+    probe.ts_ns = 500 * kMs;
+    probe.new_state = kTimeWait;
+    probe.aux0 = Stream::jiffies_at(400 * kMs) + 60 * kHz;
+    probe.aux1 = Stream::jiffies_at(500 * kMs);
+    s.engine.process(probe);
+    EXPECT_EQ(s.ts.back().new_state, kTimeWait);
+    EXPECT_EQ(s.ts.back().ts_ns, 400 * kMs);
+    EXPECT_TRUE(s.engine.timewait_probes(10).empty()) << "in TIME-WAIT: nothing left to ask";
+}
+
 TEST(Engine, AcceptingWorkerOwnsPassiveSocketAndItsCloseWait) {
     Stream s;
     s.state(0, kListen, kSynRecv, 0, 7);

@@ -108,10 +108,13 @@ void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, co
     c.state = to;
     c.entered_ns = ts;
     c.entered_known = true;
-    if (c.timewait && to == kFinWait2)
-        tw_fin_wait2_.insert(cookie);
-    else
-        tw_fin_wait2_.erase(cookie);
+    if (c.timewait && to == kFinWait2) queue_probe(cookie, c);
+}
+
+void Engine::queue_probe(uint64_t cookie, Connection& c) {
+    if (c.probe_queued || !c.kaddr) return;
+    c.probe_queued = true;
+    probe_queue_.emplace_back(c.kaddr, cookie);
 }
 
 void Engine::process(const Event& ev) {
@@ -230,7 +233,7 @@ void Engine::on_tw_start(const Event& ev) {
     } else if (substate == kTimeWait && c->state == kFinWait2) {
         move_to(*c, ev.cookie, ev.ts_ns, kTimeWait, nullptr);
     }
-    if (c->state == kFinWait2) tw_fin_wait2_.insert(ev.cookie);
+    if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
 }
 
 void Engine::on_tw_cancel(const Event& ev) {
@@ -288,19 +291,25 @@ void Engine::on_tw_probe(const Event& ev) {
     auto it = conns_.find(ev.cookie);
     if (it == conns_.end()) return;
     Connection& c = it->second;
-    if (!c.timewait || c.pending || c.state != kFinWait2 || ev.new_state != kTimeWait) return;
+    if (!c.timewait || c.pending || c.state != kFinWait2) return;
+    if (ev.new_state != kTimeWait) {
+        queue_probe(ev.cookie, c);  // still FIN-WAIT-2: ask again next round
+        return;
+    }
     move_to(c, ev.cookie, recover_timewait_start(c, ev.ts_ns, ev.aux0, ev.aux1, ev.hz ? ev.hz : c.hz), kTimeWait,
             nullptr);
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> Engine::timewait_probes(size_t max) const {
+std::vector<std::pair<uint64_t, uint64_t>> Engine::timewait_probes(size_t max) {
     std::vector<std::pair<uint64_t, uint64_t>> out;
-    for (uint64_t cookie : tw_fin_wait2_) {
-        if (out.size() >= max) break;
+    while (out.size() < max && !probe_queue_.empty()) {
+        auto [kaddr, cookie] = probe_queue_.front();
+        probe_queue_.pop_front();
         auto it = conns_.find(cookie);
-        if (it == conns_.end()) continue;
-        const Connection& c = it->second;
-        if (c.timewait && c.state == kFinWait2 && c.kaddr && !c.pending) out.emplace_back(c.kaddr, cookie);
+        if (it == conns_.end()) continue;  // ended since
+        Connection& c = it->second;
+        c.probe_queued = false;  // an answer of FIN-WAIT-2 queues it again (on_tw_probe)
+        if (c.timewait && c.state == kFinWait2 && c.kaddr == kaddr && !c.pending) out.emplace_back(kaddr, cookie);
     }
     return out;
 }
@@ -322,7 +331,6 @@ void Engine::settle_pending(uint64_t up_to_ns) {
 
 void Engine::forget(uint64_t cookie) {
     conns_.erase(cookie);
-    tw_fin_wait2_.erase(cookie);
 }
 
 void Engine::advance(uint64_t now_ns) {
@@ -355,7 +363,7 @@ void Engine::on_existing(const Event& ev) {
         c->state = ev.old_state;  // substate: FIN-WAIT-2 or TIME-WAIT
         c->kaddr = ev.kaddr;
         c->hz = ev.hz;
-        if (c->state == kFinWait2) tw_fin_wait2_.insert(ev.cookie);
+        if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
     } else {
         c->state = ev.new_state;
     }

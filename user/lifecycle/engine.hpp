@@ -8,7 +8,6 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/event.hpp"
@@ -66,6 +65,7 @@ struct Connection {
     bool timewait = false;  // now a timewait socket
     bool rearmed = false;
     uint64_t kaddr = 0;     // timewait socket address (live only), for the substate probe
+    bool probe_queued = false;  // waiting in the engine's probe queue
     uint32_t hz = 0;
     struct PendingEnd {
         uint64_t ts_ns = 0;
@@ -122,8 +122,10 @@ public:
 
     const std::unordered_map<uint64_t, Connection>& connections() const { return conns_; }
     // Timewait sockets still in FIN-WAIT-2 whose move to TIME-WAIT may have
-    // gone unseen: (kernel address, cookie) for Tracer::probe_timewait.
-    std::vector<std::pair<uint64_t, uint64_t>> timewait_probes(size_t max) const;
+    // gone unseen: (kernel address, cookie) for Tracer::probe_timewait, at
+    // most max, oldest first. Taken out of the queue: a TwProbe answer that
+    // still says FIN-WAIT-2 puts the socket back for the next round.
+    std::vector<std::pair<uint64_t, uint64_t>> timewait_probes(size_t max);
     const EngineCounters& counters() const { return counters_; }
 
 private:
@@ -135,6 +137,7 @@ private:
     void finish_timewait(uint64_t cookie, Connection& c, EndReason reason);
     void settle_pending(uint64_t up_to_ns);
     void forget(uint64_t cookie);
+    void queue_probe(uint64_t cookie, Connection& c);
 
     void on_state(const Event& ev);
     void on_tw_start(const Event& ev);
@@ -156,7 +159,9 @@ private:
     bool no_timewait_ = false;  // set while emitting a close that skipped TIME-WAIT
     std::unordered_map<uint64_t, Connection> conns_;
     std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order
-    std::unordered_set<uint64_t> tw_fin_wait2_;           // timewait sockets in FIN-WAIT-2 (probe candidates)
+    // Timewait sockets in FIN-WAIT-2 to probe, (kernel address, cookie); no
+    // per-transition bookkeeping: stale entries are dropped when taken.
+    std::deque<std::pair<uint64_t, uint64_t>> probe_queue_;
     TransitionFn transition_fn_;
     ResidencyFn residency_fn_;
     EngineCounters counters_;

@@ -208,6 +208,7 @@ void Tracer::stop(const Callback& cb) {
 
 std::vector<Event> Tracer::probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets) {
     std::vector<Event> out;
+    out.reserve(sockets.size());
     auto* bss = impl_->skel->bss;
     int prog = bpf_program__fd(impl_->skel->progs.tl_tw_probe);
     for (size_t base = 0; base < sockets.size(); base += TL_TW_PROBE_MAX) {
@@ -226,7 +227,7 @@ std::vector<Event> Tracer::probe_timewait(const std::vector<std::pair<uint64_t, 
             ev.new_state = res.substate;
             ev.aux0 = res.expires;
             ev.aux1 = res.jiffies;
-            out.push_back(ev);
+            out.push_back(std::move(ev));
         }
     }
     return out;
