@@ -360,18 +360,6 @@ static __always_inline void set_closer_current(struct tl_sock *s)
 	s->closer_known = 1;
 }
 
-/* The transitions close()/shutdown() make (tcp.c: tcp_close_state, tcp_close). */
-static __always_inline bool is_close_call(int oldstate, int newstate)
-{
-	if (newstate == TCP_FIN_WAIT1)
-		return oldstate == TCP_ESTABLISHED || oldstate == TCP_SYN_RECV;
-	if (newstate == TCP_LAST_ACK)
-		return oldstate == TCP_CLOSE_WAIT;
-	if (newstate == TCP_CLOSE)
-		return oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT || oldstate == TCP_SYN_RECV;
-	return false;
-}
-
 /* The stays of the closing side are charged to the closer. */
 static __always_inline bool closer_side(int oldstate, int newstate)
 {
@@ -483,7 +471,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	if (s && task_ctx &&
 	    (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN || !s->owner_known))
 		set_owner_current(s);
-	if (lean && s && task_ctx && !s->closer_known && is_close_call(oldstate, newstate))
+	if (lean && s && task_ctx && !s->closer_known && tl_is_close_call(oldstate, newstate))
 		set_closer_current(s);
 
 	if (lean && newstate == TCP_CLOSE) {

@@ -35,6 +35,23 @@ enum tl_kind {
  * tw_probe_in[0..n) with {kaddr, cookie}, the program answers in
  * tw_probe_out, checking the cookie so a freed and reused object is ignored.
  */
+/*
+ * The transitions a close() or shutdown() call makes (net/ipv4/tcp.c:
+ * tcp_close_state, __tcp_close). Their caller is the closer, the process the
+ * closing side's stays are charged to. BPF (lean mode) and the engine both
+ * use this one definition. States as in include/net/tcp_states.h.
+ */
+static inline __attribute__((always_inline)) int tl_is_close_call(int oldstate, int newstate)
+{
+	if (newstate == 4 /* FIN_WAIT1 */)
+		return oldstate == 1 /* ESTABLISHED */ || oldstate == 3 /* SYN_RECV */;
+	if (newstate == 9 /* LAST_ACK */)
+		return oldstate == 8 /* CLOSE_WAIT */;
+	if (newstate == 7 /* CLOSE */)
+		return oldstate == 1 || oldstate == 8 || oldstate == 3;
+	return 0;
+}
+
 #define TL_TW_PROBE_MAX 1024
 
 struct tl_tw_probe_req {

@@ -225,6 +225,32 @@ TEST(Engine, ProbeQueueAsksEachFinWait2TimewaitSocketOncePerRound) {
     EXPECT_TRUE(s.engine.timewait_probes(10).empty()) << "in TIME-WAIT: nothing left to ask";
 }
 
+// accept() can return a socket the peer has already closed, and the record
+// of that accept() can arrive after the socket's last transition: it must
+// not bring the connection back as a new, never-ending one.
+TEST(Engine, AcceptOfAnAlreadyClosedSocketIsIgnored) {
+    Stream s;
+    s.state(1 * kMs, kEstablished, kCloseWait, 0, 5);
+    s.state(2 * kMs, kCloseWait, kLastAck, 200, 5);
+    s.state(3 * kMs, kLastAck, kClose, 0, 5);
+    ASSERT_TRUE(s.engine.connections().empty());
+    Event late = s.base(EventKind::Owner, 4 * kMs, 5);
+    late.new_state = kClose;
+    late.flags = flag::kTaskCtx;
+    late.task = Process{200, "server", 5};
+    s.engine.process(late);
+    EXPECT_TRUE(s.engine.connections().empty()) << "accepted after it ended: nothing to follow";
+
+    Event live = s.base(EventKind::Owner, 5 * kMs, 6);  // accepted while still open
+    live.new_state = kCloseWait;
+    live.flags = flag::kTaskCtx;
+    live.task = Process{200, "server", 5};
+    s.engine.process(live);
+    ASSERT_EQ(s.engine.connections().size(), 1u);
+    EXPECT_EQ(s.engine.connections().at(6).owner.pid, 200u);
+    EXPECT_EQ(s.engine.connections().at(6).state, kCloseWait);
+}
+
 TEST(Engine, AcceptingWorkerOwnsPassiveSocketAndItsCloseWait) {
     Stream s;
     s.state(0, kListen, kSynRecv, 0, 7);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/abi_check.hpp"
+
 namespace tcplinger {
 
 std::string_view end_reason_name(EndReason r) {
@@ -20,17 +22,6 @@ const Process& responsible(const Connection& c, uint8_t state) {
     if (state == kCloseWait || !c.closer.known()) return c.owner;
     return c.closer;
 }
-
-namespace {
-// The transitions made by the close()/shutdown() caller (tcp.c: tcp_close,
-// tcp_shutdown, tcp_close_state).
-bool is_close_call(uint8_t from, uint8_t to) {
-    if (to == kFinWait1) return from == kEstablished || from == kSynRecv;
-    if (to == kLastAck) return from == kCloseWait;
-    if (to == kClose) return from == kEstablished || from == kCloseWait || from == kSynRecv;
-    return false;
-}
-}  // namespace
 
 Connection* Engine::find_or_create(const Event& ev, bool* created) {
     *created = false;
@@ -158,7 +149,7 @@ void Engine::on_state(const Event& ev) {
         ++counters_.duplicates;
         return;
     }
-    if (ev.in_task() && !c->closer.known() && is_close_call(ev.old_state, ev.new_state))
+    if (ev.in_task() && !c->closer.known() && tl_is_close_call(ev.old_state, ev.new_state))
         c->closer = ev.task;
 
     if (ev.new_state == kClose && c->timewait) {
