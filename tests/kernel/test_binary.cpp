@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <thread>
 #include <set>
@@ -239,6 +241,77 @@ TEST(Binary, HelpHasUsageAndExamples) {
         EXPECT_NE(r.out.find("EXAMPLES"), std::string::npos) << cmd;
         EXPECT_NE(r.out.find("--netns"), std::string::npos) << cmd;
     }
+}
+
+// The cgroup v2 hierarchy's mount point, or "" (none mounted).
+std::string cgroup2_mount() {
+    std::ifstream in("/proc/self/mounts");
+    std::string dev, dir, type, rest;
+    while (in >> dev >> dir >> type && std::getline(in, rest))
+        if (type == "cgroup2") return dir;
+    return "";
+}
+
+// n connections to a listener of this process; the client closes first, so
+// each leaves one client-side TIME-WAIT.
+int client_closes_first(uint16_t port, int n) {
+    int l = tcp_listen(AF_INET, port);
+    if (l < 0) return 2;
+    for (int i = 0; i < n; ++i) {
+        int c = tcp_connect(AF_INET, port);
+        int a = tcp_accept(l);
+        if (c < 0 || a < 0) return 3;
+        close(c);
+        read_until_eof(a);
+        close(a);
+    }
+    close(l);
+    return 0;
+}
+
+// --cgroup keeps the stays of processes in that cgroup (v2) and nothing
+// else: two processes in the same namespace, one moved into a new cgroup.
+TEST(Binary, CgroupFilterKeepsOnlyThatCgroupsStays) {
+    std::string root = cgroup2_mount();
+    ASSERT_FALSE(root.empty()) << "no cgroup2 hierarchy mounted";
+    const std::string name = "tltest-" + std::to_string(getpid());
+    const std::string dir = root + "/" + name;
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir << ": " << strerror(errno);
+    struct stat st {};
+    ASSERT_EQ(stat(dir.c_str(), &st), 0);
+    Netns ns;
+    Proc p = launch({TL_BINARY, "stats", "-j", "--by", "cgroup", "--cgroup", "/" + name, "--netns", ns.path()});
+    sleep_ms(1500);  // load and attach
+    pid_t inside = spawn_in(ns, [&] {
+        std::ofstream procs(dir + "/cgroup.procs");
+        procs << 0 << std::flush;  // this process
+        if (!procs) return 9;
+        return client_closes_first(7301, 5);
+    });
+    pid_t outside = spawn_in(ns, [&] { return client_closes_first(7302, 7); });
+    EXPECT_EQ(reap(inside), 0);
+    EXPECT_EQ(reap(outside), 0);
+    sleep_ms(500);
+    kill(p.pid, SIGTERM);
+    Result r = finish(p);
+    rmdir(dir.c_str());
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto v = minijson::parse(r.out);
+    ASSERT_TRUE(v) << r.out;
+    EXPECT_EQ((*v)["states"]["TIME-WAIT"]["entered"].num, 5) << r.out;
+    ASSERT_EQ((*v)["groups"].arr.size(), 1u) << r.out;
+    EXPECT_EQ((*v)["groups"].arr[0]["cgroup_id"].num, static_cast<double>(st.st_ino)) << r.out;
+    EXPECT_EQ((*v)["groups"].arr[0]["cgroup"].str, "/" + name) << r.out;
+}
+
+// -v passes libbpf's own log through; without it only tcplinger speaks.
+TEST(Binary, VerboseShowsLibbpfLog) {
+    Result quiet = run({TL_BINARY, "trace", "--duration", "0.5"});
+    EXPECT_EQ(quiet.code, 0) << quiet.err;
+    EXPECT_EQ(quiet.err.find("libbpf: "), std::string::npos) << quiet.err;
+    Result loud = run({TL_BINARY, "trace", "-v", "--duration", "0.5"});
+    EXPECT_EQ(loud.code, 0) << loud.err;
+    EXPECT_NE(loud.err.find("libbpf: "), std::string::npos) << loud.err;
 }
 
 }  // namespace
