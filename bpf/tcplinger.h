@@ -28,14 +28,6 @@ enum tl_kind {
 };
 
 /*
- * A FIN that moves an orphaned timewait socket from FIN_WAIT2 to TIME_WAIT
- * re-arms its timer, but a re-arm within the same wheel bucket fires no
- * timer_start (kernel/time/timer.c: __mod_timer fast path). Userspace asks
- * tl_tw_probe (run with BPF_PROG_TEST_RUN) to re-read such sockets: it fills
- * tw_probe_in[0..n) with {kaddr, cookie}, the program answers in
- * tw_probe_out, checking the cookie so a freed and reused object is ignored.
- */
-/*
  * The transitions a close() or shutdown() call makes (net/ipv4/tcp.c:
  * tcp_close_state, __tcp_close). Their caller is the closer, the process the
  * closing side's stays are charged to. BPF (lean mode) and the engine both
@@ -52,6 +44,14 @@ static inline __attribute__((always_inline)) int tl_is_close_call(int oldstate, 
 	return 0;
 }
 
+/*
+ * A FIN that moves an orphaned timewait socket from FIN_WAIT2 to TIME_WAIT
+ * re-arms its timer, but a re-arm within the same wheel bucket fires no
+ * timer_start (kernel/time/timer.c: __mod_timer fast path). Userspace asks
+ * tl_tw_probe (run with BPF_PROG_TEST_RUN) to re-read such sockets: it fills
+ * tw_probe_in[0..n) with {kaddr, cookie}, the program answers in
+ * tw_probe_out, checking the cookie so a freed and reused object is ignored.
+ */
 #define TL_TW_PROBE_MAX 1024
 
 struct tl_tw_probe_req {

@@ -21,7 +21,8 @@ struct LiveRun {
     std::vector<Event> events;
     uint64_t started = 0, ended = 0;
     DropCounters drops{123456, 3, 2, 1, 9, 4, 0};
-    int64_t offset = 0;  // the recording's realtime - monotonic
+    int64_t offset = 0;  // the recording's realtime - monotonic (recorded_run)
+    uint64_t wall(uint64_t mono) const { return static_cast<uint64_t>(static_cast<int64_t>(mono) + offset); }
 };
 
 // One event stream into a live stats pipeline (as run_stats feeds it) and
@@ -62,6 +63,15 @@ LiveRun make_run(size_t connections, uint64_t spacing) {
 int64_t offset_of(const std::string& file) {
     auto r = rec::peek_header(slurp(file));
     return r.header->clock_offset_ns;
+}
+
+// make_run, played live and recorded, with the recording's clock offset.
+LiveRun recorded_run(size_t connections, uint64_t spacing) {
+    LiveRun run = make_run(connections, spacing);
+    StatsOptions ignored;
+    live_and_record(run, ignored);
+    run.offset = offset_of(run.file);
+    return run;
 }
 
 std::string at(uint64_t wall_ns) {
@@ -124,10 +134,8 @@ TEST(RecordReplay, ReportEqualsLiveStatsFigureForFigure) {
 }
 
 TEST(RecordReplay, TraceReplayEqualsLiveTrace) {
-    LiveRun run = make_run(500, 3 * kMs);
-    StatsOptions ignored;
-    live_and_record(run, ignored);
-    int64_t offset = offset_of(run.file);
+    LiveRun run = recorded_run(500, 3 * kMs);
+    const int64_t offset = run.offset;
     for (bool json : {true, false}) {
         Filter filter;
         std::ostringstream out;
@@ -156,11 +164,8 @@ TEST(RecordReplay, TraceReplayEqualsLiveTrace) {
 }
 
 TEST(RecordReplay, FromToSelectsExactlyTheTransitionsInTheWindow) {
-    LiveRun run = make_run(2000, 3 * kMs);
-    StatsOptions ignored;
-    live_and_record(run, ignored);
-    int64_t offset = offset_of(run.file);
-    auto wall = [&](uint64_t mono) { return static_cast<uint64_t>(static_cast<int64_t>(mono) + offset); };
+    LiveRun run = recorded_run(2000, 3 * kMs);
+    auto wall = [&](uint64_t mono) { return run.wall(mono); };
     CliResult all = run_cli({"trace", "-i", run.file, "-j"});
     ASSERT_EQ(all.code, 0);
     auto all_lines = lines_of(all.out);
@@ -181,11 +186,8 @@ TEST(RecordReplay, FromToSelectsExactlyTheTransitionsInTheWindow) {
 }
 
 TEST(RecordReplay, ReportWindowIsAStatsRunFromFromToTo) {
-    LiveRun run = make_run(2000, 3 * kMs);
-    StatsOptions ignored;
-    live_and_record(run, ignored);
-    int64_t offset = offset_of(run.file);
-    auto wall = [&](uint64_t mono) { return static_cast<uint64_t>(static_cast<int64_t>(mono) + offset); };
+    LiveRun run = recorded_run(2000, 3 * kMs);
+    auto wall = [&](uint64_t mono) { return run.wall(mono); };
     // A window covering the whole run is the run.
     CliResult whole = run_cli({"report", "-i", run.file, "-j"});
     CliResult wide = run_cli(

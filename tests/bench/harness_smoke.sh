@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Smoke test for scripts/bench itself (issue 5: it runs after scripts/bootstrap
+# and prints the table): one short round of baseline and stats from an
+# existing build. Checks the table, the zero-loss columns and the target lines
+# are there; no timing assertion (speed is measured, never asserted).
+set -euo pipefail
+src=${1:?usage: harness_smoke.sh SOURCE_DIR BUILD_DIR}
+build=${2:?usage: harness_smoke.sh SOURCE_DIR BUILD_DIR}
+out=$("$src/scripts/bench" --no-build --build-dir "$build" --modes stats --rounds 1 \
+  --connections 2000 --sustain 0 --idle-wait 0 2>&1)
+echo "$out"
+fail() { echo "harness_smoke: $*" >&2; exit 1; }
+grep -q '^== churn: 2000 connections per run' <<<"$out" || fail "no churn table"
+grep -Eq '^baseline +1 +[1-9][0-9]* +1\.00 ' <<<"$out" || fail "no baseline row"
+# stats row: runs, conn/s, ratio, ev/conn > 0, ..., ringbuf 0, rec.lost 0, evicted 0/0
+row=$(grep -E '^stats +1 ' <<<"$out") || fail "no stats row"
+read -r _ _ rate _ evconn _ _ _ ringbuf _ _ reclost evicted _ <<<"$row"
+[ "$rate" -gt 0 ] || fail "stats rate $rate"
+awk -v e="$evconn" 'BEGIN {exit !(e > 0)}' || fail "stats produced no events ($evconn per connection)"
+[ "$ringbuf" = 0 ] && [ "$reclost" = 0 ] && [ "$evicted" = 0/0 ] || fail "loss in a 2000-connection run: $row"
+grep -Eq '^churn +stats +ratio [0-9.]+ \(target >= 0\.90\) (PASS|FAIL); lost\+evicted 0 PASS' <<<"$out" ||
+  fail "no target line for stats"
