@@ -163,7 +163,8 @@ TEST(RecordFormat, Varints) {
         Cursor c(s);
         EXPECT_EQ(c.svarint(), v);
     }
-    Cursor over(std::string(11, '\xff'));
+    const std::string eleven_continuations(11, '\xff');  // longer than any 64-bit varint
+    Cursor over(eleven_continuations);
     over.varint();
     EXPECT_FALSE(over.ok());
 }

@@ -85,6 +85,8 @@ inline void put_bytes(std::string& out, std::string_view s) {
 class Cursor {
 public:
     explicit Cursor(std::string_view data) : data_(data) {}
+    // A Cursor views its payload: over a temporary string it would dangle.
+    explicit Cursor(std::string&&) = delete;
     bool ok() const { return ok_; }
     bool done() const { return pos_ >= data_.size(); }
     size_t left() const { return ok_ ? data_.size() - pos_ : 0; }
