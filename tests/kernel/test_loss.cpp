@@ -50,7 +50,7 @@ Outcome aborted_connections(int n, uint32_t ringbuf_mb) {
     return out;
 }
 
-TEST(Loss, RingBufferOverrunIsCountedRecordForRecord) {
+TEST(LossKernel, RingBufferOverrunIsCountedRecordForRecord) {
     // Two runs that fit in 16 MiB: records per connection and the fixed rest
     // (the listener's).
     Outcome a = aborted_connections(20, 16), b = aborted_connections(40, 16);
