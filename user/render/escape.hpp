@@ -18,12 +18,12 @@ namespace tcplinger {
 // form, a surrogate, beyond U+10FFFF, or cut short). Unicode 15, table 3-7.
 size_t utf8_sequence_length(std::string_view s, size_t i);
 
-// Text output for a terminal, in the style of `ps` and systemd's cescape:
-// printable ASCII as is, except `\` as `\\`; newline, tab and carriage
-// return as `\n`, `\t`, `\r`; every other byte (controls, DEL, and every
-// byte >= 0x80, UTF-8 or not) as `\xHH`. The result is printable ASCII, so
-// it cannot move the cursor, change colours or break a line, and its
-// length is its width in columns.
+// Text output for a terminal: printable ASCII as is, except `\` as `\\`;
+// newline, tab and carriage return as `\n`, `\t`, `\r`; every other byte
+// (controls, DEL, and every byte >= 0x80, UTF-8 or not) as `\xHH` (`ps`
+// shows such bytes as `?`; an escape keeps the byte). The result is
+// printable ASCII, so it cannot move the cursor, change colours or break a
+// line, and its length is its width in columns.
 // With max_width, at most that many characters: a longer result is cut at
 // an escape's boundary and ends with `~`.
 void append_text(std::string& out, std::string_view s, size_t max_width = std::string::npos);
