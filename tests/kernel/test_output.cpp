@@ -345,6 +345,19 @@ TEST_F(OutputRecorded, HostileCommIsEscapedInTextAndValidInJsonAndCsv) {
     EXPECT_EQ(std::stoul(py.out), hostile) << "every JSON line with the comm is a CSV row with it";
 }
 
+// A file name is chosen by whoever can write the directory: the line
+// about a bad file names it escaped.
+TEST_F(OutputRecorded, ProblemLinesEscapeFileNames) {
+    const std::filesystem::path bad = dir_ / "bad";
+    std::filesystem::create_directories(bad);
+    std::ofstream(bad / "x\n\x1b[2J\xff.tlr") << "not a recording";
+    Result r = finish(start({TL_BINARY, "report", "-i", bad.string()}));
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_TRUE(printable_ascii_lines(r.err)) << r.err;
+    EXPECT_NE(r.err.find("x\\n\\x1b[2J\\xff.tlr: "), std::string::npos) << r.err;
+    EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+}
+
 // The cgroup v2 hierarchy's mount point, or "".
 std::string cgroup2_mount() {
     std::ifstream in("/proc/self/mounts");

@@ -129,5 +129,7 @@ struct ReplayResult {
 // would only be thrown away). Prints one line per problem on stderr.
 ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline,
                                const std::function<bool()>& stop = {});
+// One line each on stderr, "tcplinger: " first, escaped (render/escape.hpp).
+void print_problems(const std::vector<std::string>& problems);
 
 }  // namespace tcplinger

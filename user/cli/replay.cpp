@@ -3,6 +3,7 @@
 
 #include "cli/pipeline.hpp"
 #include "record/recording_set.hpp"
+#include "render/escape.hpp"
 
 namespace tcplinger {
 
@@ -91,12 +92,17 @@ private:
 };
 }  // namespace
 
+void print_problems(const std::vector<std::string>& problems) {
+    // A line names files found in a directory: escaped like any text output.
+    for (const auto& line : problems) std::fprintf(stderr, "tcplinger: %s\n", text(line).c_str());
+}
+
 ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline,
                                const std::function<bool()>& stop) {
     ReplayResult result;
     WindowFeed feed(pipeline, window, result, stop);
     rec::ReadSummary summary = rec::replay(inputs, feed);
-    for (const auto& line : summary.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
+    print_problems(summary.problems);
     result.useful = summary.useful();
     result.cgroup_paths = summary.cgroup_paths;
     result.events = summary.events;

@@ -90,7 +90,7 @@ int print_info(const std::vector<std::string>& inputs) {
     InfoPrinter printer(out.stream());
     rec::ReadSummary s = rec::replay(inputs, printer);
     out.flush();
-    for (const auto& line : s.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
+    print_problems(s.problems);
     out.finish();
     return s.useful() ? 0 : 1;
 }
