@@ -6,10 +6,15 @@
 #include <ctime>
 #include <random>
 #include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "../common/mini_json.hpp"
 #include "record/codec.hpp"
 #include "record/format.hpp"
+#include "render/csv_format.hpp"
+#include "render/escape.hpp"
 #include "render/json.hpp"
 #include "render/stats_format.hpp"
 #include "render/trace_format.hpp"
@@ -179,6 +184,56 @@ std::string printf_millis(uint64_t ns) {
     return buf;
 }
 
+// UTF-8 by decoding: the value, then whether its length was the shortest
+// (no overlong form), and not a surrogate nor beyond U+10FFFF.
+unsigned ref_code_point(std::string_view s) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    if (s.size() == 1) return b(0);
+    unsigned v = b(0) & (0x7f >> s.size());
+    for (size_t k = 1; k < s.size(); ++k) v = v << 6 | (b(k) & 0x3f);
+    return v;
+}
+
+size_t ref_utf8_length(std::string_view s, size_t i) {
+    auto b = static_cast<unsigned char>(s[i]);
+    size_t n = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+    unsigned v = ref_code_point(s.substr(i, n));
+    const unsigned shortest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < shortest[n] || (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff) return 0;
+    return n;
+}
+
+// Text escaping as documented (render/escape.hpp), written out plainly.
+std::string ref_text(std::string_view s, size_t max_width = std::string::npos) {
+    std::vector<std::string> units;
+    for (unsigned char c : s) {
+        char b[8];
+        if (c == '\\') units.push_back("\\\\");
+        else if (c == '\n') units.push_back("\\n");
+        else if (c == '\t') units.push_back("\\t");
+        else if (c == '\r') units.push_back("\\r");
+        else if (c < 0x20 || c >= 0x7f) {
+            std::snprintf(b, sizeof(b), "\\x%02x", c);
+            units.push_back(b);
+        } else {
+            units.push_back(std::string(1, static_cast<char>(c)));
+        }
+    }
+    std::string all;
+    for (const auto& u : units) all += u;
+    if (all.size() <= max_width) return all;
+    if (max_width == 0) return "";
+    std::string cut;
+    for (const auto& u : units) {
+        if (cut.size() + u.size() > max_width - 1) break;
+        cut += u;
+    }
+    return cut + "~";
+}
+
 std::string reference_line(const Transition& t, TraceStyle style, WallClock clock) {
     uint64_t wall = clock.wall(t.ts_ns);
     auto strf = [&](const char* fmt, bool utc) {
@@ -194,20 +249,26 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
     if (style.json) {
         auto jstr = [&](std::string_view s) {
             out << '"';
-            for (char ch : s) {
-                auto c = static_cast<unsigned char>(ch);
+            for (size_t i = 0; i < s.size(); ++i) {
+                auto c = static_cast<unsigned char>(s[i]);
+                size_t n = c >= 0x80 ? ref_utf8_length(s, i) : 1;
+                char b[8];
                 switch (c) {
                 case '"': out << "\\\""; break;
                 case '\\': out << "\\\\"; break;
                 case '\n': out << "\\n"; break;
                 case '\t': out << "\\t"; break;
                 default:
-                    if (c < 0x20 || c >= 0x7f) {
-                        char b[8];
+                    if (c < 0x20 || c == 0x7f || n == 0) {
                         std::snprintf(b, sizeof(b), "\\u%04x", c);
                         out << b;
+                    } else if (n == 2 && ref_code_point(s.substr(i, 2)) < 0xa0) {  // C1 control
+                        std::snprintf(b, sizeof(b), "\\u%04x", ref_code_point(s.substr(i, 2)));
+                        out << b;
+                        ++i;
                     } else {
-                        out << ch;
+                        out << s.substr(i, n);
+                        i += n - 1;
                     }
                 }
             }
@@ -249,12 +310,12 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
         when = strf("%Y-%m-%d %H:%M:%S", false) + frac;
     }
     std::string pid = t.actor.known() ? std::to_string(t.actor.pid) : "-";
-    std::string comm = t.actor.known() ? t.actor.comm : "-";
+    std::string comm = t.actor.known() ? ref_text(t.actor.comm, 64) : "-";
     std::string extra = "-";
     if (t.prev_ns) extra = (t.prev_at_least ? ">=" : "") + printf_millis(*t.prev_ns);
     if (t.reason != EndReason::None) extra += " " + std::string(end_reason_name(t.reason));
     std::string transition = std::string(state_name(t.old_state)) + " -> " + std::string(state_name(t.new_state));
-    char buf[512];
+    char buf[1024];  // every line whole: the comm is cut at 64 characters
     std::snprintf(buf, sizeof(buf), "%-*s %-7s %-15s %-25s %-25s %-27s %s\n", style.hms ? 12 : 26, when.c_str(),
                   pid.c_str(), comm.c_str(), format_endpoint(t.local).c_str(), format_endpoint(t.remote).c_str(),
                   transition.c_str(), extra.c_str());
@@ -349,6 +410,134 @@ TEST(TraceFormat, RendererMatchesPrintfReference) {
     }
     setenv("TZ", "UTC", 1);
     tzset();
+}
+
+// ---- untrusted strings: a comm any process can choose ----
+namespace {
+// The comm of issue 10, byte for byte: a , b " c newline ESC [ 3 1 m 0xff.
+const std::string kHostileComm = "a,b\"c\n\x1b[31m\xff";
+// What a JSON or CSV reader gets back: 0xff is not UTF-8 and reads as U+00FF.
+const std::string kHostileCommDecoded = "a,b\"c\n\x1b[31m\xc3\xbf";
+
+bool printable_ascii_lines(const std::string& s) {
+    for (unsigned char c : s)
+        if (c != '\n' && (c < 0x20 || c >= 0x7f)) return false;
+    return !s.empty() && s.back() == '\n';
+}
+
+bool valid_utf8(const std::string& s) {
+    for (size_t i = 0; i < s.size();) {
+        size_t n = ref_utf8_length(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+}  // namespace
+
+TEST(Escape, TextOfHostileCommIsPrintableAscii) {
+    EXPECT_EQ(text(kHostileComm), "a,b\"c\\n\\x1b[31m\\xff");
+    EXPECT_EQ(text("back\\slash\ttab\r\x7f\xc3\xa9"), "back\\\\slash\\ttab\\r\\x7f\\xc3\\xa9");
+    EXPECT_EQ(text(std::string("a\0b", 3)), "a\\x00b");  // nothing hidden after a NUL
+}
+
+TEST(Escape, TextCutsAtAnEscapeBoundaryWithTilde) {
+    EXPECT_EQ(text("abc", 3), "abc");
+    EXPECT_EQ(text("abcd", 3), "ab~");
+    EXPECT_EQ(text("\xff\xff\xff", 12), "\\xff\\xff\\xff");
+    EXPECT_EQ(text("\xff\xff\xff", 11), "\\xff\\xff~");
+    EXPECT_EQ(text("a\xff", 4), "a~");
+    for (size_t w = 0; w < 40; ++w)
+        for (const std::string& s : {kHostileComm, std::string(30, '\xff'), std::string("x\\y\nz")})
+            EXPECT_EQ(text(s, w), ref_text(s, w)) << "width " << w;
+}
+
+TEST(Escape, Utf8SequenceLengthMatchesADecoder) {
+    // Every sequence of up to 3 bytes, and 4-byte ones around each lead.
+    std::string s(4, '\0');
+    size_t n = 0;
+    for (unsigned a = 0; a < 256; ++a)
+        for (unsigned b = 0; b < 256; ++b)
+            for (unsigned c = 0; c < 256; ++c) {
+                s = {static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)};
+                ASSERT_EQ(utf8_sequence_length(s, 0), ref_utf8_length(s, 0)) << std::hex << a << " " << b << " " << c;
+                ++n;
+            }
+    for (unsigned a = 0xf0; a < 0x100; ++a)
+        for (unsigned b : {0x7fu, 0x80u, 0x8fu, 0x90u, 0xbfu, 0xc0u})
+            for (unsigned d : {0x7fu, 0x80u, 0xbfu, 0xc0u}) {
+                s = {static_cast<char>(a), static_cast<char>(b), '\x80', static_cast<char>(d)};
+                ASSERT_EQ(utf8_sequence_length(s, 0), ref_utf8_length(s, 0)) << std::hex << a << " " << b << " " << d;
+            }
+    EXPECT_EQ(n, 1u << 24);
+}
+
+TEST(TraceFormat, TextLineEscapesHostileComm) {
+    Utc utc;
+    Transition t = sample();
+    t.actor.comm = kHostileComm;
+    std::ostringstream out;
+    TraceRenderer r(out, TraceStyle{false, true}, fixed_clock());
+    r.line(t);
+    EXPECT_EQ(out.str(),
+              "11:06:40.000 1234    a,b\"c\\n\\x1b[31m\\xff 127.0.0.1:40000           10.0.0.2:80               "
+              "TIME-WAIT -> CLOSE          60020.000 expired\n");
+    EXPECT_TRUE(printable_ascii_lines(out.str()));
+}
+
+TEST(TraceFormat, JsonAndCsvOfHostileCommAreValidUtf8) {
+    Transition t = sample();
+    t.actor.comm = kHostileComm;
+    t.owner.comm = "ok\xc3\xa9\xc2\x9b\xed\xa0\x80";  // UTF-8 é kept; C1 CSI and a surrogate escaped
+    std::ostringstream out;
+    TraceRenderer r(out, TraceStyle{true, false}, fixed_clock());
+    r.line(t);
+    const std::string line = out.str();
+    EXPECT_TRUE(valid_utf8(line)) << line;
+    EXPECT_NE(line.find(R"("comm":"a,b\"c\n\u001b[31m\u00ff")"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"owner_comm\":\"ok\xc3\xa9\\u009b\\u00ed\\u00a0\\u0080\""), std::string::npos) << line;
+    nlohmann::json v = nlohmann::json::parse(line);  // throws on invalid JSON or ill-formed UTF-8
+    EXPECT_EQ(v["comm"].get<std::string>(), kHostileCommDecoded);
+
+    std::ostringstream csv_out;
+    CsvWriter csv(csv_out);
+    ASSERT_TRUE(csv.json_line(line));
+    const std::string csv_text = csv_out.str();
+    EXPECT_TRUE(valid_utf8(csv_text)) << csv_text;
+    // RFC 4180: the field is quoted, its quote doubled, the newline kept inside
+    // (pid 1234, tid null, then comm).
+    EXPECT_NE(csv_text.find(",1234,,\"a,b\"\"c\n\x1b[31m\xc3\xbf\","), std::string::npos) << csv_text;
+}
+
+TEST(StatsFormat, TextEscapesCommAndCgroupJsonStaysValid) {
+    Filter all;
+    Residency r;
+    r.state = kTimeWait;
+    r.owner = Process{1234, kHostileComm, 77};
+    r.end_ns = 1'000'000;
+    Engine empty;
+    for (GroupBy by : {GroupBy::Process, GroupBy::Cgroup}) {
+        Aggregator agg(by, all);
+        agg.add(r);
+        StatsReport rep;
+        rep.by = by;
+        rep.groups = agg.report(empty, 0);
+        rep.cgroup_name = [](uint64_t) { return std::string("/evil\n\x1b]0;title\x07\xff.slice"); };
+        std::ostringstream text_out, json_out;
+        render_stats_text(text_out, rep);
+        render_stats_json(json_out, rep);
+        EXPECT_TRUE(printable_ascii_lines(text_out.str())) << text_out.str();
+        // The table's key column is 28 wide: the cgroup is cut after a whole escape.
+        const char* want = by == GroupBy::Process ? "\n1234 a,b\"c\\n\\x1b[31m\\xff     "
+                                                  : "\n/evil\\n\\x1b]0;title\\x07\\xff~ ";
+        EXPECT_NE(text_out.str().find(want), std::string::npos) << text_out.str();
+        EXPECT_TRUE(valid_utf8(json_out.str()));
+        nlohmann::json v = nlohmann::json::parse(json_out.str());
+        if (by == GroupBy::Process)
+            EXPECT_EQ(v["groups"][0]["comm"].get<std::string>(), kHostileCommDecoded);
+        else
+            EXPECT_EQ(v["groups"][0]["cgroup"].get<std::string>(), "/evil\n\x1b]0;title\x07\xc3\xbf.slice");
+    }
 }
 
 // ---- the recording's bytes: frames and checksums ----

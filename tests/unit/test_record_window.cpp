@@ -80,5 +80,5 @@ TEST(Csv, FromFlatJsonLines) {
     EXPECT_EQ(out.str(),
               "ts,pid,comm,owner,x\n"
               "2026-11-22T09:44:53.000001Z,12,\"a,b\",,true\n"
-              "t,,\"say \"\"hi\"\"\n\",\xe9,false\n");
+              "t,,\"say \"\"hi\"\"\n\",\xc3\xa9,false\n");  // \u00e9 is U+00E9, written as UTF-8
 }

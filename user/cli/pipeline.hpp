@@ -125,7 +125,11 @@ struct ReplayResult {
 };
 
 // Reads the recordings into the pipeline, oldest first, in runs; stops at
-// the window's end. Prints one line per problem on stderr.
-ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline);
+// the window's end, or once stop() says so (the output failed: reading on
+// would only be thrown away). Prints one line per problem on stderr.
+ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline,
+                               const std::function<bool()>& stop = {});
+// One line each on stderr, "tcplinger: " first, escaped (render/escape.hpp).
+void print_problems(const std::vector<std::string>& problems);
 
 }  // namespace tcplinger

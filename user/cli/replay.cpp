@@ -3,6 +3,7 @@
 
 #include "cli/pipeline.hpp"
 #include "record/recording_set.hpp"
+#include "render/escape.hpp"
 
 namespace tcplinger {
 
@@ -19,7 +20,8 @@ DropCounters plus(const DropCounters& a, const DropCounters& b) {
 // the drop counters; a run that begins after --to is not read at all.
 class WindowFeed : public rec::ReplayVisitor {
 public:
-    WindowFeed(Pipeline& p, const TimeWindow& w, ReplayResult& r) : p_(p), w_(w), r_(r) {}
+    WindowFeed(Pipeline& p, const TimeWindow& w, ReplayResult& r, const std::function<bool()>& stop)
+        : p_(p), w_(w), r_(r), stop_(stop) {}
 
     void segment_begin(const rec::FileHeader& h) override {
         offset_ = h.clock_offset_ns;
@@ -35,7 +37,7 @@ public:
         if (!skip_) p_.set_clock(h.clock_offset_ns);
     }
     bool event(const Event& ev) override {
-        if (skip_) return false;
+        if (skip_ || (stop_ && stop_())) return false;
         if (wall(ev.ts_ns) >= w_.to) {
             past_to_ = true;
             return true;
@@ -82,6 +84,7 @@ private:
     Pipeline& p_;
     const TimeWindow& w_;
     ReplayResult& r_;
+    const std::function<bool()>& stop_;
     int64_t offset_ = 0;
     bool skip_ = false, past_to_ = false;
     DropCounters drops_at_start_, drops_at_from_;
@@ -89,11 +92,17 @@ private:
 };
 }  // namespace
 
-ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline) {
+void print_problems(const std::vector<std::string>& problems) {
+    // A line names files found in a directory: escaped like any text output.
+    for (const auto& line : problems) std::fprintf(stderr, "tcplinger: %s\n", text(line).c_str());
+}
+
+ReplayResult replay_recordings(const std::vector<std::string>& inputs, const TimeWindow& window, Pipeline& pipeline,
+                               const std::function<bool()>& stop) {
     ReplayResult result;
-    WindowFeed feed(pipeline, window, result);
+    WindowFeed feed(pipeline, window, result, stop);
     rec::ReadSummary summary = rec::replay(inputs, feed);
-    for (const auto& line : summary.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
+    print_problems(summary.problems);
     result.useful = summary.useful();
     result.cgroup_paths = summary.cgroup_paths;
     result.events = summary.events;

@@ -6,6 +6,8 @@
 #include "cli/options.hpp"
 #include "cli/pipeline.hpp"
 #include "record/recording_set.hpp"
+#include "render/escape.hpp"
+#include "render/output.hpp"
 #include "render/trace_format.hpp"
 #include "tracer/system.hpp"
 
@@ -29,7 +31,8 @@ std::string tcpext_text(const rec::NetnsFacts& start, const rec::NetnsFacts* end
     return out;
 }
 
-// report --info: what each file holds, oldest first.
+// report --info: what each file holds, oldest first. Every string read
+// from the file (written from the host, /proc, the command line) is escaped.
 class InfoPrinter : public rec::ReplayVisitor {
 public:
     explicit InfoPrinter(std::ostream& out) : out_(out) {}
@@ -39,10 +42,10 @@ public:
         const rec::FileHeader& h = *r.header;
         char id[24];
         std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(h.recording_id));
-        out_ << path << " (" << r.file_bytes << " bytes, format " << h.format_version << ", tcplinger "
-             << h.tool_version << ")\n";
-        out_ << "  recording " << id << " file " << h.file_index << ", host " << h.hostname << ", kernel "
-             << h.kernel_release << ", boot " << h.boot_id << ", CONFIG_HZ "
+        out_ << text(path) << " (" << r.file_bytes << " bytes, format " << h.format_version << ", tcplinger "
+             << text(h.tool_version) << ")\n";
+        out_ << "  recording " << id << " file " << h.file_index << ", host " << text(h.hostname) << ", kernel "
+             << text(h.kernel_release) << ", boot " << text(h.boot_id) << ", CONFIG_HZ "
              << (h.hz ? std::to_string(h.hz) : trailer && trailer->hz ? std::to_string(trailer->hz) : "?") << "\n";
         out_ << "  " << when(h.file_start_ns, h.clock_offset_ns) << " to "
              << when(std::max(r.last_mono_ns, h.file_start_ns), h.clock_offset_ns) << " (local time), " << r.events
@@ -67,14 +70,14 @@ public:
             out_ << "  lost " << d.lost() << " (ring buffer " << d.ringbuf_drops << ", recursion " << d.recursion_lost
                  << "), evicted " << d.sock_untracked + d.sock_map_full << "\n";
         }
-        out_ << "  command: " << h.command << "\n";
+        out_ << "  command: " << text(h.command) << "\n";
         for (const auto& n : h.netns) {
             const rec::NetnsFacts* end = nullptr;
             if (trailer)
                 for (const auto& e : trailer->netns)
                     if (e.inode == n.inode) end = &e;
-            out_ << "  netns " << n.inode << " (" << n.path << "): " << tcpext_text(n, end) << "\n";
-            for (const auto& [name, value] : n.sysctls) out_ << "    " << name << " = " << value << "\n";
+            out_ << "  netns " << n.inode << " (" << text(n.path) << "): " << tcpext_text(n, end) << "\n";
+            for (const auto& [name, value] : n.sysctls) out_ << "    " << text(name) << " = " << text(value) << "\n";
         }
     }
 
@@ -83,10 +86,12 @@ private:
 };
 
 int print_info(const std::vector<std::string>& inputs) {
-    InfoPrinter printer(std::cout);
+    Output out;
+    InfoPrinter printer(out.stream());
     rec::ReadSummary s = rec::replay(inputs, printer);
-    std::cout.flush();
-    for (const auto& line : s.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
+    out.flush();
+    print_problems(s.problems);
+    out.finish();
     return s.useful() ? 0 : 1;
 }
 }  // namespace
@@ -94,7 +99,6 @@ int print_info(const std::vector<std::string>& inputs) {
 int run_report(const ReportOptions& ro) {
     const StatsOptions& o = ro.stats;
     Filter filter(o.common.filter);
-    std::ios::sync_with_stdio(false);
     if (ro.info) return print_info(o.inputs);
     TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
     StatsPipeline pipeline(o, filter, window);
@@ -107,8 +111,11 @@ int run_report(const ReportOptions& ro) {
     std::map<uint32_t, uint64_t> overflow;
     for (const auto& [ns, n] : r.tw_overflow)
         if (!filter.kernel().netns || ns == filter.kernel().netns) overflow[ns] = n;
-    pipeline.print(std::cout, pipeline.report(r.now_ns, r.duration_ns, r.drops, std::move(overflow)));
+    Output out;
+    pipeline.print(out.stream(), pipeline.report(r.now_ns, r.duration_ns, r.drops, std::move(overflow)));
+    out.flush();
     std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.evicted()).c_str());
+    out.finish();
     return 0;
 }
 

@@ -1,11 +1,11 @@
 #include <cstdio>
-#include <iostream>
 
 #include "cli/live.hpp"
 #include "cli/options.hpp"
 #include "cli/pipeline.hpp"
 #include "core/abi_check.hpp"
 #include "record/host_facts.hpp"
+#include "render/output.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -14,7 +14,7 @@ TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 int run_stats(const StatsOptions& o) {
     Filter filter(o.common.filter);
-    std::ios::sync_with_stdio(false);
+    Output out;
     StatsPipeline pipeline(o, filter);
     std::map<uint64_t, std::string> cgroup_names;
     pipeline.cgroup_name = [&](uint64_t id) {
@@ -29,7 +29,7 @@ int run_stats(const StatsOptions& o) {
     std::vector<rec::NetnsFacts> at_start;
     auto print = [&](uint64_t now, const DropCounters& drops) {
         auto overflow = rec::tw_overflow_between(at_start, rec::netns_counters(at_start));
-        pipeline.print(std::cout, pipeline.report(now, now - started, drops, std::move(overflow)));
+        pipeline.print(out.stream(), pipeline.report(now, now - started, drops, std::move(overflow)));
     };
 
     LiveOptions live;
@@ -50,17 +50,20 @@ int run_stats(const StatsOptions& o) {
     uint64_t last_report = 0;
     hooks.on_poll = [&](uint64_t now) { pipeline.advance(now); };
     hooks.timewait_probes = [&] { return pipeline.engine().timewait_probes(kMaxProbedPerRound); };
+    hooks.should_stop = [&] { return out.check(); };  // closed pipe, full disk: stop as Ctrl-C would
     hooks.on_tick = [&](uint64_t now) {
         if (o.interval > 0 && now - last_report >= static_cast<uint64_t>(o.interval * 1e9) * 9 / 10) {
             last_report = now;
             print(now, DropCounters{});
-            if (!o.json) std::cout << "\n";
+            if (!o.json) out.stream() << "\n";
         }
     };
     DropCounters drops = run_live(live, hooks);
     pipeline.end_run();
-    print(sys::monotonic_ns(), drops);
+    if (!out.failed()) print(sys::monotonic_ns(), drops);
+    out.flush();
     std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.evicted()).c_str());
+    out.finish();
     return 0;
 }
 

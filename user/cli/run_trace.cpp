@@ -5,6 +5,7 @@
 #include "cli/options.hpp"
 #include "cli/pipeline.hpp"
 #include "core/abi_check.hpp"
+#include "render/output.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -21,12 +22,13 @@ namespace {
 // trace -i: the recorded stream through the same pipeline.
 int replay_trace(const TraceOptions& o, const Filter& filter) {
     TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
-    TracePipeline pipeline(std::cout, o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
+    Output out;
+    TracePipeline pipeline(out.stream(), o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
                            filter, window);
     pipeline.set_max_connections(o.common.max_sockets);
     pipeline.header();
-    ReplayResult r = replay_recordings(o.inputs, window, pipeline);
-    std::cout.flush();
+    ReplayResult r = replay_recordings(o.inputs, window, pipeline, [&] { return out.failed(); });
+    out.finish();
     if (!r.useful) return 1;
     std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.evicted()).c_str());
     return 0;
@@ -35,9 +37,9 @@ int replay_trace(const TraceOptions& o, const Filter& filter) {
 
 int run_trace(const TraceOptions& o) {
     Filter filter(o.common.filter);
-    std::ios::sync_with_stdio(false);
     if (!o.inputs.empty()) return replay_trace(o, filter);
-    TracePipeline pipeline(std::cout, o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
+    Output out;
+    TracePipeline pipeline(out.stream(), o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
                            filter);
     pipeline.set_max_connections(o.common.max_sockets);
     pipeline.begin_run(WallClock::now().offset_ns);
@@ -49,16 +51,20 @@ int run_trace(const TraceOptions& o) {
     LiveHooks hooks;
     hooks.on_started = [&] {
         pipeline.header();
-        std::cout.flush();
+        out.flush();
     };
     hooks.on_event = [&](const Event& ev) { pipeline.event(ev); };
     hooks.on_poll = [&](uint64_t now) { pipeline.advance(now); };
-    hooks.on_tick = [&](uint64_t) { std::cout.flush(); };
+    hooks.on_tick = [&](uint64_t) { out.flush(); };
+    // A closed pipe or a full disk ends the run as Ctrl-C would: the
+    // programs are detached before finish() reports it.
+    hooks.should_stop = [&] { return out.check(); };
     hooks.timewait_probes = [&] { return pipeline.engine().timewait_probes(kMaxProbedPerRound); };
     DropCounters drops = run_live(live, hooks);
     pipeline.end_run();
-    std::cout.flush();
+    out.flush();
     std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.evicted()).c_str());
+    out.finish();
     return 0;
 }
 

@@ -31,7 +31,4 @@ inline void pad_from(std::string& out, size_t start, size_t width) {
     if (len < width) out.append(width - len, ' ');
 }
 
-// Up to the first NUL: what "%s" of s.c_str() prints.
-inline std::string_view c_str_view(const std::string& s) { return std::string_view(s.c_str()); }
-
 }  // namespace tcplinger

@@ -48,6 +48,18 @@ private:
         skip_space();
         return pos_ == s_.size();
     }
+    static void append_utf8(std::string& out, unsigned v) {
+        if (v < 0x80) {
+            out.push_back(static_cast<char>(v));
+        } else if (v < 0x800) {
+            out.push_back(static_cast<char>(0xc0 | (v >> 6)));
+            out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
+        } else {
+            out.push_back(static_cast<char>(0xe0 | (v >> 12)));
+            out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3f)));
+            out.push_back(static_cast<char>(0x80 | (v & 0x3f)));
+        }
+    }
     static int hex(char c) {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -75,17 +87,19 @@ private:
             case 'b': out.push_back('\b'); break;
             case 'f': out.push_back('\f'); break;
             case 'u': {
-                // json::string escapes single bytes as \u00XX: give the byte back.
+                // A code point, written back as UTF-8: a CSV has no escapes,
+                // and must stay valid UTF-8 (json::append_string writes
+                // \u00XX for controls and for bytes that were not UTF-8).
                 if (pos_ + 4 > s_.size()) return false;
-                int v = 0;
+                unsigned v = 0;
                 for (int i = 0; i < 4; ++i) {
                     int h = hex(s_[pos_ + i]);
                     if (h < 0) return false;
-                    v = v * 16 + h;
+                    v = v * 16 + static_cast<unsigned>(h);
                 }
                 pos_ += 4;
-                if (v > 0xff) return false;
-                out.push_back(static_cast<char>(v));
+                if (v >= 0xd800 && v <= 0xdfff) return false;  // never written: no surrogate pairs
+                append_utf8(out, v);
                 break;
             }
             default: return false;

@@ -6,26 +6,40 @@
 #include <string_view>
 
 #include "render/append.hpp"
+#include "render/escape.hpp"
 
 namespace tcplinger::json {
 
+// A JSON string, valid whatever the bytes (render/escape.hpp): valid UTF-8
+// is kept, except that controls (C0, DEL, C1) are \u escapes of their code
+// point; a byte that is not part of valid UTF-8 is \u00XX of its value, as
+// if read as Latin-1 (0xff gives "\u00ff", which reads back as U+00FF).
 inline void append_string(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
+    auto escape = [&](unsigned char c) {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        out.append(esc, sizeof(esc));
+    };
     out.push_back('"');
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
         switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\t': out.append("\\t"); break;
-        default:
-            if (c < 0x20 || c >= 0x7f) {
-                const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-                out.append(esc, sizeof(esc));
-            } else {
-                out.push_back(ch);
-            }
+        case '"': out.append("\\\""); continue;
+        case '\\': out.append("\\\\"); continue;
+        case '\n': out.append("\\n"); continue;
+        case '\t': out.append("\\t"); continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            escape(c);
+        } else if (c < 0x80) {
+            out.push_back(s[i]);
+        } else if (size_t n = utf8_sequence_length(s, i); n == 0) {
+            escape(c);
+        } else if (c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) {
+            escape(static_cast<unsigned char>(s[++i]));  // C1 control U+0080..U+009F
+        } else {
+            out.append(s.substr(i, n));
+            i += n - 1;
         }
     }
     out.push_back('"');

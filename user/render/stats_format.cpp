@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "render/escape.hpp"
 #include "render/json.hpp"
 
 namespace tcplinger {
@@ -31,10 +32,9 @@ std::string ms(uint64_t ns) {
     return buf;
 }
 
-std::string key_text(const GroupKey& k, GroupBy by, const StatsReport& r) {
+std::string key_name(const GroupKey& k, GroupBy by, const StatsReport& r) {
     switch (by) {
-    case GroupBy::Process:
-        return k.pid ? std::to_string(k.pid) + " " + k.comm : "- (unknown)";
+    case GroupBy::Process: return k.pid ? std::to_string(k.pid) + " " + k.comm : "- (unknown)";
     case GroupBy::Endpoint: return format_endpoint(k.remote);
     case GroupBy::LocalPort: return std::to_string(k.lport);
     case GroupBy::Cgroup: {
@@ -43,6 +43,12 @@ std::string key_text(const GroupKey& k, GroupBy by, const StatsReport& r) {
     }
     }
     return "";
+}
+
+// The group's name as text output shows it: comm and cgroup paths come
+// from outside, so the name is escaped (render/escape.hpp).
+std::string key_text(const GroupKey& k, GroupBy by, const StatsReport& r, size_t max_width = std::string::npos) {
+    return text(key_name(k, by, r), max_width);
 }
 
 const StateFigures& figures(const GroupFigures& g, uint8_t s) {
@@ -135,8 +141,7 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
         if (shown++ >= r.top) break;
         const StateFigures& f = figures(*g, s);
         const Histogram& h = f.residency;
-        std::string key = key_text(g->key, r.by, r);
-        if (key.size() > 28) key = key.substr(0, 27) + "~";
+        std::string key = key_text(g->key, r.by, r, 28);
         std::snprintf(buf, sizeof(buf), "%-28s %8llu %8llu %10s %10s %10s %10s", key.c_str(),
                       static_cast<unsigned long long>(f.entered + f.present_at_start),
                       static_cast<unsigned long long>(f.current), h.count() ? ms(h.quantile(0.5)).c_str() : "-",

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "render/append.hpp"
+#include "render/escape.hpp"
 #include "render/json.hpp"
 #include "tracer/system.hpp"
 
@@ -21,9 +22,10 @@ constexpr uint64_t kNsPerSec = 1'000'000'000ULL;
 constexpr const char* kIsoFormat = "%Y-%m-%dT%H:%M:%S";
 constexpr const char* kHmsFormat = "%H:%M:%S";
 constexpr const char* kDatetimeFormat = "%Y-%m-%d %H:%M:%S";
-// The text line's snprintf buffer was 512 bytes: a longer line (a comm of
-// thousands of bytes, from a recording) is cut to 511 as it always was.
-constexpr size_t kMaxTextLine = 511;
+// A comm from the kernel has at most 15 bytes (TASK_COMM_LEN), 60
+// characters escaped; a longer one (from a crafted recording) is cut with
+// `~`, so that every line stays whole, ending in its newline.
+constexpr size_t kMaxCommWidth = 64;
 
 void append_strftime(std::string& out, uint64_t wall_ns, const char* fmt, bool utc) {
     time_t secs = static_cast<time_t>(wall_ns / kNsPerSec);
@@ -174,7 +176,10 @@ void TraceRenderer::text_line(const Transition& t, uint64_t wall) {
     o.push_back(' ');
 
     start = o.size();
-    o.append(t.actor.known() ? c_str_view(t.actor.comm) : std::string_view("-"));
+    if (t.actor.known())
+        append_text(o, t.actor.comm, kMaxCommWidth);  // chosen by any process: escaped (render/escape.hpp)
+    else
+        o.push_back('-');
     pad_from(o, start, 15);
     o.push_back(' ');
 
@@ -206,7 +211,6 @@ void TraceRenderer::text_line(const Transition& t, uint64_t wall) {
         o.append(end_reason_name(t.reason));
     }
     o.push_back('\n');
-    if (o.size() > kMaxTextLine) o.resize(kMaxTextLine);
 }
 
 }  // namespace tcplinger
