@@ -979,6 +979,51 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
+/* ---- who holds a socket in CLOSE-WAIT now ----------------------------- */
+
+/*
+ * Every open file of every process (iter/task_file walks each task's fd
+ * table; threads that share their leader's table are skipped,
+ * kernel/bpf/task_iter.c: task_file_seq_get_next). A CLOSE-WAIT socket is
+ * a process that has not called close(): after accept-then-fork or an
+ * SCM_RIGHTS hand-off that process is not the accept() caller, so the
+ * holders are read when stats reports, not guessed from the owner. One pass
+ * in the kernel, the struct sock itself: no /proc readlink per fd, no inode
+ * matching.
+ */
+SEC("iter/task_file")
+int tl_iter_holders(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct tl_tuple t = {};
+	struct tl_holder h = {};
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!task || !file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
+	    BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE_WAIT)
+		return 0;
+	if (read_tuple(&sk->__sk_common, &t) || tuple_filtered(&t))
+		return 0;
+	/* Read, not generated: a socket the tracer follows has its cookie. */
+	h.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!h.cookie)
+		return 0;
+	h.pid = BPF_CORE_READ(task, tgid);
+	h.fd = ctx->fd;
+	h.cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	BPF_CORE_READ_STR_INTO(&h.comm, task, comm);
+	bpf_seq_write(ctx->meta->seq, &h, sizeof(h));
+	return 0;
+}
+
 /* ---- on-demand timewait probe (see tcplinger.h) ------------------------ */
 
 /* In .bss: userspace reads and writes them through the mmap'ed skeleton, no syscall per socket. */
