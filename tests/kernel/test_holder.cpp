@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,25 @@ struct Pipe {
         T v{};
         EXPECT_EQ(read(fds[0], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
         return v;
+    }
+};
+
+// Workload processes still blocked when a test ends early (a failed
+// ASSERT leaves their gates shut): killed, so nothing outlives the test.
+// Grandchildren first; a direct child only while waitpid says it is ours.
+struct Leftovers {
+    std::vector<pid_t> children, grandchildren;
+    ~Leftovers() {
+        std::vector<pid_t> alive;
+        for (pid_t p : children)
+            if (p > 0 && waitpid(p, nullptr, WNOHANG) == 0) alive.push_back(p);
+        if (alive.empty()) return;  // grandchildren were reaped by their parents
+        for (pid_t p : grandchildren)
+            if (p > 0) kill(p, SIGKILL);
+        for (pid_t p : alive) {
+            kill(p, SIGKILL);
+            waitpid(p, nullptr, 0);
+        }
     }
 };
 
@@ -125,6 +145,7 @@ struct ForkedServer {
     uint16_t cport = 0;
     Gate release;  // the child closes its socket
     Gate exit;     // the parent exits (it stays alive meanwhile)
+    Leftovers leftovers;
 };
 
 void start_forked_server(const Netns& ns, ForkedServer& srv, uint16_t port) {
@@ -156,6 +177,8 @@ void start_forked_server(const Netns& ns, ForkedServer& srv, uint16_t port) {
     });
     srv.cport = cport.receive<uint16_t>();
     srv.child = child_pid.receive<pid_t>();
+    srv.leftovers.children = {srv.parent};
+    srv.leftovers.grandchildren = {srv.child};
     srv.child_fd = held.receive<int>();
     EXPECT_EQ(reap(client), 0);
 }
@@ -250,6 +273,8 @@ TEST(Lifecycle, HolderScmRightsReceiverIsChargedWithItsFd) {
         sender_exit.wait();  // alive, so being charged would be possible
         return 0;
     });
+    Leftovers leftovers;
+    leftovers.children = {receiver, sender};
     close(sp[0]);
     close(sp[1]);
     ready.receive<char>();
@@ -321,6 +346,9 @@ TEST(Lifecycle, HolderForkedChildThatClosesFirstGetsTheTimeWait) {
     });
     uint16_t cp = cport.receive<uint16_t>();
     pid_t child = child_pid.receive<pid_t>();
+    Leftovers leftovers;
+    leftovers.children = {parent, client};
+    leftovers.grandchildren = {child};
     ASSERT_EQ(s.wait(client), 0);
     ASSERT_TRUE(s.pump_until([&] { return find_residency(s.so_far(), kFinWait2, port, cp) != nullptr; }, 3));
     s.pump(0.2);
