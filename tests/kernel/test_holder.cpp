@@ -20,6 +20,7 @@
 #include "../common/mini_json.hpp"
 #include "cli/filter.hpp"
 #include "harness.hpp"
+#include "lifecycle_util.hpp"
 #include "stats/aggregator.hpp"
 #include "tracer/system.hpp"
 
@@ -27,19 +28,6 @@ namespace tltest {
 namespace {
 
 constexpr uint64_t kMs = 1'000'000;
-
-struct Pipe {
-    int fds[2];
-    Pipe() { EXPECT_EQ(pipe(fds), 0); }
-    template <typename T>
-    void send(T v) { EXPECT_EQ(write(fds[1], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v))); }
-    template <typename T>
-    T receive() {
-        T v{};
-        EXPECT_EQ(read(fds[0], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-        return v;
-    }
-};
 
 // Workload processes still blocked when a test ends early (a failed
 // ASSERT leaves their gates shut): killed, so nothing outlives the test.
@@ -60,35 +48,35 @@ struct Leftovers {
     }
 };
 
-// SCM_RIGHTS over a unix socket (unix(7)).
-bool send_fd(int unix_sock, int fd) {
+// SCM_RIGHTS over a unix socket (unix(7)): one byte carrying one fd.
+struct FdMessage {
     char byte = 'F';
     iovec iov{&byte, 1};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    FdMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl;
+        msg.msg_controllen = sizeof(ctl);
+    }
+    FdMessage(const FdMessage&) = delete;
+};
+
+bool send_fd(int unix_sock, int fd) {
+    FdMessage m;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(unix_sock, &msg, 0) == 1;
+    return sendmsg(unix_sock, &m.msg, 0) == 1;
 }
 
 int recv_fd(int unix_sock) {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    if (recvmsg(unix_sock, &msg, 0) != 1) return -1;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    FdMessage m;
+    if (recvmsg(unix_sock, &m.msg, 0) != 1) return -1;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
@@ -126,17 +114,6 @@ Charged close_wait_now(Session& s, uint8_t state = kCloseWait) {
     return out;
 }
 
-const Residency* find_residency(const Captured& cap, uint8_t state, uint16_t lport, uint16_t rport) {
-    for (const auto& r : cap.residencies)
-        if (r.state == state && r.local.port == lport && r.remote.port == rport) return &r;
-    return nullptr;
-}
-
-void expect_no_loss(const Captured& cap) {
-    EXPECT_EQ(cap.drops.lost(), 0u);
-    EXPECT_EQ(cap.engine.evicted, 0u);
-}
-
 // An accept-then-fork server (postgres, sshd, inetd): the parent accepts,
 // forks, closes its copy; the child leaks the CLOSE-WAIT, then closes.
 struct ForkedServer {
@@ -169,12 +146,7 @@ void start_forked_server(const Netns& ns, ForkedServer& srv, uint16_t port) {
         return reap(c);
     });
     ready.receive<char>();
-    pid_t client = spawn_in(ns, [&] {
-        int c = tcp_connect(AF_INET, port);
-        cport.send(local_port(c));
-        close(c);
-        return 0;
-    });
+    pid_t client = spawn_client_closing_at_once(ns, port, cport);
     srv.cport = cport.receive<uint16_t>();
     srv.child = child_pid.receive<pid_t>();
     srv.leftovers.children = {srv.parent};
@@ -278,12 +250,7 @@ TEST(Lifecycle, HolderScmRightsReceiverIsChargedWithItsFd) {
     close(sp[0]);
     close(sp[1]);
     ready.receive<char>();
-    pid_t client = spawn_in(ns, [&] {
-        int c = tcp_connect(AF_INET, port);
-        cport.send(local_port(c));
-        close(c);
-        return 0;
-    });
+    pid_t client = spawn_client_closing_at_once(ns, port, cport);
     uint16_t cp = cport.receive<uint16_t>();
     int fd = held.receive<int>();
     ASSERT_EQ(s.wait(client), 0);
