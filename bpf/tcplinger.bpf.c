@@ -37,6 +37,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_LISTEN 10
 #define TCP_CLOSING 11
 #define SOCK_DEAD 0 /* enum sock_flags */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 
 /* Filters, set by userspace before load. 0 means "any". */
 const volatile __u32 filter_netns = 0;
@@ -1003,8 +1005,14 @@ int tl_iter_holders(struct bpf_iter__task_file *ctx)
 
 	if (!task || !file)
 		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
+	/* What sock_from_file() checks (f_op == &socket_file_ops), without the
+	 * helper (5.11+) or the data symbol (not in kallsyms everywhere): a
+	 * sockfs inode whose socket points back at this file. An O_PATH fd on a
+	 * socket path has no socket in private_data. */
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != file)
 		return 0;
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
