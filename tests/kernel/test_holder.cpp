@@ -393,7 +393,10 @@ TEST(Lifecycle, HolderStatsJsonListsPidCommAndFd) {
         EXPECT_EQ(holders[0]["rport"].num, srv.cport);
         EXPECT_TRUE(holders[0]["age_at_least"].b);
     }
-    EXPECT_EQ(reports, 3) << "two interval reports and the last one";
+    // Interval reports at 0.5 and 1.0 s (a loaded machine may miss the
+    // second) and the last one, made after the tracer stopped.
+    EXPECT_GE(reports, 2) << "an interval report and the last one";
+    EXPECT_LE(reports, 3);
     std::remove(out_path.c_str());
     rmdir(tmpl);
 }
