@@ -37,6 +37,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_LISTEN 10
 #define TCP_CLOSING 11
 #define SOCK_DEAD 0 /* enum sock_flags */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 
 /* Filters, set by userspace before load. 0 means "any". */
 const volatile __u32 filter_netns = 0;
@@ -976,6 +978,57 @@ int tl_iter_tcp(struct bpf_iter__tcp *ctx)
 		return 0;
 	}
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
+}
+
+/* ---- who holds a socket in CLOSE-WAIT now ----------------------------- */
+
+/*
+ * Every open file of every process (iter/task_file walks each task's fd
+ * table; threads that share their leader's table are skipped,
+ * kernel/bpf/task_iter.c: task_file_seq_get_next). A CLOSE-WAIT socket is
+ * a process that has not called close(): after accept-then-fork or an
+ * SCM_RIGHTS hand-off that process is not the accept() caller, so the
+ * holders are read when stats reports, not guessed from the owner. One pass
+ * in the kernel, the struct sock itself: no /proc readlink per fd, no inode
+ * matching.
+ */
+SEC("iter/task_file")
+int tl_iter_holders(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct tl_tuple t = {};
+	struct tl_holder h = {};
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!task || !file)
+		return 0;
+	/* What sock_from_file() checks (f_op == &socket_file_ops), without the
+	 * helper (5.11+) or the data symbol (not in kallsyms everywhere): a
+	 * sockfs inode whose socket points back at this file. An O_PATH fd on a
+	 * socket path has no socket in private_data. */
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != file)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
+	    BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE_WAIT)
+		return 0;
+	if (read_tuple(&sk->__sk_common, &t) || tuple_filtered(&t))
+		return 0;
+	/* Read, not generated: a socket the tracer follows has its cookie. */
+	h.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!h.cookie)
+		return 0;
+	h.pid = BPF_CORE_READ(task, tgid);
+	h.fd = ctx->fd;
+	h.cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	BPF_CORE_READ_STR_INTO(&h.comm, task, comm);
+	bpf_seq_write(ctx->meta->seq, &h, sizeof(h));
 	return 0;
 }
 

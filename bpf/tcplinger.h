@@ -131,4 +131,18 @@ struct tl_counters {
 
 #define TL_MAX_CPUS 1024
 
+/*
+ * One open file of a process that refers to a TCP socket in CLOSE_WAIT
+ * (iter/task_file, tl_iter_holders): who holds a leaking socket now, and at
+ * which fd. Read only by the live tracer when it reports (never recorded),
+ * so it is not part of struct tl_event.
+ */
+struct tl_holder {
+	__u64 cookie;  /* the socket's cookie (0: never traced, skipped) */
+	__u64 cgroup;  /* the holder's cgroup v2 id */
+	__u32 pid;     /* tgid */
+	__u32 fd;
+	char comm[TL_COMM_LEN];
+};
+
 #endif

@@ -91,6 +91,8 @@ public:
     Captured finish();
     Engine& engine() { return engine_; }
     const Captured& so_far() const { return cap_; }
+    // Who holds each CLOSE-WAIT socket of the namespace now (as stats asks).
+    std::vector<SocketHolder> holders() { return tracer_->socket_holders(); }
 
 private:
     void feed(const Event& ev);

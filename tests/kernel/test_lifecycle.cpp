@@ -12,6 +12,7 @@
 
 #include "cli/filter.hpp"
 #include "harness.hpp"
+#include "lifecycle_util.hpp"
 #include "rst.hpp"
 #include "stats/aggregator.hpp"
 #include "tracer/system.hpp"
@@ -21,32 +22,6 @@ namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 uint64_t sys_now() { return tcplinger::sys::monotonic_ns(); }
-
-struct Pipe {
-    int fds[2];
-    Pipe() { EXPECT_EQ(pipe(fds), 0); }
-    template <typename T>
-    void send(T v) { EXPECT_EQ(write(fds[1], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v))); }
-    template <typename T>
-    T receive() {
-        T v{};
-        EXPECT_EQ(read(fds[0], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
-        return v;
-    }
-};
-
-void expect_no_loss(const Captured& cap) {
-    EXPECT_EQ(cap.drops.lost(), 0u) << "ringbuf " << cap.drops.ringbuf_drops << " recursion " << cap.drops.recursion_lost
-                                    << " nested caught " << cap.drops.nested_caught << " events " << cap.drops.events;
-    EXPECT_EQ(cap.drops.sock_untracked + cap.drops.sock_map_full, 0u);
-    EXPECT_EQ(cap.engine.evicted, 0u);
-}
-
-const Residency* find_residency(const Captured& cap, uint8_t state, uint16_t lport, uint16_t rport) {
-    for (const auto& r : cap.residencies)
-        if (r.state == state && r.local.port == lport && r.remote.port == rport) return &r;
-    return nullptr;
-}
 
 TEST(Lifecycle, CloseWaitHeldIsMeasuredAndOwnedByTheServer) {
     Netns ns;

@@ -116,10 +116,12 @@ bool Filter::match(const Residency& r) const {
     return match_process(r.owner);
 }
 
-bool Filter::match(const Connection& c) const {
+bool Filter::match(const Connection& c) const { return match(c, responsible(c, c.state)); }
+
+bool Filter::match(const Connection& c, const Process& charged) const {
     if (!match_socket(c.netns, c.local, c.remote)) return false;
     if (state_ && c.state != *state_) return false;
-    return match_process(responsible(c, c.state));
+    return match_process(charged);
 }
 
 }  // namespace tcplinger

@@ -40,6 +40,9 @@ public:
     bool match(const Transition& t) const;
     bool match(const Residency& r) const;
     bool match(const Connection& c) const;
+    // The same, with the process the connection is charged to given (a
+    // CLOSE-WAIT socket's holder).
+    bool match(const Connection& c, const Process& charged) const;
     std::optional<uint8_t> state() const { return state_; }
 
 private:

@@ -37,6 +37,7 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     if (!tracer.accept_attached())
         std::fprintf(stderr, "tcplinger: warning: accept() tracepoints unavailable (tracefs not mountable); "
                              "accepted sockets are attributed when they close\n");
+    if (hooks.on_loaded) hooks.on_loaded(tracer);
     if (hooks.on_started) hooks.on_started();
     Tracer::Callback cb = [&](const Event& ev) { hooks.on_event(ev); };
     if (opts.snapshot)
@@ -77,6 +78,7 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     }
     tracer.stop(cb);
     probe();
+    if (hooks.on_stopped) hooks.on_stopped(tracer);
     return tracer.counters();
 }
 

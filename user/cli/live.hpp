@@ -31,6 +31,11 @@ struct LiveHooks {
     std::function<void(const DropCounters&)> on_counters;
     // Polled after every poll: true ends the run as a signal would.
     std::function<bool()> should_stop;
+    // The tracer once loaded (before the snapshot), valid until on_stopped
+    // returns; on_stopped runs once the programs are detached and drained,
+    // for a last look at the kernel's sockets (stats: CLOSE-WAIT holders).
+    std::function<void(Tracer&)> on_loaded;
+    std::function<void(Tracer&)> on_stopped;
 };
 
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);

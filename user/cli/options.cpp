@@ -140,7 +140,9 @@ CLI::App* setup_stats(CLI::App& app, StatsOptions& o) {
         "  tcplinger stats -j --duration 30 --netns /run/netns/blue\n"
         "\nThe table is sorted by the --state column (default TIME-WAIT): IN = entered during the\n"
         "run plus present at start, NOW = in the state now, P50/P99/MAX = residency of completed\n"
-        "stays, OLD = age of the oldest socket still in the state.");
+        "stays, OLD = age of the oldest socket still in the state.\n"
+        "Each stay is charged to the process that closed the socket (close()/shutdown()); a\n"
+        "CLOSE-WAIT still open to the process holding it now, listed with its fd ('held by').");
     return cmd;
 }
 

@@ -60,6 +60,9 @@ public:
     void print(std::ostream& out, const StatsReport& report) const;
     uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
     std::function<std::string(uint64_t)> cgroup_name;  // id -> shown name
+    // Live only: who holds each CLOSE-WAIT socket now (Tracer::socket_holders),
+    // asked once per report. A recording knows no holders.
+    std::function<std::vector<SocketHolder>()> holders;
 
 private:
     uint64_t wall(uint64_t mono_ns) const { return static_cast<uint64_t>(static_cast<int64_t>(mono_ns) + offset_); }

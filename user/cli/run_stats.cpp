@@ -23,6 +23,12 @@ int run_stats(const StatsOptions& o) {
         return it->second;
     };
 
+    // CLOSE-WAIT sockets still open are charged to whoever holds them when
+    // a report is made: the tracer's while it runs, the last look at its end.
+    Tracer* tracer = nullptr;
+    std::vector<SocketHolder> holders_at_end;
+    pipeline.holders = [&] { return tracer ? tracer->socket_holders() : holders_at_end; };
+
     uint64_t started = sys::monotonic_ns();
     // TCPTimeWaitOverflow per traced namespace, read at start and at each
     // report, as the recorder reads it at both ends of a file.
@@ -47,6 +53,11 @@ int run_stats(const StatsOptions& o) {
                          o.duration);
     };
     hooks.on_event = [&](const Event& ev) { pipeline.event(ev); };
+    hooks.on_loaded = [&](Tracer& t) { tracer = &t; };
+    hooks.on_stopped = [&](Tracer& t) {
+        holders_at_end = t.socket_holders();
+        tracer = nullptr;
+    };
     uint64_t last_report = 0;
     hooks.on_poll = [&](uint64_t now) { pipeline.advance(now); };
     hooks.timewait_probes = [&] { return pipeline.engine().timewait_probes(kMaxProbedPerRound); };

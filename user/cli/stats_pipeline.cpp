@@ -46,7 +46,7 @@ StatsReport StatsPipeline::report(uint64_t now_ns, uint64_t duration_ns, const D
     if (window_.has_from()) since = static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(window_.from) - offset_));
     StatsReport report;
     report.by = by_;
-    report.groups = agg_.report(*engine_, now_ns, since);
+    report.groups = agg_.report(*engine_, now_ns, since, holders ? holders() : std::vector<SocketHolder>{});
     report.duration_ns = duration_ns;
     report.drops = drops;
     report.engine_evicted = evicted();

@@ -19,3 +19,4 @@ static_assert(offsetof(tl_event, owner_comm) == 128);
 static_assert(offsetof(tl_event, kaddr) == 144);
 static_assert(sizeof(tl_counters) == 48);
 static_assert(sizeof(tl_tw_probe_req) == 16 && sizeof(tl_tw_probe_res) == 32);
+static_assert(sizeof(tl_holder) == 40 && offsetof(tl_holder, pid) == 16 && offsetof(tl_holder, comm) == 24);

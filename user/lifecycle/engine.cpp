@@ -18,9 +18,13 @@ std::string_view end_reason_name(EndReason r) {
     return "unknown";
 }
 
-const Process& responsible(const Connection& c, uint8_t state) {
-    if (state == kCloseWait || !c.closer.known()) return c.owner;
-    return c.closer;
+const Process& responsible(const Connection& c, uint8_t) {
+    // The close() that ends CLOSE-WAIT (CLOSE-WAIT -> LAST-ACK, or -> CLOSE
+    // with unread data or SO_LINGER 0) runs in its caller's context (tcp.c:
+    // tcp_close -> tcp_close_state, __tcp_close), so it names the closer
+    // before the stay is measured (Engine::on_state). No state needs the
+    // owner once the closer is known.
+    return c.closer.known() ? c.closer : c.owner;
 }
 
 Connection* Engine::find_or_create(const Event& ev, bool* created) {

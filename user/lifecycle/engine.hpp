@@ -61,7 +61,7 @@ struct Connection {
     bool entered_known = false;  // false: before tracing started; entered_ns is the start of tracing
     bool existing = false;       // present when tracing started
     Process owner;   // connect()/listen()/accept() caller
-    Process closer;  // first task to close()/shutdown()
+    Process closer;  // first task to close()/shutdown(): the one charged (responsible())
     bool timewait = false;  // now a timewait socket
     bool rearmed = false;
     uint64_t kaddr = 0;     // timewait socket address (live only), for the substate probe
@@ -77,8 +77,12 @@ struct Connection {
     std::optional<PendingEnd> pending;  // timer cancelled; cause not known yet
 };
 
-// Process a stay is charged to: CLOSE-WAIT belongs to the process that
-// should close (the owner); the closing states belong to the first closer.
+// Process a stay is charged to: the one that ended it or will. Every
+// lingering state, CLOSE-WAIT included, belongs to the first close()/
+// shutdown() caller (the closer): after accept-then-fork or an SCM_RIGHTS
+// hand-off that is the process that held the socket, not the accept()
+// caller. Until someone closes, the owner stands in; a CLOSE-WAIT still
+// open is charged to its holders when stats reports (Aggregator::report).
 const Process& responsible(const Connection& c, uint8_t state);
 
 struct EngineCounters {

@@ -99,11 +99,44 @@ void states_json(std::ostream& out, const std::map<uint8_t, StateFigures>& state
     out << "}";
 }
 
+// Who holds each CLOSE-WAIT socket still open: pid, comm and fd.
+void holders_json(std::ostream& out, const std::vector<HeldSocket>& holders) {
+    out << "[";
+    bool first = true;
+    for (const HeldSocket& h : holders) {
+        out << (first ? "" : ",") << "{\"pid\":" << h.holder.pid << ",\"comm\":";
+        json::string(out, h.holder.comm);
+        out << ",\"fd\":" << h.fd << ",\"cookie\":" << h.cookie << ",\"laddr\":\""
+            << format_addr(h.local.family, h.local.addr) << "\",\"lport\":" << h.local.port << ",\"raddr\":\""
+            << format_addr(h.remote.family, h.remote.addr) << "\",\"rport\":" << h.remote.port << ",\"age_ms\":";
+        json::millis(out, h.age_ns);
+        out << ",\"age_at_least\":" << (h.age_at_least ? "true" : "false") << "}";
+        first = false;
+    }
+    out << "]";
+}
+
 void drops_json(std::ostream& out, const StatsReport& r) {
     out << "\"dropped\":{\"ringbuf\":" << r.drops.ringbuf_drops << ",\"recursion\":" << r.drops.recursion_lost
         << ",\"total\":" << r.drops.lost() << "},\"nested_recovered\":" << r.drops.nested_caught
         << ",\"evicted\":" << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted)
         << ",\"events\":" << r.drops.events;
+}
+// "  held by 4242 server fd 5: 127.0.0.1:7201 <- 127.0.0.1:40000, 1700.0 ms",
+// oldest first, at most --top rows.
+void held_text(std::ostream& out, const StatsReport& r) {
+    std::vector<const HeldSocket*> rows;
+    for (const auto& g : r.groups)
+        for (const auto& h : g.holders) rows.push_back(&h);
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const HeldSocket* a, const HeldSocket* b) { return a->age_ns > b->age_ns; });
+    for (size_t i = 0; i < rows.size() && i < r.top; ++i) {
+        const HeldSocket& h = *rows[i];
+        out << "  held by " << h.holder.pid << " " << h.holder.comm << " fd " << h.fd << ": "
+            << format_endpoint(h.local) << " <- " << format_endpoint(h.remote) << ", " << (h.age_at_least ? ">=" : "")
+            << ms(h.age_ns) << " ms\n";
+    }
+    if (rows.size() > r.top) out << "  (" << rows.size() - r.top << " more held; use --top or -j)\n";
 }
 }  // namespace
 
@@ -172,6 +205,7 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
             for (const auto& [reason, n] : f.end_reasons) out << " " << end_reason_name(reason) << " " << n;
         }
         out << "\n";
+        if (st == kCloseWait) held_text(out, r);
         if (!h.count()) continue;
         out << "  residency p50 " << ms(h.quantile(0.5)) << " ms, p90 " << ms(h.quantile(0.9)) << " ms, p99 "
             << ms(h.quantile(0.99)) << " ms, max " << ms(h.max()) << " ms\n";
@@ -227,6 +261,8 @@ void render_stats_json(std::ostream& out, const StatsReport& r) {
         }
         out << ",\"no_timewait\":" << g->no_timewait << ",\"states\":";
         states_json(out, g->states);
+        out << ",\"holders\":";
+        holders_json(out, g->holders);
         out << "}";
     }
     out << "],\"states\":";

@@ -1,6 +1,8 @@
 #include "stats/aggregator.hpp"
 
 #include <algorithm>
+#include <tuple>
+#include <unordered_map>
 
 namespace tcplinger {
 
@@ -75,24 +77,54 @@ void Aggregator::add(const Residency& r) {
     if (r.reason != EndReason::None) f.end_reasons[r.reason]++;
 }
 
-std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_ns, uint64_t since_ns) const {
+std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_ns, uint64_t since_ns,
+                                             const std::vector<SocketHolder>& holders) const {
     std::map<GroupKey, std::map<uint8_t, StateFigures>> merged = groups_;
+    std::map<GroupKey, std::vector<HeldSocket>> held;
+    std::unordered_map<uint64_t, std::vector<const SocketHolder*>> by_cookie;
+    for (const auto& h : holders) by_cookie[h.cookie].push_back(&h);
     for (const auto& [cookie, c] : engine.connections()) {
-        if (!is_lingering(c.state) || !filter_.match(c)) continue;
-        StateFigures& f = merged[key_of(responsible(c, c.state), c.remote, c.local)][c.state];
+        if (!is_lingering(c.state)) continue;
+        uint64_t age = now_ns > c.entered_ns ? now_ns - c.entered_ns : 0;
+        const Process* charged = &responsible(c, c.state);
+        std::vector<const SocketHolder*>* mine = nullptr;
+        if (auto it = by_cookie.find(cookie); c.state == kCloseWait && it != by_cookie.end()) {
+            mine = &it->second;
+            std::sort(mine->begin(), mine->end(), [](const SocketHolder* a, const SocketHolder* b) {
+                return std::tie(a->process.pid, a->fd) < std::tie(b->process.pid, b->fd);
+            });
+            auto first = std::find_if(mine->begin(), mine->end(),
+                                      [&](const SocketHolder* h) { return filter_.match(c, h->process); });
+            if (first == mine->end()) continue;
+            charged = &(*first)->process;
+        } else if (!filter_.match(c, *charged)) {
+            continue;
+        }
+        GroupKey key = key_of(*charged, c.remote, c.local);
+        StateFigures& f = merged[key][c.state];
         f.current++;
         if (c.entered_known && c.entered_ns >= since_ns)
             f.entered++;
         else
             f.present_at_start++;
-        f.oldest_ns = std::max(f.oldest_ns, now_ns > c.entered_ns ? now_ns - c.entered_ns : 0);
+        f.oldest_ns = std::max(f.oldest_ns, age);
+        if (!mine) continue;
+        for (const SocketHolder* h : *mine)
+            held[key].push_back(HeldSocket{h->process, h->fd, cookie, c.local, c.remote, age, !c.entered_known});
     }
     for (const auto& [key, n] : no_timewait_) merged[key];
     std::vector<GroupFigures> out;
     out.reserve(merged.size());
     for (auto& [key, states] : merged) {
         auto it = no_timewait_.find(key);
-        out.push_back(GroupFigures{key, std::move(states), it == no_timewait_.end() ? 0 : it->second});
+        GroupFigures g{key, std::move(states), it == no_timewait_.end() ? 0 : it->second, {}};
+        if (auto h = held.find(key); h != held.end()) {
+            g.holders = std::move(h->second);
+            std::sort(g.holders.begin(), g.holders.end(), [](const HeldSocket& a, const HeldSocket& b) {
+                return std::tie(b.age_ns, a.holder.pid, a.fd, a.cookie) < std::tie(a.age_ns, b.holder.pid, b.fd, b.cookie);
+            });
+        }
+        out.push_back(std::move(g));
     }
     return out;
 }

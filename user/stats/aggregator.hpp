@@ -12,6 +12,7 @@
 #include "cli/filter.hpp"
 #include "lifecycle/engine.hpp"
 #include "stats/histogram.hpp"
+#include "tracer/tracer.hpp"
 
 namespace tcplinger {
 
@@ -42,10 +43,23 @@ struct StateFigures {
     void merge(const StateFigures& o);
 };
 
+// A socket still in CLOSE-WAIT and one process holding it, at fd.
+struct HeldSocket {
+    Process holder;
+    int32_t fd = -1;
+    uint64_t cookie = 0;
+    Endpoint local, remote;
+    uint64_t age_ns = 0;        // in CLOSE-WAIT for this long
+    bool age_at_least = false;  // it began before tracing: age_ns is a lower bound
+};
+
 struct GroupFigures {
     GroupKey key;
     std::map<uint8_t, StateFigures> states;
     uint64_t no_timewait = 0;  // closes that got no TIME-WAIT (tcp_max_tw_buckets overflow)
+    // The group's CLOSE-WAIT sockets open now, one row per holder and fd
+    // (when holders were given to report()), oldest first.
+    std::vector<HeldSocket> holders;
 };
 
 class Aggregator {
@@ -56,7 +70,12 @@ public:
     // Groups with figures for the connections alive now (age measured at
     // now_ns). Those that entered their state before since_ns (the start of
     // the run or of a --from window) count as present at start, not entered.
-    std::vector<GroupFigures> report(const Engine& engine, uint64_t now_ns, uint64_t since_ns = 0) const;
+    // A CLOSE-WAIT socket that `holders` lists is charged to the process
+    // holding it (several: the lowest pid the filter accepts, every holder
+    // listed) rather than to its owner: the accept() caller may have handed
+    // it over (fork, SCM_RIGHTS).
+    std::vector<GroupFigures> report(const Engine& engine, uint64_t now_ns, uint64_t since_ns = 0,
+                                     const std::vector<SocketHolder>& holders = {}) const;
     GroupBy by() const { return by_; }
 
 private:

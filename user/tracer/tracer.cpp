@@ -53,6 +53,7 @@ struct Tracer::Impl {
     // Sockets touched between attach and the end of the snapshot were not in
     // the socket map yet; they are not evictions.
     uint64_t untracked_baseline = 0;
+    bpf_link* holders_link = nullptr;  // iter/task_file, attached at the first socket_holders()
 
     static int on_record(void* ctx, void* data, size_t size) {
         auto* self = static_cast<Impl*>(ctx);
@@ -63,6 +64,7 @@ struct Tracer::Impl {
     }
 
     ~Impl() {
+        if (holders_link) bpf_link__destroy(holders_link);
         if (rb) ring_buffer__free(rb);
         for (auto* l : links) bpf_link__destroy(l);
         if (skel) tcplinger_bpf__destroy(skel);
@@ -95,6 +97,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     }
     // The iterator is attached on demand by snapshot(); the probe is only run.
     bpf_program__set_autoattach(skel->progs.tl_iter_tcp, false);
+    bpf_program__set_autoattach(skel->progs.tl_iter_holders, false);
     bpf_program__set_autoattach(skel->progs.tl_tw_probe, false);
 
     int err = tcplinger_bpf__load(skel);
@@ -230,6 +233,32 @@ std::vector<Event> Tracer::probe_timewait(const std::vector<std::pair<uint64_t, 
             out.push_back(std::move(ev));
         }
     }
+    return out;
+}
+
+std::vector<SocketHolder> Tracer::socket_holders() {
+    std::vector<SocketHolder> out;
+    if (!impl_->holders_link) {
+        impl_->holders_link = bpf_program__attach_iter(impl_->skel->progs.tl_iter_holders, nullptr);
+        if (!impl_->holders_link) return out;
+    }
+    // task_file walks every task of this pid namespace, whatever network
+    // namespace it is in: the netns filter runs in the program.
+    int it = bpf_iter_create(bpf_link__fd(impl_->holders_link));
+    if (it < 0) return out;
+    tl_holder buf[64];
+    ssize_t n;
+    while ((n = read(it, buf, sizeof(buf))) > 0) {
+        for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(tl_holder); ++i) {
+            const tl_holder& h = buf[i];
+            SocketHolder sh;
+            sh.cookie = h.cookie;
+            sh.process = Process{h.pid, std::string(h.comm, strnlen(h.comm, sizeof(h.comm))), h.cgroup};
+            sh.fd = static_cast<int32_t>(h.fd);
+            out.push_back(std::move(sh));
+        }
+    }
+    close(it);
     return out;
 }
 

@@ -41,6 +41,15 @@ struct DropCounters {
     uint64_t lost() const { return ringbuf_drops + recursion_lost; }
 };
 
+// A process holding a TCP socket in CLOSE-WAIT now, at fd (the answer to
+// "who leaks"): read from the kernel's fd tables, not from past events.
+struct SocketHolder {
+    uint64_t cookie = 0;
+    Process process;  // tgid, comm, cgroup v2 id
+    int32_t fd = -1;
+    bool operator==(const SocketHolder&) const = default;
+};
+
 class Tracer {
 public:
     explicit Tracer(const TracerOptions& opts);  // throws FatalError
@@ -61,6 +70,9 @@ public:
     // per socket still alive.
     std::vector<Event> probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets);
     DropCounters counters() const;
+    // Every (process, fd) that holds a socket in CLOSE-WAIT now, within the
+    // kernel filter (iter/task_file); usable after stop() too.
+    std::vector<SocketHolder> socket_holders();
     bool accept_attached() const { return accept_attached_; }
 
 private:
