@@ -358,15 +358,6 @@ TEST_F(OutputRecorded, ProblemLinesEscapeFileNames) {
     EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
 }
 
-// The cgroup v2 hierarchy's mount point, or "".
-std::string cgroup2_mount() {
-    std::ifstream in("/proc/self/mounts");
-    std::string dev, dir, type, rest;
-    while (in >> dev >> dir >> type && std::getline(in, rest))
-        if (type == "cgroup2") return dir;
-    return "";
-}
-
 // Live: trace and stats (by process and by cgroup) at once, while the
 // hostile process works from a cgroup with a hostile name (cgroup_mkdir
 // refuses a newline, the rest it takes).
