@@ -316,4 +316,13 @@ std::string own_comm() {
     return c;
 }
 
+// The cgroup v2 hierarchy's mount point, or "" (none mounted).
+std::string cgroup2_mount() {
+    std::ifstream in("/proc/self/mounts");
+    std::string dev, dir, type, rest;
+    while (in >> dev >> dir >> type && std::getline(in, rest))
+        if (type == "cgroup2") return dir;
+    return "";
+}
+
 }  // namespace tltest

@@ -108,5 +108,7 @@ std::vector<Transition> of_socket(const std::vector<Transition>& all, uint16_t l
 std::string sequence(const std::vector<Transition>& ts);
 std::vector<Residency> residencies_in(const std::vector<Residency>& all, uint8_t state);
 std::string own_comm();
+// The cgroup v2 hierarchy's mount point, or "" (none mounted).
+std::string cgroup2_mount();
 
 }  // namespace tltest

@@ -194,15 +194,6 @@ TEST(Binary, HelpHasUsageAndExamples) {
     }
 }
 
-// The cgroup v2 hierarchy's mount point, or "" (none mounted).
-std::string cgroup2_mount() {
-    std::ifstream in("/proc/self/mounts");
-    std::string dev, dir, type, rest;
-    while (in >> dev >> dir >> type && std::getline(in, rest))
-        if (type == "cgroup2") return dir;
-    return "";
-}
-
 // n connections to a listener of this process; the client closes first, so
 // each leaves one client-side TIME-WAIT.
 int client_closes_first(uint16_t port, int n) {

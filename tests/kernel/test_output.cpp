@@ -163,12 +163,12 @@ int hostile_workload(uint16_t port, int n, const std::string& cgroup_dir = "") {
 // tcplinger's stdout into a real head's stdin; head exits after its lines.
 // tcplinger must follow within a second, exit 0 without an error line, and
 // leave no program or link behind.
-void trace_into_head(const std::vector<std::string>& trace_args, const std::string& head_lines, bool traffic) {
+void into_head(const std::vector<std::string>& command, const std::string& head_lines, bool traffic) {
     Netns ns;
     int p[2];
     ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-    std::vector<std::string> args = {TL_BINARY, "trace", "--netns", ns.path()};
-    args.insert(args.end(), trace_args.begin(), trace_args.end());
+    std::vector<std::string> args = {TL_BINARY, "--netns", ns.path()};
+    args.insert(args.begin() + 1, command.begin(), command.end());
     Child tl = start(args, p[1]);
     Child head = start({"/usr/bin/head", "-n", head_lines}, -1, p[0]);
     close(p[0]);
@@ -211,12 +211,18 @@ void trace_into_head(const std::vector<std::string>& trace_args, const std::stri
 
 // Under traffic: the write after head left fails with EPIPE.
 TEST(Output, TraceJsonIntoHeadUnderTrafficExitsWithinASecondAndDetaches) {
-    trace_into_head({"-j"}, "3", true);
+    into_head({"trace", "-j"}, "3", true);
 }
 
 // Idle: no write would ever fail; the pipe's POLLERR says head is gone.
 TEST(Output, IdleTraceIntoHeadExitsWithinASecondAndDetaches) {
-    trace_into_head({}, "1", false);
+    into_head({"trace"}, "1", false);
+}
+
+// stats --interval writes a report every interval: the one after head left
+// fails with EPIPE.
+TEST(Output, StatsIntervalIntoHeadExitsWithinASecondAndDetaches) {
+    into_head({"stats", "-j", "--interval", "0.3"}, "1", true);
 }
 
 // ---- the recording shared by the replay tests, made by a hostile process ----
@@ -358,15 +364,6 @@ TEST_F(OutputRecorded, ProblemLinesEscapeFileNames) {
     EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
 }
 
-// The cgroup v2 hierarchy's mount point, or "".
-std::string cgroup2_mount() {
-    std::ifstream in("/proc/self/mounts");
-    std::string dev, dir, type, rest;
-    while (in >> dev >> dir >> type && std::getline(in, rest))
-        if (type == "cgroup2") return dir;
-    return "";
-}
-
 // Live: trace and stats (by process and by cgroup) at once, while the
 // hostile process works from a cgroup with a hostile name (cgroup_mkdir
 // refuses a newline, the rest it takes).
@@ -386,7 +383,8 @@ TEST(Output, LiveTextOutputsEscapeCommAndCgroupPath) {
     std::string by_cg_err = read_until(by_cg.err, "tracing", 30);
     pid_t w = spawn_in(ns, [&] { return hostile_workload(7431, 3, cg); });
     EXPECT_EQ(reap(w), 0);
-    sleep_ms(300);  // the last records reach the ring buffer reader (polled every 50 ms)
+    // No wait: the workload's own connect()/close() made the records before
+    // it exited, and SIGTERM drains the ring buffer before the end.
     for (pid_t p : {trace.pid, stats.pid, by_cg.pid}) kill(p, SIGTERM);
     Result t = finish(trace), s = finish(stats), c = finish(by_cg);
     rmdir(cg.c_str());

@@ -18,6 +18,12 @@ bool FdBuffer::write_all(const char* p, size_t n) {
         ssize_t w = ::write(fd_, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                // An inherited O_NONBLOCK stdout: wait, as a blocking write would.
+                pollfd p{fd_, POLLOUT, 0};
+                ::poll(&p, 1, -1);
+                continue;
+            }
             error_ = errno;
             break;
         }
@@ -64,6 +70,8 @@ Output::Output() : fd_(STDOUT_FILENO), name_("standard output"), buf_(STDOUT_FIL
     struct stat st {};
     pipe_ = fstat(fd_, &st) == 0 && S_ISFIFO(st.st_mode);
 }
+
+Output::~Output() { flush(); }  // an early return or a FatalError keeps what was written
 
 void Output::flush() { buf_.pubsync(); }
 

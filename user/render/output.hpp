@@ -52,6 +52,7 @@ class Output {
 public:
     // Standard output, named "standard output" in messages.
     Output();
+    ~Output();
     Output(const Output&) = delete;
     Output& operator=(const Output&) = delete;
 
