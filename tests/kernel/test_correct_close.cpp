@@ -4,6 +4,7 @@
 // filter follows a connection to its end. Checked against tcpdump in the
 // namespace and the namespace's own TcpExt counters.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -222,6 +223,141 @@ TEST(CorrectClose, CloseAfterShutdownIsOneFinWait2Stay) {
             }
         EXPECT_TRUE(tw);
     }
+    expect_complete(cap);
+}
+
+// Fills fd's send queue while the peer reads nothing: with both buffers
+// small the peer's window closes and data stays unsent, so a FIN queued now
+// waits behind it (tcp_output.c: tcp_send_fin) until the peer reads.
+void fill_until_blocked(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    char chunk[4096] = {};
+    // Blocked for good once the queue is still full after a pause: a
+    // momentary EAGAIN only means data in flight, not a closed window.
+    do {
+        while (write(fd, chunk, sizeof(chunk)) > 0) {
+        }
+        sleep_ms(20);
+    } while (write(fd, chunk, sizeof(chunk)) > 0);
+    fcntl(fd, F_SETFL, flags);
+}
+
+void small_buffer(int fd, int opt) {
+    int size = 4096;
+    setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+}
+
+// A client socket whose receive window is small from its SYN on (set later,
+// the kernel would not shrink a window it already offered).
+int connect_small_rcvbuf(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    small_buffer(fd, SO_RCVBUF);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) _exit(97);
+    return fd;
+}
+
+int64_t realtime_minus_monotonic_ns() {
+    timespec rt{}, mono{};
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    return (static_cast<int64_t>(rt.tv_sec) - mono.tv_sec) * 1'000'000'000 + (rt.tv_nsec - mono.tv_nsec);
+}
+
+// close() after shutdown() in FIN-WAIT-1 and in LAST-ACK: FIN-WAIT-1 ->
+// FIN-WAIT-1 and LAST-ACK -> LAST-ACK. Each stay runs from the shutdown()
+// (the workload's CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) to the
+// ACK of its FIN (tcpdump), and CLOSE-WAIT from the peer's FIN (tcpdump) to
+// the shutdown().
+TEST(CorrectClose, CloseAfterShutdownIsOneFinWait1AndOneLastAckStay) {
+    Netns ns;
+    const uint16_t port = 7402;
+    struct Shared {
+        uint16_t fw1_port, la_peer_port;
+        uint64_t fw1_shutdown_ns, la_shutdown_ns;
+    };
+    Shared* sh = shared<Shared>();
+    Tcpdump dump(ns, "tcp port " + std::to_string(port));
+    Session s(ns);
+    pid_t child = spawn_in(ns, [&] {
+        realtime_priority();
+        int l = tcp_listen(AF_INET, port);
+        small_buffer(l, SO_RCVBUF);  // inherited by the accepted sockets, window and all
+        // FIN-WAIT-1: the client's FIN waits behind data the server does not read.
+        int c = tcp_connect(AF_INET, port);
+        int a = tcp_accept(l);
+        small_buffer(c, SO_SNDBUF);
+        sh->fw1_port = local_port(c);
+        fill_until_blocked(c);
+        sh->fw1_shutdown_ns = now_ns();
+        shutdown(c, SHUT_WR);
+        sleep_ms(100);
+        if (tcp_state(c) != TCP_FIN_WAIT1) return 20;
+        close(c);  // FIN-WAIT-1 -> FIN-WAIT-1
+        sleep_ms(200);
+        read_until_eof(a);
+        close(a);
+        // LAST-ACK: the server's FIN waits behind data the client does not read.
+        int c2 = connect_small_rcvbuf(port);
+        int a2 = tcp_accept(l);
+        small_buffer(a2, SO_SNDBUF);
+        sh->la_peer_port = local_port(c2);
+        shutdown(c2, SHUT_WR);
+        wait_state(a2, TCP_CLOSE_WAIT);
+        fill_until_blocked(a2);
+        sh->la_shutdown_ns = now_ns();
+        shutdown(a2, SHUT_WR);
+        sleep_ms(100);
+        if (tcp_state(a2) != TCP_LAST_ACK) return 30 + tcp_state(a2);
+        close(a2);  // LAST-ACK -> LAST-ACK
+        sleep_ms(200);
+        read_until_eof(c2);
+        sleep_ms(20);
+        close(c2);
+        return 0;
+    });
+    ASSERT_EQ(s.wait(child), 0);
+    s.pump(0.3);
+    Captured cap = s.finish();
+    auto packets = dump.stop();
+    const double offset_s = static_cast<double>(realtime_minus_monotonic_ns()) / 1e9;
+    auto mono_ms = [&](const Packet& p) { return (p.ts - offset_s) * 1e3; };
+    auto stays = [&](uint8_t state, uint16_t lport, uint16_t rport) {
+        std::vector<const Residency*> out;
+        for (const auto& r : cap.residencies)
+            if (r.state == state && r.local.port == lport && r.remote.port == rport) out.push_back(&r);
+        return out;
+    };
+    auto ms = [](uint64_t ns) { return static_cast<double>(ns) / kMs; };
+
+    auto fw1 = stays(kFinWait1, sh->fw1_port, port);
+    ASSERT_EQ(fw1.size(), 1u) << "one FIN-WAIT-1 stay";
+    const Packet* fin1 = fin_of(packets, sh->fw1_port, port);
+    ASSERT_TRUE(fin1);
+    const Packet* ack1 = ack_of(packets, *fin1);
+    ASSERT_TRUE(ack1);
+    EXPECT_NEAR(ms(fw1[0]->duration_ns()), mono_ms(*ack1) - ms(sh->fw1_shutdown_ns), 0.1);
+    EXPECT_GT(ms(fw1[0]->duration_ns()), 250.0);
+
+    auto la = stays(kLastAck, port, sh->la_peer_port);
+    ASSERT_EQ(la.size(), 1u) << "one LAST-ACK stay";
+    const Packet* fin2 = fin_of(packets, port, sh->la_peer_port);
+    ASSERT_TRUE(fin2);
+    const Packet* ack2 = ack_of(packets, *fin2);
+    ASSERT_TRUE(ack2);
+    EXPECT_NEAR(ms(la[0]->duration_ns()), mono_ms(*ack2) - ms(sh->la_shutdown_ns), 0.1);
+    EXPECT_GT(ms(la[0]->duration_ns()), 250.0);
+
+    auto cw = stays(kCloseWait, port, sh->la_peer_port);
+    ASSERT_EQ(cw.size(), 1u);
+    const Packet* peer_fin = fin_of(packets, sh->la_peer_port, port);
+    ASSERT_TRUE(peer_fin);
+    EXPECT_NEAR(ms(cw[0]->duration_ns()), ms(sh->la_shutdown_ns) - mono_ms(*peer_fin), 0.1);
+    for (const auto& t : cap.transitions) EXPECT_NE(t.old_state, t.new_state);
     expect_complete(cap);
 }
 
