@@ -334,14 +334,18 @@ TEST(CorrectClose, CloseAfterShutdownIsOneFinWait1AndOneLastAckStay) {
     };
     auto ms = [](uint64_t ns) { return static_cast<double>(ns) / kMs; };
 
+    // Lean mode (stats) ships no way into or out of FIN-WAIT-1 of an orphan
+    // that becomes a timewait socket: stats has no FIN-WAIT-1 figure.
     auto fw1 = stays(kFinWait1, sh->fw1_port, port);
-    ASSERT_EQ(fw1.size(), 1u) << "one FIN-WAIT-1 stay";
+    ASSERT_EQ(fw1.size(), lean_session() ? 0u : 1u) << "one FIN-WAIT-1 stay";
     const Packet* fin1 = fin_of(packets, sh->fw1_port, port);
     ASSERT_TRUE(fin1);
     const Packet* ack1 = ack_of(packets, *fin1);
     ASSERT_TRUE(ack1);
-    EXPECT_NEAR(ms(fw1[0]->duration_ns()), mono_ms(*ack1) - ms(sh->fw1_shutdown_ns), 0.1);
-    EXPECT_GT(ms(fw1[0]->duration_ns()), 250.0);
+    if (!fw1.empty()) {
+        EXPECT_NEAR(ms(fw1[0]->duration_ns()), mono_ms(*ack1) - ms(sh->fw1_shutdown_ns), 0.1);
+        EXPECT_GT(ms(fw1[0]->duration_ns()), 250.0);
+    }
 
     auto la = stays(kLastAck, port, sh->la_peer_port);
     ASSERT_EQ(la.size(), 1u) << "one LAST-ACK stay";
