@@ -365,6 +365,106 @@ TEST(CorrectClose, CloseAfterShutdownIsOneFinWait1AndOneLastAckStay) {
     expect_complete(cap);
 }
 
+// SCM_RIGHTS over a socketpair: hands a socket to another process.
+void send_fd(int via, int fd) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof(ctl);
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    if (sendmsg(via, &msg, 0) != 1) _exit(96);
+}
+
+int receive_fd(int via) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof(ctl);
+    if (recvmsg(via, &msg, 0) != 1) _exit(95);
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+    return fd;
+}
+
+// The shutdown() happened before tracing began: the close() that follows,
+// a FIN-WAIT-2 -> FIN-WAIT-2, is the only event that names the closer. The
+// socket is handed to another process first, so owner (the holder seen at
+// start, from /proc) and closer differ, and the TIME-WAIT is the closer's.
+TEST(CorrectClose, CloseAfterShutdownNamesTheCloserWhenNothingElseDid) {
+    Netns ns;
+    const uint16_t port = 7403;
+    struct Shared {
+        uint16_t cport;
+        pid_t closer;
+    };
+    Shared* sh = shared<Shared>();
+    int pair[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    Gate made, traced, dropped, closed;
+    pid_t holder = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, port);
+        int c = tcp_connect(AF_INET, port);
+        int a = tcp_accept(l);
+        sh->cport = local_port(c);
+        shutdown(c, SHUT_WR);
+        wait_state(c, TCP_FIN_WAIT2);
+        pid_t closer = fork();
+        if (closer == 0) {
+            int mine = receive_fd(pair[1]);
+            dropped.wait();  // the holder's copy is gone: this close() is the last
+            close(mine);  // FIN-WAIT-2 -> FIN-WAIT-2: this process is the closer
+            closed.open();
+            _exit(0);
+        }
+        sh->closer = closer;
+        made.open();
+        traced.wait();
+        send_fd(pair[0], c);
+        close(c);  // not the last reference (in flight, then the closer's): no kernel event
+        dropped.open();
+        closed.wait();
+        sleep_ms(50);
+        close(a);  // the peer's FIN: TIME-WAIT, hidden in the timewait socket
+        return reap(closer);
+    });
+    made.wait();
+    Session s(ns, /*snapshot=*/true);
+    traced.open();
+    ASSERT_EQ(s.wait(holder), 0);
+    s.pump(0.6);  // at least two probe rounds: the hidden move to TIME-WAIT
+    const Connection* conn = nullptr;
+    for (const auto& [cookie, c] : s.engine().connections())
+        if (c.local.port == sh->cport && c.remote.port == port) conn = &c;
+    ASSERT_TRUE(conn);
+    EXPECT_EQ(conn->state, kTimeWait);
+    EXPECT_EQ(conn->owner.pid, static_cast<uint32_t>(holder)) << "the holder seen at start";
+    EXPECT_EQ(conn->closer.pid, static_cast<uint32_t>(sh->closer)) << "named by the same-state close()";
+    Filter all;
+    Aggregator agg(GroupBy::Process, all);
+    uint64_t closer_tw = 0, holder_tw = 0;
+    for (const auto& g : agg.report(s.engine(), now_ns())) {
+        auto it = g.states.find(kTimeWait);
+        if (it == g.states.end()) continue;
+        if (g.key.pid == static_cast<uint32_t>(sh->closer)) closer_tw += it->second.current;
+        if (g.key.pid == static_cast<uint32_t>(holder)) holder_tw += it->second.current;
+    }
+    EXPECT_EQ(closer_tw, 1u);
+    EXPECT_EQ(holder_tw, 0u);
+    expect_complete(s.finish());
+}
+
 // ---- section 2: no_timewait is TCPTimeWaitOverflow, aborts apart ----
 
 struct CloseFigures {
