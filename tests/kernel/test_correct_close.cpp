@@ -366,35 +366,34 @@ TEST(CorrectClose, CloseAfterShutdownIsOneFinWait1AndOneLastAckStay) {
 }
 
 // SCM_RIGHTS over a socketpair: hands a socket to another process.
-void send_fd(int via, int fd) {
+struct FdMessage {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    FdMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl;
+        msg.msg_controllen = sizeof(ctl);
+    }
+};
+
+void send_fd(int via, int fd) {
+    FdMessage m;
+    cmsghdr* cm = CMSG_FIRSTHDR(&m.msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    if (sendmsg(via, &msg, 0) != 1) _exit(96);
+    if (sendmsg(via, &m.msg, 0) != 1) _exit(96);
 }
 
 int receive_fd(int via) {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    if (recvmsg(via, &msg, 0) != 1) _exit(95);
+    FdMessage m;
+    if (recvmsg(via, &m.msg, 0) != 1) _exit(95);
     int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m.msg)), sizeof(int));
     return fd;
 }
 
@@ -470,7 +469,8 @@ TEST(CorrectClose, CloseAfterShutdownNamesTheCloserWhenNothingElseDid) {
 struct CloseFigures {
     uint64_t overflow_delta = 0;  // TcpExt TCPTimeWaitOverflow, read inside the namespace
     uint64_t no_timewait = 0, aborted = 0, tw_entered = 0;
-    std::map<uint32_t, uint64_t> aborted_by_pid;
+    std::map<uint32_t, uint64_t> aborted_by_pid;  // per group (process)
+    pid_t workload = 0;
 };
 
 uint64_t overflow_counter(const Netns& ns) {
@@ -483,6 +483,7 @@ CloseFigures run_closes(const Netns& ns, const std::function<int()>& workload) {
     uint64_t before = overflow_counter(ns);
     Session s(ns);
     pid_t child = spawn_in(ns, workload);
+    f.workload = child;
     EXPECT_EQ(s.wait(child), 0);
     s.pump(0.3);
     Captured cap = s.finish();
@@ -520,87 +521,72 @@ TEST(CorrectClose, NoTimeWaitEqualsTimeWaitOverflow) {
 }
 
 // The aborts below run with tcp_max_tw_buckets = 0, so the buckets are full
-// the whole time: only the kernel path can tell them from an overflow.
+// the whole time: only the kernel path can tell them from an overflow. Each
+// of kAborts connections (c connected to a) must end as two aborts, one per
+// side, and no overflow.
 constexpr int kAborts = 5;
 
-// SO_LINGER {1,0} close() in FIN-WAIT-2: tcp_disconnect() moves to CLOSE
-// before it sets sk_err and sends an RST; the peer's CLOSE-WAIT ends by it.
-TEST(CorrectClose, AbortiveCloseInFinWait2IsAnAbortNotAnOverflow) {
+void expect_two_aborts_per_connection(uint16_t port, const std::function<int(int c, int a)>& abort_one) {
     Netns ns;
     ns.sysctl("net.ipv4.tcp_max_tw_buckets", "0");
-    const uint16_t port = 7412;
     CloseFigures f = run_closes(ns, [&] {
         int l = tcp_listen(AF_INET, port);
         for (int i = 0; i < kAborts; ++i) {
             int c = tcp_connect(AF_INET, port);
             int a = tcp_accept(l);
-            shutdown(c, SHUT_WR);
-            wait_state(c, TCP_FIN_WAIT2);
-            linger_zero(c);
-            close(c);  // RST
-            wait_state(a, TCP_CLOSE);
-            close(a);
+            if (int rc = abort_one(c, a)) return rc;
         }
         return 0;
     });
     EXPECT_EQ(f.overflow_delta, 0u);
     EXPECT_EQ(f.no_timewait, 0u);
-    EXPECT_EQ(f.aborted, 2u * kAborts) << "the FIN-WAIT-2 that reset and the CLOSE-WAIT that got the RST";
+    EXPECT_EQ(f.aborted, 2u * kAborts);
+    EXPECT_EQ(f.aborted_by_pid[f.workload], 2u * kAborts) << "charged to the process of both ends";
     EXPECT_EQ(f.tw_entered, 0u);
+}
+
+// SO_LINGER {1,0} close() in FIN-WAIT-2: tcp_disconnect() moves to CLOSE
+// before it sets sk_err and sends an RST; the peer's CLOSE-WAIT ends by it.
+TEST(CorrectClose, AbortiveCloseInFinWait2IsAnAbortNotAnOverflow) {
+    expect_two_aborts_per_connection(7412, [](int c, int a) {
+        shutdown(c, SHUT_WR);
+        wait_state(c, TCP_FIN_WAIT2);
+        linger_zero(c);
+        close(c);  // RST
+        wait_state(a, TCP_CLOSE);
+        close(a);
+        return 0;
+    });
 }
 
 // TCP_LINGER2 = -1: the orphan's FIN-WAIT-2 ends at once, with no TIME-WAIT
 // (tcp.c: __tcp_close; tcp_input.c: tcp_rcv_state_process); the peer ends
 // by the RST it gets (in CLOSE-WAIT, or in LAST-ACK for its own FIN).
 TEST(CorrectClose, NegativeLinger2IsAnAbortNotAnOverflow) {
-    Netns ns;
-    ns.sysctl("net.ipv4.tcp_max_tw_buckets", "0");
-    const uint16_t port = 7413;
-    CloseFigures f = run_closes(ns, [&] {
-        int l = tcp_listen(AF_INET, port);
-        for (int i = 0; i < kAborts; ++i) {
-            int c = tcp_connect(AF_INET, port);
-            int a = tcp_accept(l);
-            int minus_one = -1;
-            if (setsockopt(c, IPPROTO_TCP, TCP_LINGER2, &minus_one, sizeof(minus_one)) != 0) return 11;
-            close(c);
-            read_until_eof(a);
-            sleep_ms(20);
-            close(a);
-            sleep_ms(20);
-        }
+    expect_two_aborts_per_connection(7413, [](int c, int a) {
+        int minus_one = -1;
+        if (setsockopt(c, IPPROTO_TCP, TCP_LINGER2, &minus_one, sizeof(minus_one)) != 0) return 11;
+        close(c);
+        read_until_eof(a);
+        sleep_ms(20);
+        close(a);
+        sleep_ms(20);
         return 0;
     });
-    EXPECT_EQ(f.overflow_delta, 0u);
-    EXPECT_EQ(f.no_timewait, 0u);
-    EXPECT_EQ(f.aborted, 2u * kAborts);
-    EXPECT_EQ(f.tw_entered, 0u);
 }
 
 // An RST while the peer is in CLOSE-WAIT: the FIN-WAIT-2 side ends by
 // tcp_reset() (sk_err set first), the CLOSE-WAIT side by tcp_disconnect().
 TEST(CorrectClose, ResetOfCloseWaitPeerIsAnAbortNotAnOverflow) {
-    Netns ns;
-    ns.sysctl("net.ipv4.tcp_max_tw_buckets", "0");
-    const uint16_t port = 7414;
-    CloseFigures f = run_closes(ns, [&] {
-        int l = tcp_listen(AF_INET, port);
-        for (int i = 0; i < kAborts; ++i) {
-            int c = tcp_connect(AF_INET, port);
-            int a = tcp_accept(l);
-            shutdown(c, SHUT_WR);
-            wait_state(c, TCP_FIN_WAIT2);
-            linger_zero(a);
-            close(a);  // RST from CLOSE-WAIT
-            wait_state(c, TCP_CLOSE);
-            close(c);
-        }
+    expect_two_aborts_per_connection(7414, [](int c, int a) {
+        shutdown(c, SHUT_WR);
+        wait_state(c, TCP_FIN_WAIT2);
+        linger_zero(a);
+        close(a);  // RST from CLOSE-WAIT
+        wait_state(c, TCP_CLOSE);
+        close(c);
         return 0;
     });
-    EXPECT_EQ(f.overflow_delta, 0u);
-    EXPECT_EQ(f.no_timewait, 0u);
-    EXPECT_EQ(f.aborted, 2u * kAborts);
-    EXPECT_EQ(f.tw_entered, 0u);
 }
 
 // ---- section 7: a BPF filter follows a connection to its end ----
