@@ -39,6 +39,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define SOCK_DEAD 0 /* enum sock_flags */
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define SOCK_DONE 1
 
 /* Filters, set by userspace before load. 0 means "any". */
 const volatile __u32 filter_netns = 0;
@@ -295,6 +296,14 @@ static __always_inline int read_tuple_sk(const struct sock *sk, struct tl_tuple 
 		return -1;
 	}
 	t->lport = skc->skc_num;
+	/* tcp_set_state(CLOSE) unhashes the socket and inet_put_port() zeroes
+	 * inet_num before inet_sk_state_store() fires the tracepoint
+	 * (inet_hashtables.c: __inet_put_port). inet_sport, set with it at
+	 * bind/connect/accept (inet_csk_clone_lock), is left alone: without it
+	 * every X -> CLOSE would show port 0 and fail a port filter, so a
+	 * filtered run would never see its connections end. */
+	if (!t->lport)
+		t->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	t->rport = bpf_ntohs(skc->skc_dport);
 	t->netns = skc->skc_net.net->ns.inum;
 	return 0;
@@ -394,6 +403,55 @@ static __always_inline bool orphan_becomes_timewait(const struct sock *sk)
 }
 
 /*
+ * Is this X -> CLOSE the one tcp_time_wait() makes when it gets no timewait
+ * socket (tcp_max_tw_buckets full, counted as TCPTimeWaitOverflow)? The
+ * kernel facts it rests on (net/ipv4/, Linux 6.18):
+ * - tcp_minisocks.c: tcp_time_wait() calls inet_twsk_alloc(), which returns
+ *   NULL when tw_refcount - 1 >= sysctl_max_tw_buckets (inet_timewait_sock.c);
+ *   it then counts TCPTimeWaitOverflow and calls tcp_done() with sk_state
+ *   still FIN_WAIT2 or CLOSING and sk_err untouched.
+ * - Its callers: an orphan in FIN_WAIT2 (tcp.c: __tcp_close; tcp_input.c:
+ *   tcp_rcv_state_process on the ACK of our FIN; tcp_timer.c:
+ *   tcp_keepalive_timer), always with SOCK_DEAD set and TCP_LINGER2 >= 0;
+ *   or the peer's FIN in FIN_WAIT2 (tcp_input.c: tcp_fin, which sets
+ *   SOCK_DONE first) and the ACK of our FIN in CLOSING (a state entered by
+ *   tcp_fin, so SOCK_DONE is set).
+ * - The aborts that end FIN_WAIT2/CLOSING without a timewait socket:
+ *   tcp_reset(), tcp_abort() and tcp_write_err() set sk_err before tcp_done()
+ *   (tcp_done_with_error); tcp_disconnect() (SO_LINGER {1,0} close(),
+ *   connect(AF_UNSPEC)) and __tcp_close's unread-data abort move to CLOSE
+ *   before setting sk_err, from the socket call itself, before sock_orphan()
+ *   (task context, not SOCK_DEAD; a FIN_WAIT2 socket there has no SOCK_DONE:
+ *   a FIN would have moved it on); TCP_LINGER2 < 0 closes a dead FIN_WAIT2
+ *   without SOCK_DONE (__tcp_close, tcp_rcv_state_process).
+ * Not told apart (documented in the README): a timewait slab allocation
+ * failure with buckets free (the kernel counts it as overflow too); an orphan
+ * aborted by memory pressure or netns teardown while the buckets are full; a
+ * tw socket freed on another CPU in the few hundred ns between
+ * inet_twsk_alloc() and this tracepoint.
+ */
+static __always_inline bool tw_overflow_close(const struct sock *sk, int oldstate, bool task_ctx)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	unsigned long flags = sk->__sk_common.skc_flags;
+	bool dead = flags & (1UL << SOCK_DEAD), done = flags & (1UL << SOCK_DONE);
+	struct net *net = sk->__sk_common.skc_net.net;
+	int refs, max;
+
+	if (oldstate != TCP_FIN_WAIT2 && oldstate != TCP_CLOSING)
+		return false;
+	if (sk->sk_err)
+		return false;
+	if (task_ctx && !dead && !(oldstate == TCP_FIN_WAIT2 && done))
+		return false; /* tcp_disconnect() or an abort in close() */
+	if (oldstate == TCP_FIN_WAIT2 && !done && (!dead || BPF_CORE_READ(tp, linger2) < 0))
+		return false; /* TCP_LINGER2 < 0 */
+	refs = BPF_CORE_READ(net, ipv4.tcp_death_row.tw_refcount.refs.counter);
+	max = BPF_CORE_READ(net, ipv4.tcp_death_row.sysctl_max_tw_buckets);
+	return refs - 1 >= max;
+}
+
+/*
  * Lean mode ships only what lingering stays need: not connection set-up
  * (into SYN-SENT, SYN-RECV, ESTABLISHED, LISTEN; a refused connect or closed
  * listener), not the close() call itself (its caller is kept as the closer),
@@ -433,19 +491,26 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	struct tl_event *e;
 	struct tl_sock *s;
 	__u64 now, cookie;
-	bool task_ctx;
+	bool task_ctx, filtered;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	if (read_tuple_sk(sk, &t) || tuple_filtered(&t))
+	if (read_tuple_sk(sk, &t))
 		return 0;
-
-	now = bpf_ktime_get_ns();
-	cookie = bpf_get_socket_cookie((void *)sk);
 	/* The socket lock is owned only by the task inside a socket call
 	 * (lock_sock); softirq and timers find it unowned (or defer to the
 	 * owner's release_sock, which again runs in the owner's context). */
 	task_ctx = sk->sk_lock.owned;
+	filtered = tuple_filtered(&t);
+	/* CLOSE -> SYN_SENT has no local port yet (tcp_v4_connect picks it
+	 * after): a port filter cannot judge it, so its owner and entry time go
+	 * to socket storage anyway, unshipped, for the connection's later
+	 * records should it pass. */
+	if (filtered && !(newstate == TCP_SYN_SENT && task_ctx))
+		return 0;
+
+	now = bpf_ktime_get_ns();
+	cookie = bpf_get_socket_cookie((void *)sk);
 
 	s = bpf_sk_storage_get(&socks, (void *)sk, 0, 0);
 	if (!s && lean) {
@@ -475,6 +540,10 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		set_owner_current(s);
 	if (lean && s && task_ctx && !s->closer_known && tl_is_close_call(oldstate, newstate))
 		set_closer_current(s);
+	/* tcp_close_state() after shutdown(): no new stay, the entry time
+	 * stands. Only trace/record ship it, for its caller (the closer). */
+	if (oldstate == newstate && (lean || !tl_is_close_call(oldstate, newstate)))
+		return 0;
 
 	if (lean && newstate == TCP_CLOSE) {
 		__u32 zero = 0;
@@ -500,7 +569,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		}
 	}
 
-	if (lean && lean_skip(sk, oldstate, newstate))
+	if (filtered || (lean && lean_skip(sk, oldstate, newstate)))
 		e = NULL;
 	else
 		e = reserve();
@@ -517,13 +586,15 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 			e->flags |= TL_F_TASK_CTX;
 		if (newstate == TCP_CLOSE && sk->sk_err)
 			e->flags |= TL_F_SK_ERR;
+		if (newstate == TCP_CLOSE && tw_overflow_close(sk, oldstate, task_ctx))
+			e->flags |= TL_F_TW_OVERFLOW;
 		if (s && s->entered_ns)
 			e->aux0 = now - s->entered_ns;
 		put_owner(e, s, closer_side(oldstate, newstate));
 		submit(e);
 	}
 
-	if (s)
+	if (s && oldstate != newstate)
 		s->entered_ns = now;
 	if (newstate == TCP_SYN_SENT && task_ctx) {
 		struct tl_connecting *cn = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0,

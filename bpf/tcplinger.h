@@ -35,6 +35,11 @@ enum tl_kind {
  */
 static inline __attribute__((always_inline)) int tl_is_close_call(int oldstate, int newstate)
 {
+	/* close() after shutdown(SHUT_WR): tcp_close_state() maps FIN_WAIT1,
+	 * FIN_WAIT2, CLOSING and LAST_ACK to themselves and tcp_set_state()
+	 * still fires the tracepoint. The stay goes on; only its caller is news. */
+	if (oldstate == newstate)
+		return newstate == 4 || newstate == 5 || newstate == 9 || newstate == 11;
 	if (newstate == 4 /* FIN_WAIT1 */)
 		return oldstate == 1 /* ESTABLISHED */ || oldstate == 3 /* SYN_RECV */;
 	if (newstate == 9 /* LAST_ACK */)
@@ -77,6 +82,9 @@ struct tl_tw_probe_res {
 #define TL_F_NO_COOKIE     0x0020 /* cookie field is a synthetic key (socket had no cookie) */
 #define TL_F_SK_ERR        0x0040 /* STATE: the socket has a pending error (sk_err), e.g. after an RST */
 #define TL_F_OWNER_IS_CLOSER 0x0080 /* lean: owner_* is the close()/shutdown() caller, not the owner */
+#define TL_F_TW_OVERFLOW   0x0100 /* STATE X -> CLOSE: tcp_time_wait() found tcp_max_tw_buckets full
+				   * (see tw_overflow_close in tcplinger.bpf.c); the engine also
+				   * checks that no timewait socket was born */
 
 /*
  * One fixed-size record per event. Field meaning by kind:

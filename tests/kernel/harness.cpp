@@ -207,8 +207,9 @@ bool lean_session() {
     return lean && *lean == '1';
 }
 
-Session::Session(const Netns& ns, bool snapshot, bool raw) {
+Session::Session(const Netns& ns, bool snapshot, bool raw, const KernelFilter& kernel) {
     TracerOptions opts;
+    opts.filter = kernel;
     opts.filter.netns = ns.inode();
     // TL_TEST_LEAN=1: the BPF side as `stats` runs it (tests/CMakeLists.txt
     // runs the lifecycle tests both ways).

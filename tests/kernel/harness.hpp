@@ -79,7 +79,8 @@ bool lean_session();
 
 class Session {
 public:
-    explicit Session(const Netns& ns, bool snapshot = false, bool raw = false);
+    // `kernel`: BPF filters (ports, family) on top of the namespace's.
+    explicit Session(const Netns& ns, bool snapshot = false, bool raw = false, const KernelFilter& kernel = {});
     ~Session();
     // Polls the tracer (and the timewait probe) for about `seconds`.
     void pump(double seconds);

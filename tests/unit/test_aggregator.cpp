@@ -2,6 +2,9 @@
 // consistent owner.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "render/stats_format.hpp"
 #include "stats/aggregator.hpp"
 
 using namespace tcplinger;
@@ -70,4 +73,36 @@ TEST(Aggregator, StaysBeganBeforeTheWindowArePresentNotEntered) {
     auto since_start = agg.report(engine, 10 * kMs, 0);
     EXPECT_EQ(since_start[0].states.at(kCloseWait).entered, 1u);
     EXPECT_EQ(since_start[0].key.lport, 80);
+}
+
+// Issue 9.2: aborted closes are a figure of their own per group, in text
+// and JSON, apart from no_timewait.
+TEST(Aggregator, AbortedClosesAreCountedPerGroupAndRendered) {
+    Filter all;
+    Aggregator agg(GroupBy::Process, all);
+    Transition t;
+    t.old_state = kFinWait2;
+    t.new_state = kClose;
+    t.charged = Process{4242, "client", 0};
+    t.aborted = true;
+    agg.add(t);
+    agg.add(t);
+    t.aborted = false;
+    t.no_timewait = true;
+    agg.add(t);
+    t.no_timewait = false;
+    agg.add(t);  // an orderly close: neither
+    Engine engine;
+    StatsReport report;
+    report.groups = agg.report(engine, 0);
+    ASSERT_EQ(report.groups.size(), 1u);
+    EXPECT_EQ(report.groups[0].aborted, 2u);
+    EXPECT_EQ(report.groups[0].no_timewait, 1u);
+    std::ostringstream text, json;
+    render_stats_text(text, report);
+    render_stats_json(json, report);
+    EXPECT_NE(text.str().find("4242 client: 2 connections ended by RST or abort, not an orderly close"),
+              std::string::npos)
+        << text.str();
+    EXPECT_NE(json.str().find("\"no_timewait\":1,\"aborted\":2,"), std::string::npos) << json.str();
 }

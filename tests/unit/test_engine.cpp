@@ -364,3 +364,58 @@ TEST(Engine, LeanBirthAfterAcceptMovesThroughTheUnshippedState) {
     // The probe later finds it in TIME-WAIT: FIN-WAIT-2 lasted from 8 ms.
     ASSERT_EQ(s.engine.timewait_probes(10).size(), 0u) << "no kernel address in a hand-made record";
 }
+
+// Issue 9.1: close() after shutdown(SHUT_WR) fires FIN-WAIT-2 -> FIN-WAIT-2
+// (tcp.c: tcp_close_state). The stay goes on; the caller becomes the closer.
+TEST(Engine, SameStateCloseKeepsTheStayAndNamesTheCloser) {
+    Stream s;
+    Event first = s.base(EventKind::State, 8 * kMs);
+    first.old_state = kFinWait1;
+    first.new_state = kFinWait2;
+    first.aux0 = 3 * kMs;  // BPF: FIN-WAIT-1 began at 5 ms (socket storage)
+    s.engine.process(first);
+    s.state(100 * kMs, kFinWait2, kFinWait2, 300);
+    s.tw(EventKind::TwStart, 300 * kMs, kTimeWait, Stream::jiffies_at(300 * kMs) + 60 * kHz);
+    s.state(300 * kMs, kFinWait2, kClose);
+    EXPECT_EQ(s.seq(), "FIN-WAIT-2 TIME-WAIT");
+    size_t fw2 = 0;
+    for (const auto& r : s.rs) fw2 += r.state == kFinWait2;
+    EXPECT_EQ(fw2, 1u);
+    const Residency* r = s.residency(kFinWait2);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->start_ns, 8 * kMs);
+    EXPECT_EQ(r->end_ns, 300 * kMs);
+    EXPECT_EQ(r->owner.pid, 300u) << "the close() named the closer";
+    EXPECT_EQ(s.engine.connections().begin()->second.closer.pid, 300u);
+}
+
+// Issue 9.2: only BPF's overflow mark makes a no_timewait; every other
+// X -> CLOSE but set-up failures and LAST-ACK's ACK is an abort.
+TEST(Engine, NoTimeWaitNeedsTheOverflowMarkEverythingElseIsAnAbort) {
+    struct Case {
+        uint8_t from;
+        uint16_t flags;
+        bool no_timewait, aborted;
+    } cases[] = {
+        {kFinWait2, flag::kTwOverflow, true, false}, {kClosing, flag::kTwOverflow, true, false},
+        {kFinWait2, 0, false, true},                  {kFinWait2, flag::kSkErr, false, true},
+        {kClosing, 0, false, true},                   {kEstablished, 0, false, true},
+        {kCloseWait, flag::kSkErr, false, true},      {kFinWait1, 0, false, true},
+        {kLastAck, 0, false, false},                  {kLastAck, flag::kSkErr, false, true},
+        {kSynSent, flag::kSkErr, false, false},       {kListen, 0, false, false},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(std::string(state_name(c.from)) + " flags " + std::to_string(c.flags));
+        Stream s;
+        s.engine.set_transitions(Engine::Transitions::NoTimeWaitOnly);
+        Event e = s.base(EventKind::State, 10 * kMs);
+        e.old_state = c.from;
+        e.new_state = kClose;
+        e.flags = c.flags;
+        s.engine.process(e);
+        ASSERT_EQ(s.ts.size(), c.no_timewait || c.aborted ? 1u : 0u) << "stats sees exactly these closes";
+        if (s.ts.empty()) continue;
+        EXPECT_EQ(s.ts[0].no_timewait, c.no_timewait);
+        EXPECT_EQ(s.ts[0].aborted, c.aborted);
+    }
+}

@@ -77,6 +77,7 @@ constexpr uint16_t kDue = 0x0010;
 constexpr uint16_t kNoCookie = 0x0020;
 constexpr uint16_t kSkErr = 0x0040;
 constexpr uint16_t kOwnerIsCloser = 0x0080;  // owner is the close()/shutdown() caller (lean mode)
+constexpr uint16_t kTwOverflow = 0x0100;     // X -> CLOSE in tcp_time_wait() with tcp_max_tw_buckets full
 }  // namespace flag
 
 struct Event {

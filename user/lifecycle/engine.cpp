@@ -52,7 +52,7 @@ Connection* Engine::find_or_create(const Event& ev, bool* created) {
 
 void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
                   const Event* ev, EndReason reason) {
-    if (!transition_fn_ || (transitions_ == Transitions::NoTimeWaitOnly && !no_timewait_)) return;
+    if (!transition_fn_ || (transitions_ == Transitions::NoTimeWaitOnly && !no_timewait_ && !aborted_)) return;
     Transition t;
     t.ts_ns = ts;
     t.cookie = cookie;
@@ -78,7 +78,9 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     t.timewait = c.timewait;
     t.rearmed = c.rearmed;
     t.no_timewait = no_timewait_;
+    t.aborted = aborted_;
     if (no_timewait_) t.charged = responsible(c, c.timewait ? kTimeWait : kFinWait2);
+    if (aborted_) t.charged = responsible(c, from);  // the process charged for the stay it cut short
     transition_fn_(t);
 }
 
@@ -149,12 +151,19 @@ void Engine::on_state(const Event& ev) {
     // A backup program that was itself interrupted can report a transition
     // its primary already did (see bpf/tcplinger.bpf.c, hit rings): same
     // transition again, with the state already moved on.
+    if (ev.in_task() && !c->closer.known() && tl_is_close_call(ev.old_state, ev.new_state))
+        c->closer = ev.task;
+    if (ev.old_state == ev.new_state) {
+        // close() after shutdown() (tcp.c: tcp_close_state maps FIN-WAIT-1,
+        // FIN-WAIT-2, CLOSING and LAST-ACK to themselves): the same stay
+        // goes on; its caller, taken above, was all it had to say.
+        if (ev.new_state == kClose) forget(ev.cookie);
+        return;
+    }
     if (!created && c->state == ev.new_state && c->prev_state == ev.old_state) {
         ++counters_.duplicates;
         return;
     }
-    if (ev.in_task() && !c->closer.known() && tl_is_close_call(ev.old_state, ev.new_state))
-        c->closer = ev.task;
 
     if (ev.new_state == kClose && c->timewait) {
         // tcp_time_wait(): the full socket hands the connection over to the
@@ -162,10 +171,17 @@ void Engine::on_state(const Event& ev) {
         if (raw_) emit(*c, ev.cookie, ev.ts_ns, ev.old_state, kClose, &ev, EndReason::None);
         return;
     }
-    no_timewait_ = ev.new_state == kClose && (ev.old_state == kFinWait2 || ev.old_state == kClosing) &&
-                   !(ev.flags & flag::kSkErr);
+    if (ev.new_state == kClose) {
+        // BPF tells tcp_time_wait()'s overflow from the aborts that leave
+        // the same states the same way (tw_overflow_close); the timewait
+        // hand-off was handled above.
+        no_timewait_ = (ev.old_state == kFinWait2 || ev.old_state == kClosing) && (ev.flags & flag::kTwOverflow);
+        bool orderly = ev.old_state == kLastAck && !(ev.flags & flag::kSkErr);  // the ACK of our FIN
+        bool setup = ev.old_state == kSynSent || ev.old_state == kListen || ev.old_state == kClose;
+        aborted_ = !no_timewait_ && !orderly && !setup;
+    }
     move_to(*c, ev.cookie, ev.ts_ns, ev.new_state, &ev);
-    no_timewait_ = false;
+    no_timewait_ = aborted_ = false;
     if (ev.new_state == kClose) forget(ev.cookie);
 }
 

@@ -33,10 +33,16 @@ struct Transition {
     EndReason reason = EndReason::None;  // set on TIME-WAIT/FIN-WAIT-2 -> CLOSE from the timewait socket
     bool timewait = false;               // made from the timewait socket's life
     bool rearmed = false;                // the timewait timer was re-armed
-    // FIN-WAIT-2/CLOSING -> CLOSE with no timewait socket and no error: the
-    // connection got no TIME-WAIT at all (tcp_minisocks.c: tcp_time_wait
-    // when tcp_max_tw_buckets is full, TCPTimeWaitOverflow).
+    // FIN-WAIT-2/CLOSING -> CLOSE that tcp_time_wait() made without a
+    // timewait socket: the connection got no TIME-WAIT at all because
+    // tcp_max_tw_buckets was full (TCPTimeWaitOverflow; BPF's
+    // TL_F_TW_OVERFLOW, see tw_overflow_close in bpf/tcplinger.bpf.c).
     bool no_timewait = false;
+    // X -> CLOSE of a connection that ended by an RST (sent or received) or
+    // an abort (SO_LINGER {1,0}, TCP_LINGER2 < 0, unread data, timeout)
+    // instead of an orderly close: not a timewait hand-off, not an overflow,
+    // not LAST-ACK's ACK; set-up failures (SYN-SENT) and listeners excluded.
+    bool aborted = false;
 };
 
 struct Residency {
@@ -107,8 +113,9 @@ public:
     explicit Engine(size_t max_connections = kDefaultMaxConnections) : max_connections_(max_connections) {}
 
     // Which transitions reach on_transition: every one (trace), or only the
-    // closes that got no TIME-WAIT (stats counts those; its figures come
-    // from residencies, so building every transition would be wasted work).
+    // closes that got no TIME-WAIT and the aborted ones (stats counts those;
+    // its figures come from residencies, so building every transition would
+    // be wasted work).
     enum class Transitions { All, NoTimeWaitOnly };
     void set_transitions(Transitions which) { transitions_ = which; }
 
@@ -161,6 +168,7 @@ private:
     bool raw_ = false;
     Transitions transitions_ = Transitions::All;
     bool no_timewait_ = false;  // set while emitting a close that skipped TIME-WAIT
+    bool aborted_ = false;      // set while emitting an aborted close
     std::unordered_map<uint64_t, Connection> conns_;
     std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order
     // Timewait sockets in FIN-WAIT-2 to probe, (kernel address, cookie); no

@@ -222,10 +222,14 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
             out << buf;
         }
     }
-    for (const GroupFigures* g : ranked(r))
+    for (const GroupFigures* g : ranked(r)) {
         if (g->no_timewait)
             out << "\n" << key_text(g->key, r.by, r) << ": " << g->no_timewait
                 << " closes got no TIME-WAIT (tcp_max_tw_buckets full)\n";
+        if (g->aborted)
+            out << "\n" << key_text(g->key, r.by, r) << ": " << g->aborted
+                << " connections ended by RST or abort, not an orderly close\n";
+    }
     for (const auto& [ns, n] : r.tw_overflow)
         if (n) out << "\nnetns " << ns << ": " << n << " connections got no TIME-WAIT (TCPTimeWaitOverflow, tcp_max_tw_buckets)\n";
     out << "\n" << "lost " << r.drops.lost() << " (ring buffer " << r.drops.ringbuf_drops << ", recursion "
@@ -259,7 +263,7 @@ void render_stats_json(std::ostream& out, const StatsReport& r) {
             json::string(out, r.cgroup_name ? r.cgroup_name(k.cgroup) : "");
             break;
         }
-        out << ",\"no_timewait\":" << g->no_timewait << ",\"states\":";
+        out << ",\"no_timewait\":" << g->no_timewait << ",\"aborted\":" << g->aborted << ",\"states\":";
         states_json(out, g->states);
         out << ",\"holders\":";
         holders_json(out, g->holders);

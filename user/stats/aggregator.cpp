@@ -55,14 +55,18 @@ GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endp
 // still running, at report time: by then the owner is known even when the
 // kernel made the transition before accept() returned.
 void Aggregator::add(const Transition& t) {
-    if (!t.no_timewait) return;
+    if (!t.no_timewait && !t.aborted) return;
     Residency probe;
     probe.owner = t.charged;
     probe.netns = t.netns;
     probe.local = t.local;
     probe.remote = t.remote;
-    probe.state = kTimeWait;
-    if (filter_.match(probe)) no_timewait_[key_of(t.charged, t.remote, t.local)]++;
+    // --state: an overflow is a TIME-WAIT that never was; an abort cuts
+    // short the state it left.
+    probe.state = t.no_timewait ? uint8_t{kTimeWait} : t.old_state;
+    if (!filter_.match(probe)) return;
+    CloseCounts& n = closes_[key_of(t.charged, t.remote, t.local)];
+    (t.no_timewait ? n.no_timewait : n.aborted)++;
 }
 
 void Aggregator::add(const Residency& r) {
@@ -112,12 +116,13 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
         for (const SocketHolder* h : *mine)
             held[key].push_back(HeldSocket{h->process, h->fd, cookie, c.local, c.remote, age, !c.entered_known});
     }
-    for (const auto& [key, n] : no_timewait_) merged[key];
+    for (const auto& [key, n] : closes_) merged[key];
     std::vector<GroupFigures> out;
     out.reserve(merged.size());
     for (auto& [key, states] : merged) {
-        auto it = no_timewait_.find(key);
-        GroupFigures g{key, std::move(states), it == no_timewait_.end() ? 0 : it->second, {}};
+        auto it = closes_.find(key);
+        CloseCounts n = it == closes_.end() ? CloseCounts{} : it->second;
+        GroupFigures g{key, std::move(states), n.no_timewait, n.aborted, {}};
         if (auto h = held.find(key); h != held.end()) {
             g.holders = std::move(h->second);
             std::sort(g.holders.begin(), g.holders.end(), [](const HeldSocket& a, const HeldSocket& b) {

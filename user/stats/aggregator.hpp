@@ -57,6 +57,7 @@ struct GroupFigures {
     GroupKey key;
     std::map<uint8_t, StateFigures> states;
     uint64_t no_timewait = 0;  // closes that got no TIME-WAIT (tcp_max_tw_buckets overflow)
+    uint64_t aborted = 0;      // connections ended by RST or abort instead of an orderly close
     // The group's CLOSE-WAIT sockets open now, one row per holder and fd
     // (when holders were given to report()), oldest first.
     std::vector<HeldSocket> holders;
@@ -83,7 +84,10 @@ private:
     GroupBy by_;
     const Filter& filter_;
     std::map<GroupKey, std::map<uint8_t, StateFigures>> groups_;
-    std::map<GroupKey, uint64_t> no_timewait_;
+    struct CloseCounts {
+        uint64_t no_timewait = 0, aborted = 0;
+    };
+    std::map<GroupKey, CloseCounts> closes_;
 };
 
 // Sum of every group, per state.
