@@ -31,6 +31,9 @@ struct LiveHooks {
     std::function<void(const DropCounters&)> on_counters;
     // Polled after every poll: true ends the run as a signal would.
     std::function<bool()> should_stop;
+    // Once the run is over, before the programs detach (doctor takes a last
+    // snapshot of the sockets here).
+    std::function<void(Tracer&)> before_stop;
 };
 
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);
