@@ -403,7 +403,10 @@ private:
             else if (left < 600 || (h.usable && h.headroom * 2 <= h.usable)) s = Severity::Warn;
             std::string who = d.processes.empty() ? "" : " from " + d.processes.front();
             std::string dest = format_endpoint(Endpoint{h.dest.family, h.dest.daddr, h.dest.dport});
-            std::string summary = dest + " takes " + rate_text(rate) + " new TIME-WAIT/s" + who + "; headroom " +
+            std::string summary = dest + " takes " + rate_text(rate) + " new TIME-WAIT/s" + who;
+            if (d.closes_without_time_wait)
+                summary += " (and " + thousands(d.closes_without_time_wait) + " closes got none: tcp_max_tw_buckets)";
+            summary += "; headroom " +
                                   thousands(h.headroom) + " of " + thousands(h.usable) + " ports";
             if (!std::isinf(left)) summary += ", exhausted in " + duration_text(left) + " at this rate";
             summary += "; " + headroom::reuse_verdict_text(h.reuse);
@@ -423,6 +426,7 @@ private:
                           "(inet_hashtables.c: __inet_hash_connect) and fails with EADDRNOTAVAIL when none is left",
                           advice);
             ev(f, "time_wait_entered", thousands(d.time_wait_entered));
+            ev(f, "closes_without_time_wait", thousands(d.closes_without_time_wait));
             ev(f, "time_wait_per_s", rate_text(rate));
             char growth[32];
             std::snprintf(growth, sizeof(growth), "%.1f", d.growth_per_s);

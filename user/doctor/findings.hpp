@@ -36,6 +36,7 @@ struct Finding {
 struct DestinationLoad {
     headroom::Headroom headroom;       // at the end
     uint64_t time_wait_entered = 0;    // client-side TIME-WAITs toward it
+    uint64_t closes_without_time_wait = 0;  // tcp_max_tw_buckets was full
     double growth_per_s = 0;           // ports held at end minus at start, per second
     std::vector<std::string> processes;  // "comm (pid)" making them, busiest first
 };

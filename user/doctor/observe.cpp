@@ -54,7 +54,9 @@ void Observer::begin_run() {
     engine_ = std::make_unique<Engine>();
     engine_->set_transitions(Engine::Transitions::NoTimeWaitOnly);
     engine_->on_transition([this](const Transition& t) {
-        if (t.no_timewait) ++no_timewait_;
+        if (!t.no_timewait) return;
+        ++no_timewait_;
+        ++no_tw_by_dest_[destination_of(t.netns, t.local, t.remote)];
     });
     engine_->on_residency([this](const Residency& r) {
         if (r.state == kTimeWait && r.reason == EndReason::Expired && !r.lower_bound)
@@ -68,7 +70,8 @@ void Observer::event(const Event& ev) {
     if (ev.kind == EventKind::Existing && snapshot_open_) start_.push_back(sample_of(ev));
     else if (ev.kind != EventKind::Owner) snapshot_open_ = false;
     // A timewait socket is born: lean mode's TwBirth or the full TwStart.
-    if (ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) {
+    // Counted once per connection: a re-armed timer can start again.
+    if ((ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second) {
         auto d = destination_of(ev.netns, ev.local, ev.remote);
         ++tw_born_[d];
         const Process& p = ev.owner_known() ? ev.owner : ev.task;
@@ -110,13 +113,14 @@ Observation Observer::build(const NetnsState& ns, uint64_t now_ns, double second
     // Destinations: every one with sockets at the end or TIME-WAIT made.
     std::map<headroom::Destination, headroom::Headroom> at_end;
     for (const auto& h : headroom::compute(ports, end, ns.inode)) at_end[h.dest] = h;
-    for (const auto& [d, n] : tw_born_)
-        if (d.netns == ns.inode && !at_end.count(d))
-            at_end[d] = headroom::compute_one(ports, end, d);
+    for (const auto* born : {&tw_born_, &no_tw_by_dest_})
+        for (const auto& [d, n] : *born)
+            if (d.netns == ns.inode && !at_end.count(d)) at_end[d] = headroom::compute_one(ports, end, d);
     for (const auto& [d, h] : at_end) {
         DestinationLoad load;
         load.headroom = h;
         if (auto it = tw_born_.find(d); it != tw_born_.end()) load.time_wait_entered = it->second;
+        if (auto it = no_tw_by_dest_.find(d); it != no_tw_by_dest_.end()) load.closes_without_time_wait = it->second;
         uint32_t held_start = headroom::compute_one(ports, start, d).taken;
         if (seconds > 0) load.growth_per_s = (static_cast<double>(h.taken) - held_start) / seconds;
         if (auto it = dest_processes_.find(d); it != dest_processes_.end()) {
@@ -126,7 +130,7 @@ Observation Observer::build(const NetnsState& ns, uint64_t now_ns, double second
             std::sort(procs.rbegin(), procs.rend());
             for (const auto& [n, name] : procs) load.processes.push_back(name);
         }
-        if (!load.time_wait_entered && h.taken == 0) continue;
+        if (!load.time_wait_entered && !load.closes_without_time_wait && h.taken == 0) continue;
         o.destinations.push_back(std::move(load));
     }
     std::sort(o.destinations.begin(), o.destinations.end(), [](const DestinationLoad& a, const DestinationLoad& b) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "doctor/findings.hpp"
@@ -51,7 +52,9 @@ private:
     std::vector<headroom::SocketSample> start_, end_;
     bool end_given_ = false;
     bool snapshot_open_ = true;  // Existing events before any other belong to the start
+    std::unordered_set<uint64_t> tw_cookies_;  // timewait sockets counted
     std::map<headroom::Destination, uint64_t> tw_born_;
+    std::map<headroom::Destination, uint64_t> no_tw_by_dest_;  // closes that got no TIME-WAIT
     std::map<headroom::Destination, std::map<std::pair<uint32_t, std::string>, uint64_t>> dest_processes_;
     std::vector<uint64_t> tw_expired_ns_;
     uint64_t no_timewait_ = 0;
