@@ -138,8 +138,9 @@ TEST(DoctorFindings, DestinationAdviceFollowsTheReuseRules) {
     d.headroom.dest.dport = 5432;
     d.headroom.usable = 28232;
     d.headroom.headroom = 2000;
+    d.headroom.taken = d.headroom.time_wait = 26232;
     d.headroom.reuse = headroom::ReuseVerdict::NotLoopback;
-    d.time_wait_entered = 4700;
+    d.time_wait_entered = 4800;  // 480/s x 60 s > 28,232: it does not level off in time
     d.growth_per_s = 400;
     d.processes = {"app (pid 7)"};
     obs.destinations.push_back(d);
@@ -148,7 +149,7 @@ TEST(DoctorFindings, DestinationAdviceFollowsTheReuseRules) {
     ASSERT_TRUE(f);
     EXPECT_EQ(f->severity, Severity::Problem);
     EXPECT_EQ(f->summary,
-              "10.0.0.5:5432 takes 470 new TIME-WAIT/s from app (pid 7); headroom 2,000 of 28,232 ports, exhausted "
+              "10.0.0.5:5432 takes 480 new TIME-WAIT/s from app (pid 7); headroom 2,000 of 28,232 ports, exhausted "
               "in 5.0 s at this rate; tcp_tw_reuse=2 reuses loopback only: not here");
     EXPECT_EQ(f->advice,
               "for 10.0.0.5:5432 the fix is connection pooling (keep-alive), or tcp_tw_reuse=1 (timestamps are on); "

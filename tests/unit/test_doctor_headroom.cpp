@@ -150,5 +150,18 @@ TEST(Headroom, TimeToExhaustion) {
     EXPECT_DOUBLE_EQ(seconds_to_exhaustion(0, 5), 0);
 }
 
+TEST(Headroom, TimeWaitLevelsOffAfterSixtySeconds) {
+    Headroom h;
+    h.usable = 28232;
+    h.time_wait = 1563;
+    h.taken = 1563 + 10;  // 10 live connections
+    h.headroom = h.usable - h.taken;
+    EXPECT_DOUBLE_EQ(steady_time_wait(309), 18540);
+    // 309/s levels off at 18,540 + 10 live < 28,232: never exhausted.
+    EXPECT_EQ(seconds_to_exhaustion(h, 309, 304), kNever);
+    // 470/s x 60 s = 28,200, + 10 live + ... = over: exhausted at the current growth.
+    EXPECT_DOUBLE_EQ(seconds_to_exhaustion(h, 471, 471), h.headroom / 471.0);
+}
+
 }  // namespace
 }  // namespace tcplinger::headroom

@@ -397,10 +397,11 @@ private:
             if (shown++ >= 5) break;
             const auto& h = d.headroom;
             double rate = d.time_wait_entered / std::max(obs_->seconds, 1e-3);
-            double left = headroom::seconds_to_exhaustion(h.headroom, d.growth_per_s);
+            double left = headroom::seconds_to_exhaustion(h, rate, d.growth_per_s);
+            double level = headroom::steady_time_wait(rate);
             Severity s = Severity::Info;
             if (h.usable && h.headroom * 10 <= h.usable) s = Severity::Problem;
-            else if (left < 600 || (h.usable && h.headroom * 2 <= h.usable)) s = Severity::Warn;
+            else if (left < 600 || (h.usable && h.headroom * 2 <= h.usable) || level * 2 > h.usable) s = Severity::Warn;
             std::string who = d.processes.empty() ? "" : " from " + d.processes.front();
             std::string dest = format_endpoint(Endpoint{h.dest.family, h.dest.daddr, h.dest.dport});
             std::string summary = dest + " takes " + rate_text(rate) + " new TIME-WAIT/s" + who;
@@ -409,6 +410,9 @@ private:
             summary += "; headroom " +
                                   thousands(h.headroom) + " of " + thousands(h.usable) + " ports";
             if (!std::isinf(left)) summary += ", exhausted in " + duration_text(left) + " at this rate";
+            else if (rate > 0)
+                summary += "; at this rate TIME-WAIT levels off at " + thousands(static_cast<uint64_t>(level)) +
+                           " ports (rate x 60 s)";
             summary += "; " + headroom::reuse_verdict_text(h.reuse);
             std::string advice;
             if (s != Severity::Info) {
@@ -432,6 +436,7 @@ private:
             std::snprintf(growth, sizeof(growth), "%.1f", d.growth_per_s);
             ev(f, "ports_held_growth_per_s", growth);
             ev(f, "exhaustion", duration_text(left));
+            ev(f, "time_wait_level", thousands(static_cast<uint64_t>(level)));
             headroom_ev(f, h);
             std::string procs;
             for (const auto& p : d.processes) procs += (procs.empty() ? "" : ", ") + p;

@@ -168,4 +168,13 @@ double seconds_to_exhaustion(uint32_t headroom, double net_growth_per_s) {
     return headroom / net_growth_per_s;
 }
 
+double steady_time_wait(double tw_per_s) { return tw_per_s * 60.0; }
+
+double seconds_to_exhaustion(const Headroom& h, double tw_per_s, double net_growth_per_s) {
+    uint32_t held_tw = h.time_wait > h.reusable_tw ? h.time_wait - h.reusable_tw : 0;
+    uint32_t live = h.taken > held_tw ? h.taken - held_tw : 0;
+    if (steady_time_wait(tw_per_s) + live < h.usable) return kNever;
+    return seconds_to_exhaustion(h.headroom, net_growth_per_s);
+}
+
 }  // namespace tcplinger::headroom

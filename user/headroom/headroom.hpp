@@ -111,4 +111,13 @@ Headroom compute_one(const NetnsPorts& ports, const std::vector<SocketSample>& s
 double seconds_to_exhaustion(uint32_t headroom, double net_growth_per_s);
 inline constexpr double kNever = std::numeric_limits<double>::infinity();
 
+// TIME-WAITs made at a steady tw_per_s toward one destination hold
+// tw_per_s x 60 s ports once the first ones expire (TCP_TIMEWAIT_LEN):
+// the count levels off instead of growing for ever.
+double steady_time_wait(double tw_per_s);
+// Seconds until h.headroom is 0, growing at net_growth_per_s now, and
+// never when the level TIME-WAIT settles at fits in what is left besides
+// the live sockets (h.usable - (h.taken - non-reusable TIME-WAITs)).
+double seconds_to_exhaustion(const Headroom& h, double tw_per_s, double net_growth_per_s);
+
 }  // namespace tcplinger::headroom
