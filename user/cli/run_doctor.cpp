@@ -136,7 +136,7 @@ int run_observe(const DoctorOptions& o) {
     FilterOptions fo;
     if (!o.netns.empty() && before.size() == 1) fo.netns = before.front().inode;
     Filter filter(fo);
-    Observer observer;
+    Observer observer(o.common.max_sockets);
     LiveOptions live;
     live.tracer = tracer_options(o.common, filter);
     live.tracer.lean = true;  // what stats ships: one record per timewait birth

@@ -438,6 +438,8 @@ private:
             ev(f, "exhaustion", duration_text(left));
             ev(f, "time_wait_level", thousands(static_cast<uint64_t>(level)));
             headroom_ev(f, h);
+            if (!ns_.settings.count("net.ipv4.ip_local_port_range"))
+                ev(f, "note", "ip_local_port_range not known (not stored in the recording): the default assumed");
             std::string procs;
             for (const auto& p : d.processes) procs += (procs.empty() ? "" : ", ") + p;
             if (!procs.empty()) ev(f, "processes", procs);

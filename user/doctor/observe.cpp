@@ -4,17 +4,7 @@
 
 namespace tcplinger::doctor {
 
-namespace {
-headroom::Destination destination_of(uint32_t netns, const Endpoint& local, const Endpoint& remote) {
-    headroom::Destination d;
-    d.netns = netns;
-    d.family = local.family;
-    d.saddr = local.addr;
-    d.daddr = remote.addr;
-    d.dport = remote.port;
-    return d;
-}
-}  // namespace
+using headroom::destination_of;
 
 headroom::SocketSample sample_of(const Event& ev) {
     headroom::SocketSample s;
@@ -48,10 +38,10 @@ headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns) {
     return s;
 }
 
-Observer::Observer() { begin_run(); }
+Observer::Observer(size_t max_connections) : max_connections_(max_connections) { begin_run(); }
 
 void Observer::begin_run() {
-    engine_ = std::make_unique<Engine>();
+    engine_ = std::make_unique<Engine>(max_connections_);
     engine_->set_transitions(Engine::Transitions::NoTimeWaitOnly);
     engine_->on_transition([this](const Transition& t) {
         if (!t.no_timewait) return;

@@ -28,7 +28,7 @@ headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns);
 
 class Observer {
 public:
-    Observer();
+    explicit Observer(size_t max_connections = Engine::kDefaultMaxConnections);
     // A new run (a live session, a recording segment): a fresh engine.
     void begin_run();
     void event(const Event& ev);
@@ -59,6 +59,7 @@ private:
     std::vector<uint64_t> tw_expired_ns_;
     uint64_t no_timewait_ = 0;
     uint64_t first_ns_ = 0;
+    size_t max_connections_;
 };
 
 }  // namespace tcplinger::doctor

@@ -68,16 +68,18 @@ std::string reuse_verdict_text(ReuseVerdict v) {
     return "";
 }
 
-namespace {
-Destination destination_of(const SocketSample& s) {
+Destination destination_of(uint32_t netns, const Endpoint& local, const Endpoint& remote) {
     Destination d;
-    d.netns = s.netns;
-    d.family = s.local.family;
-    d.saddr = s.local.addr;
-    d.daddr = s.remote.addr;
-    d.dport = s.remote.port;
+    d.netns = netns;
+    d.family = local.family;
+    d.saddr = local.addr;
+    d.daddr = remote.addr;
+    d.dport = remote.port;
     return d;
 }
+
+namespace {
+Destination destination_of(const SocketSample& s) { return headroom::destination_of(s.netns, s.local, s.remote); }
 
 bool reusable_now(const SocketSample& s, const ReuseSettings& r, ReuseVerdict v) {
     if (v != ReuseVerdict::Applies || s.state != kTimeWait) return false;

@@ -70,7 +70,8 @@ struct Destination {
     uint16_t dport = 0;
     auto operator<=>(const Destination&) const = default;
 };
-std::string format_destination(const Destination& d);  // "127.0.0.1 -> 127.0.0.1:8080"
+std::string format_destination(const Destination& d);
+Destination destination_of(uint32_t netns, const Endpoint& local, const Endpoint& remote);  // "127.0.0.1 -> 127.0.0.1:8080"
 
 // Loopback as tcp_twsk_unique tests it for tcp_tw_reuse=2: 127.0.0.0/8,
 // ::1 and ::ffff:127.0.0.0/104 on either end.
