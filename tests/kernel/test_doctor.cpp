@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -325,6 +327,63 @@ TEST(Doctor, ConfExitStatus) {
     EXPECT_EQ(missing.code, 2);
     EXPECT_EQ(missing.err.rfind("--conf: File does not exist: /nonexistent.conf\n", 0), 0u) << missing.err;
 }
+
+}  // namespace
+}  // namespace tltest
+
+namespace tltest {
+namespace {
+
+// The headroom doctor reports is what connect() then gets: exactly that
+// many more connections succeed, and the next fails with EADDRNOTAVAIL.
+// 40 ports, 30 of them in client-side TIME-WAIT toward 127.0.0.1:8080.
+void headroom_matches_connect(const std::string& tw_reuse, const std::string& want_reusable,
+                              const std::string& want_headroom, int want_connects) {
+    Netns ns;
+    ns.sysctl("net.ipv4.ip_local_port_range", "'40000 40039'");
+    ns.sysctl("net.ipv4.tcp_tw_reuse", tw_reuse);
+    ns.sysctl("net.ipv4.tcp_timestamps", "1");
+    Gate made, checked, result;
+    int counted[2];
+    ASSERT_EQ(pipe(counted), 0);
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 8080, 512);
+        connect_close_client_first(l, AF_INET, 8080, 30);
+        sleep_ms(1300);  // older than tcp_tw_reuse_delay (1000 ms)
+        made.open();
+        checked.wait();
+        int n = 0;
+        std::vector<int> keep;
+        for (;;) {
+            int c = tcp_connect(AF_INET, 8080);
+            if (c < 0) {
+                if (errno != EADDRNOTAVAIL) return 3;
+                break;
+            }
+            keep.push_back(c);
+            ++n;
+        }
+        if (write(counted[1], &n, sizeof(n)) != sizeof(n)) return 4;
+        return 0;
+    });
+    made.wait();
+    auto doc = parse(tcplinger("doctor -j --netns " + ns.name()));
+    checked.open();
+    int connects = -1;
+    ASSERT_EQ(read(counted[0], &connects, sizeof(connects)), ssize_t(sizeof(connects)));
+    ASSERT_EQ(reap(child), 0);
+    auto f = one(doc, "headroom");
+    EXPECT_EQ(evidence(f, "destination"), "127.0.0.1 -> 127.0.0.1:8080");
+    EXPECT_EQ(evidence(f, "range"), "40");
+    EXPECT_EQ(evidence(f, "time_wait"), "30");
+    EXPECT_EQ(evidence(f, "reusable_time_wait"), want_reusable);
+    EXPECT_EQ(evidence(f, "headroom"), want_headroom);
+    EXPECT_EQ(connects, want_connects);
+    EXPECT_EQ(std::to_string(connects), evidence(f, "headroom"));
+}
+
+TEST(Doctor, HeadroomIsWhatConnectGetsWithoutReuse) { headroom_matches_connect("0", "0", "10", 10); }
+TEST(Doctor, HeadroomIsWhatConnectGetsWithReuse) { headroom_matches_connect("1", "30", "40", 40); }
 
 }  // namespace
 }  // namespace tltest

@@ -289,16 +289,18 @@ private:
         if (obs_ || !ns_.sockets_known) return;
         auto all = headroom::compute(ports_of(ns_), ns_.sockets, ns_.inode);
         int shown = 0;
+        // The tightest destination always, the others while under half.
         for (const auto& h : all) {
-            if (h.usable == 0 || h.headroom * 2 > h.usable || shown >= 5) break;
+            bool low = h.usable == 0 || h.headroom * 2 <= h.usable;
+            if ((shown && !low) || shown >= 5) break;
             ++shown;
-            Severity s = h.headroom * 10 <= h.usable ? Severity::Problem : Severity::Warn;
+            Severity s = h.headroom * 10 <= h.usable ? Severity::Problem : low ? Severity::Warn : Severity::Ok;
             auto& f = add(s, "headroom",
                           headroom::format_destination(h.dest) + ": " + thousands(h.headroom) + " of " +
                               thousands(h.usable) + " local ports left; " + headroom::reuse_verdict_text(h.reuse),
                           "connect() needs a local port whose 4-tuple to this destination no socket holds "
                           "(inet_hashtables.c: __inet_hash_connect, __inet_check_established)",
-                          "run doctor --observe 10 for the rate and the processes; reuse connections");
+                          low ? "run doctor --observe 10 for the rate and the processes; reuse connections" : "");
             headroom_ev(f, h);
         }
     }
