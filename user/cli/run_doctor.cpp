@@ -83,7 +83,7 @@ int run_conf(const DoctorOptions& o) {
     const NetnsState* target = &namespaces.front();
     for (const auto& ns : namespaces)
         if (ns.host && o.netns.empty()) target = &ns;
-    std::string path = target->path;
+    std::string path = target->in_place ? "" : target->path;
     ctx.key_exists = [path](const std::string& raw) {
         bool ok = false;
         sys::run_in_netns(path, [&] { ok = access(proc_path(raw).c_str(), F_OK) == 0; });

@@ -148,6 +148,7 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
         throw FatalError("failed to find network namespace '" + selector +
                          "': give an inode number (ls -L -i /proc/PID/ns/net), a name in /run/netns or a path");
 
+    const uint32_t own_inode = sys::netns_inode_of("/proc/self/ns/net");
     std::vector<NetnsState> out;
     std::map<std::string, std::string> host_settings;
     auto read_one = [&](uint32_t inode, const std::string& path) {
@@ -156,7 +157,7 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
         ns.path = path;
         ns.host = inode == host_inode;
         ns.name = name_of(path, inode, ns.host);
-        bool joined = sys::run_in_netns(path, [&] {
+        auto read_here = [&] {
             for (const auto& k : knobs()) {
                 std::ifstream in(proc_path(k.key));
                 std::string value;
@@ -169,9 +170,13 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
                 ns.sockets.insert(ns.sockets.end(), v6.begin(), v6.end());
                 ns.sockets_known = true;
             }
-        });
+        };
+        bool joined = sys::run_in_netns(path, read_here);
+        // Without CAP_SYS_ADMIN setns() fails: our own namespace can still be
+        // read in place.
+        if (!joined && inode == own_inode) joined = ns.in_place = sys::run_in_netns("", [&] { read_here(); });
         if (!joined) return;
-        ns.tcpext = sys::read_tcpext(path);
+        ns.tcpext = sys::read_tcpext(inode == own_inode ? "" : path);
         out.push_back(std::move(ns));
     };
     // The host first: global knobs exist only there (sysctl_net_ipv4.c:
@@ -187,6 +192,9 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
     }
     for (const auto& [inode, path] : chosen)
         if (inode != host_inode) read_one(inode, path);
+    if (out.empty())
+        throw FatalError("failed to enter network namespace " + (selector.empty() ? std::string("any") : selector) +
+                         ": run as root (setns needs CAP_SYS_ADMIN)");
     for (auto& ns : out) {
         if (ns.host) continue;
         for (const auto& k : knobs()) {
