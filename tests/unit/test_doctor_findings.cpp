@@ -4,6 +4,9 @@
 
 #include "doctor/findings.hpp"
 #include "doctor/host.hpp"
+#include "doctor/render.hpp"
+
+#include <sstream>
 
 namespace tcplinger::doctor {
 namespace {
@@ -171,6 +174,22 @@ TEST(DoctorFindings, FinTimeoutSaysWhatItDoesWithTheMeasuredTimeWait) {
     EXPECT_EQ(f->summary,
               "tcp_fin_timeout=15 bounds orphaned FIN-WAIT-2 only; TIME-WAIT measured 60.2 s (median of 3 that ran "
               "their course)");
+}
+
+TEST(DoctorRender, JsonEvidenceNumbersAndSettings) {
+    Finding f;
+    f.severity = Severity::Warn;
+    f.check = "headroom";
+    f.summary = "a \"quoted\" summary";
+    f.evidence = {{"held", "1,203"}, {"net.ipv4.ip_local_reserved_ports", "100,200"}, {"exhaustion", "5.0 s"},
+                  {"time_wait_per_s", "1.5"}, {"odd", "1,20"}};
+    std::ostringstream out;
+    render_json(out, {NamespaceReport{7, "blue", "/run/netns/blue", "now", {f}}});
+    EXPECT_EQ(out.str(),
+              "{\"namespaces\":[{\"inode\":7,\"name\":\"blue\",\"path\":\"/run/netns/blue\",\"source\":\"now\","
+              "\"findings\":[{\"severity\":\"warn\",\"check\":\"headroom\",\"summary\":\"a \\\"quoted\\\" summary\","
+              "\"evidence\":{\"held\":1203,\"net.ipv4.ip_local_reserved_ports\":\"100,200\",\"exhaustion\":\"5.0 s\","
+              "\"time_wait_per_s\":1.5,\"odd\":\"1,20\"},\"kernel\":\"\",\"advice\":\"\"}]}],\"worst\":\"warn\"}\n");
 }
 
 }  // namespace

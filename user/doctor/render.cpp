@@ -1,6 +1,8 @@
 #include "doctor/render.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <regex>
 
 #include "render/json.hpp"
 
@@ -12,6 +14,24 @@ std::vector<const Finding*> worst_first(const std::vector<Finding>& f) {
     for (const auto& x : f) out.push_back(&x);
     std::stable_sort(out.begin(), out.end(), [](const Finding* a, const Finding* b) { return a->severity > b->severity; });
     return out;
+}
+
+// Measured figures ("1,203", "60") are JSON numbers; settings (names with
+// a dot: a list like "100,200" is no number) and everything else strings.
+std::optional<std::string> as_number(const Evidence& e) {
+    static const std::regex number(R"(-?(\d{1,3}(,\d{3})*|\d+)(\.\d+)?)");
+    if (e.name.find('.') != std::string::npos || !std::regex_match(e.value, number)) return std::nullopt;
+    std::string out;
+    for (char c : e.value)
+        if (c != ',') out.push_back(c);
+    return out;
+}
+
+void jevidence(std::ostream& out, const Evidence& e) {
+    json::string(out, e.name);
+    out << ':';
+    if (auto n = as_number(e)) out << *n;
+    else json::string(out, e.value);
 }
 
 void jfield(std::ostream& out, const char* name, const std::string& value, bool comma = true) {
@@ -65,7 +85,7 @@ void render_json(std::ostream& out, const std::vector<NamespaceReport>& reports)
             out << "\"evidence\":{";
             for (size_t k = 0; k < f.evidence.size(); ++k) {
                 if (k) out << ',';
-                jfield(out, f.evidence[k].name.c_str(), f.evidence[k].value, false);
+                jevidence(out, f.evidence[k]);
             }
             out << "},";
             jfield(out, "kernel", f.kernel);
