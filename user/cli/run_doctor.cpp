@@ -222,6 +222,7 @@ int run_recording(const DoctorOptions& o) {
         NetnsState ns;
         ns.inode = facts.inode;
         ns.path = facts.path;
+        ns.recorded = true;
         ns.name = facts.path.rfind("/run/netns/", 0) == 0 ? facts.path.substr(11) : facts.path;
         for (const auto& [k, v] : facts.sysctls) ns.settings[normalize_key(k)] = normalize_value(v);
         ns.tcpext = facts.tcpext;

@@ -53,6 +53,7 @@ public:
     Checks(const NetnsState& ns, const Observation* obs) : ns_(ns), obs_(obs) {}
 
     std::vector<Finding> run() {
+        settings();
         fin_timeout();
         tw_reuse();
         timestamps();
@@ -104,6 +105,30 @@ private:
     void setting_ev(Finding& f, const char* key) const {
         auto it = ns_.settings.find(key);
         ev(f, key, it == ns_.settings.end() ? "(absent)" : it->second);
+    }
+
+    // Every knob doctor reads: its value, whether it is this namespace's or
+    // the host's, and which this kernel does not have.
+    void settings() {
+        std::string absent;
+        for (const auto& k : knobs())
+            if (!ns_.settings.count(std::string(k.key)))
+                absent += (absent.empty() ? "" : ", ") + std::string(k.key) +
+                          (k.since.empty() ? "" : " (added in " + std::string(k.since) + ")");
+        auto& f = add(absent.empty() ? Severity::Ok : Severity::Info, "settings",
+                      absent.empty() ? "all " + std::to_string(knobs().size()) + " knobs read"
+                                     : (ns_.recorded ? "not stored in the recording: " : "not on this kernel: ") + absent,
+                      "most TCP knobs are per network namespace (struct netns_ipv4, sysctl_net_ipv4.c: "
+                      "ipv4_net_table); tcp_max_orphans is one host-wide value (ipv4_table, registered for "
+                      "init_net only)");
+        for (const auto& k : knobs()) {
+            std::string key(k.key);
+            auto it = ns_.settings.find(key);
+            if (it == ns_.settings.end()) continue;
+            bool from_host = std::find(ns_.global_from_host.begin(), ns_.global_from_host.end(), key) !=
+                             ns_.global_from_host.end();
+            ev(f, key, it->second + (k.per_netns ? "" : from_host ? " (host-wide, the host's)" : " (host-wide)"));
+        }
     }
 
     void fin_timeout() {
