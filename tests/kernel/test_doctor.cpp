@@ -224,8 +224,17 @@ TEST(Doctor, ObserveRatesProcessesAndCloseWait) {
     pid_t child = spawn_in(ns, [&] {
         int l = tcp_listen(AF_INET, 8080);
         int leak_l = tcp_listen(AF_INET, 9090);
+        int server_first = tcp_listen(AF_INET, 7070);
         go.wait();
         connect_close_client_first(l, AF_INET, 8080, kConnections);
+        // Three closed by the server first: its TIME-WAITs sit on port 7070.
+        for (int i = 0; i < 3; ++i) {
+            int c = tcp_connect(AF_INET, 7070);
+            int a = tcp_accept(server_first);
+            close(a);
+            read_until_eof(c);
+            close(c);
+        }
         // A server that never closes after the peer did: CLOSE-WAIT.
         int c = tcp_connect(AF_INET, 9090);
         int a = tcp_accept(leak_l);
@@ -260,9 +269,14 @@ TEST(Doctor, ObserveRatesProcessesAndCloseWait) {
 
     f = one(doc, "process");
     EXPECT_EQ(evidence(f, "pid"), std::to_string(child));
-    // Plus the leaked connection's client side: an orphaned FIN-WAIT-2 in a
-    // timewait socket (the server never sends its FIN).
-    EXPECT_EQ(evidence(f, "time_wait_entered"), std::to_string(kConnections + 1));
+    // Plus the three server-side ones and the leaked connection's client
+    // side: an orphaned FIN-WAIT-2 in a timewait socket (no FIN comes back).
+    EXPECT_EQ(evidence(f, "time_wait_entered"), std::to_string(kConnections + 3 + 1));
+    // The server's TIME-WAITs on its own listening port are no destination.
+    for (const auto& d : dests) {
+        std::string dest = evidence(d, "destination");
+        EXPECT_TRUE(dest.ends_with(":8080") || dest.ends_with(":9090")) << dest;
+    }
 
     f = one(doc, "close_wait");
     EXPECT_EQ(f["severity"].str, "warn");

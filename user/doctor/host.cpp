@@ -182,7 +182,10 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
     // The host first: global knobs exist only there (sysctl_net_ipv4.c:
     // ipv4_table is registered for init_net alone).
     if (!chosen.count(host_inode) && all.count(host_inode)) {
+        bool sockets = with_sockets;
+        with_sockets = false;  // only its settings are wanted
         read_one(host_inode, all[host_inode]);
+        with_sockets = sockets;
         if (!out.empty()) host_settings = out.back().settings;
         out.clear();
     }

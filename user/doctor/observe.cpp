@@ -59,14 +59,22 @@ void Observer::event(const Event& ev) {
     if (!first_ns_) first_ns_ = ev.ts_ns;
     if (ev.kind == EventKind::Existing && snapshot_open_) start_.push_back(sample_of(ev));
     else if (ev.kind != EventKind::Owner) snapshot_open_ = false;
+    if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
+        listening_.insert({ev.netns, ev.local.port});
     // A timewait socket is born: lean mode's TwBirth or the full TwStart.
     // Counted once per connection: a re-armed timer can start again.
     if ((ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second) {
+        const Process& p = ev.owner_known() ? ev.owner : ev.task;
+        ++by_process_[{ev.netns, {p.pid, p.comm}}];
+        // A server that closes first holds TIME-WAIT on its listening port:
+        // that is no destination of its own connect() calls.
+        if (listening_.count({ev.netns, ev.local.port})) {
+            engine_->process(ev);
+            return;
+        }
         auto d = destination_of(ev.netns, ev.local, ev.remote);
         ++tw_born_[d];
-        const Process& p = ev.owner_known() ? ev.owner : ev.task;
         if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
-        ++by_process_[{ev.netns, {p.pid, p.comm}}];
     }
     engine_->process(ev);
 }
