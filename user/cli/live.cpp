@@ -76,6 +76,7 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
             if (hooks.on_tick) hooks.on_tick(now);
         }
     }
+    if (hooks.before_stop) hooks.before_stop(tracer);
     tracer.stop(cb);
     probe();
     if (hooks.on_stopped) hooks.on_stopped(tracer);

@@ -36,6 +36,9 @@ struct LiveHooks {
     // for a last look at the kernel's sockets (stats: CLOSE-WAIT holders).
     std::function<void(Tracer&)> on_loaded;
     std::function<void(Tracer&)> on_stopped;
+    // Once the run is over, before the programs detach (doctor takes a last
+    // snapshot of the sockets here).
+    std::function<void(Tracer&)> before_stop;
 };
 
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);

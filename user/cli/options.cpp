@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "cli/doctor_cli.hpp"
 #include "cli/time_window.hpp"
 #include "core/error.hpp"
 #include "record/writer.hpp"
@@ -245,6 +246,8 @@ int run_cli(int argc, char** argv) {
     auto* record_cmd = setup_record(app, record);
     auto* report_cmd = setup_report(app, report);
     auto* export_cmd = setup_export(app, export_);
+    DoctorOptions doctor;
+    auto* doctor_cmd = setup_doctor(app, doctor);
     for (int i = 0; i < argc; ++i) record.command_line += std::string(i ? " " : "") + argv[i];
     try {
         app.parse(argc, argv);
@@ -264,6 +267,7 @@ int run_cli(int argc, char** argv) {
         if (record_cmd->parsed()) return run_record(record);
         if (report_cmd->parsed()) return run_report(report);
         if (export_cmd->parsed()) return run_export(export_);
+        if (doctor_cmd->parsed()) return run_doctor(doctor);
     } catch (const FatalError& e) {
         std::cerr << "tcplinger: " << e.what() << "\n";
         return 1;

@@ -214,23 +214,31 @@ std::map<std::string, uint64_t> parse_tcpext(std::istream& in) {
 }
 }  // namespace
 
-std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path) {
-    std::map<std::string, uint64_t> out;
-    auto read_here = [&] {
-        std::ifstream in("/proc/thread-self/net/netstat");
-        out = parse_tcpext(in);
-    };
+bool run_in_netns(const std::string& netns_path, const std::function<void()>& fn) {
     if (netns_path.empty()) {
-        read_here();
-        return out;
+        fn();
+        return true;
     }
+    bool joined = false;
     std::thread worker([&] {
         int fd = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) return;
-        if (setns(fd, CLONE_NEWNET) == 0) read_here();
+        if (setns(fd, CLONE_NEWNET) == 0) {
+            joined = true;
+            fn();
+        }
         close(fd);
     });
     worker.join();
+    return joined;
+}
+
+std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path) {
+    std::map<std::string, uint64_t> out;
+    run_in_netns(netns_path, [&] {
+        std::ifstream in("/proc/thread-self/net/netstat");
+        out = parse_tcpext(in);
+    });
     return out;
 }
 

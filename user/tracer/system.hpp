@@ -32,7 +32,14 @@ uint64_t realtime_ns();
 
 }  // namespace tcplinger::sys
 
+#include <functional>
+
 namespace tcplinger::sys {
+// Runs fn on a thread that joined the network namespace at netns_path (empty:
+// this process's namespace, on the calling thread). /proc/sys/net and
+// /proc/thread-self/net follow the calling thread's namespace
+// (net/sysctl_net.c: net_ctl_header_lookup). False if it could not join.
+bool run_in_netns(const std::string& netns_path, const std::function<void()>& fn);
 // TcpExt counters (/proc/net/netstat) as seen from inside a namespace
 // (path from list_netns()); empty path: this process's namespace.
 std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path);

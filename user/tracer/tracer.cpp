@@ -145,22 +145,14 @@ std::vector<Event> Tracer::snapshot() {
         // bpf_iter_tcp walks the namespace of the task that creates the
         // iterator fd: create it from a thread that joined the namespace.
         std::vector<tl_event> raw;
-        std::thread worker([&, path = path] {
-            int nsfd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-            if (nsfd < 0) return;
-            if (setns(nsfd, CLONE_NEWNET) == 0) {
-                int it = bpf_iter_create(bpf_link__fd(link));
-                if (it >= 0) {
-                    tl_event buf[64];
-                    ssize_t n;
-                    while ((n = read(it, buf, sizeof(buf))) > 0)
-                        raw.insert(raw.end(), buf, buf + n / sizeof(tl_event));
-                    close(it);
-                }
-            }
-            close(nsfd);
+        sys::run_in_netns(path, [&] {
+            int it = bpf_iter_create(bpf_link__fd(link));
+            if (it < 0) return;
+            tl_event buf[64];
+            ssize_t n;
+            while ((n = read(it, buf, sizeof(buf))) > 0) raw.insert(raw.end(), buf, buf + n / sizeof(tl_event));
+            close(it);
         });
-        worker.join();
         for (const auto& r : raw)
             if (auto ev = decode(r)) out.push_back(*ev);
     }

@@ -1,0 +1,409 @@
+// tcplinger doctor against the real kernel: namespaces with the knobs set,
+// real traffic, and the exact findings and evidence. Independent truth:
+// TcpExt read inside the namespace, the workload's own counts.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <functional>
+#include <sstream>
+
+#include "../common/mini_json.hpp"
+#include "harness.hpp"
+#include "tracer/system.hpp"
+
+namespace tltest {
+namespace {
+
+struct ToolRun {
+    int code = -1;
+    std::string out, err;
+};
+
+std::string file_text(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Runs the binary with stdout on a pipe and stderr in a file. With `ready`,
+// waits for that line on stderr (the tool's readiness), then runs `during`.
+ToolRun tcplinger(const std::string& args, const std::string& ready = "", const std::function<void()>& during = {}) {
+    static int n = 0;
+    std::string err = "/tmp/tl-doctor-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".err";
+    FILE* p = popen((std::string(TL_BINARY) + " " + args + " 2>" + err).c_str(), "r");
+    ToolRun r;
+    if (!p) return r;
+    if (!ready.empty()) {
+        uint64_t deadline = now_ns() + 30'000'000'000ULL;
+        while (file_text(err).find(ready) == std::string::npos && now_ns() < deadline) sleep_ms(20);
+        if (during) during();
+    }
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, got);
+    int st = pclose(p);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.err = file_text(err);
+    unlink(err.c_str());
+    return r;
+}
+
+minijson::Value parse(const ToolRun& r) {
+    auto v = minijson::Parser(r.out).parse();
+    EXPECT_TRUE(v) << r.out << r.err;
+    return v ? *v : minijson::Value{};
+}
+
+// The findings of one check in the first namespace of a doctor -j document.
+std::vector<minijson::Value> findings(const minijson::Value& doc, const std::string& check) {
+    std::vector<minijson::Value> out;
+    if (!doc.has("namespaces") || doc["namespaces"].arr.empty()) return out;
+    for (const auto& f : doc["namespaces"][0]["findings"].arr)
+        if (f["check"].str == check) out.push_back(f);
+    return out;
+}
+
+minijson::Value one(const minijson::Value& doc, const std::string& check) {
+    auto all = findings(doc, check);
+    EXPECT_EQ(all.size(), 1u) << check;
+    return all.empty() ? minijson::Value{} : all[0];
+}
+
+std::string evidence(const minijson::Value& f, const std::string& name) {
+    if (!f.has("evidence") || !f["evidence"].has(name)) return "(none)";
+    const auto& v = f["evidence"][name];
+    // Numbers are JSON numbers ("1,203" in text).
+    if (v.kind == minijson::Value::Number) return std::to_string(static_cast<long long>(v.num));
+    return v.str;
+}
+
+TEST(Doctor, TwReuseSettingsPerNamespace) {
+    Netns off, on_no_ts, loop;
+    off.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    on_no_ts.sysctl("net.ipv4.tcp_tw_reuse", "1");
+    on_no_ts.sysctl("net.ipv4.tcp_timestamps", "0");
+    loop.sysctl("net.ipv4.tcp_tw_reuse", "2");
+
+    auto a = parse(tcplinger("doctor -j --netns " + off.name()));
+    EXPECT_EQ(a["namespaces"][0]["name"].str, off.name());
+    EXPECT_EQ(a["namespaces"][0]["inode"].num, off.inode());
+    auto f = one(a, "tcp_tw_reuse");
+    EXPECT_EQ(f["severity"].str, "info");
+    EXPECT_EQ(f["summary"].str,
+              "tcp_tw_reuse=0: connect() never takes over a TIME-WAIT, each one holds its port to that destination "
+              "for 60 s");
+    EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
+    EXPECT_TRUE(findings(a, "tcp_timestamps").empty());
+
+    auto b = parse(tcplinger("doctor -j --netns " + on_no_ts.name()));
+    f = one(b, "tcp_tw_reuse");
+    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(f["summary"].str, "tcp_tw_reuse=1 has no effect: tcp_timestamps=0");
+    EXPECT_EQ(one(b, "tcp_timestamps")["severity"].str, "warn");
+    EXPECT_EQ(b["worst"].str, "warn");
+
+    auto c = parse(tcplinger("doctor -j --netns " + loop.name()));
+    f = one(c, "tcp_tw_reuse");
+    EXPECT_EQ(f["severity"].str, "ok");
+    EXPECT_EQ(f["summary"].str,
+              "tcp_tw_reuse=2 (default): connect() reuses TIME-WAITs older than 1000 ms on loopback only");
+    EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse_delay"), "1000");
+    // tcp_max_orphans is host-wide: the host's value, said to be global.
+    f = one(c, "tcp_max_orphans");
+    EXPECT_EQ(evidence(f, "scope"), "global: one value and one count for every namespace");
+}
+
+TEST(Doctor, AllNamespacesAreListed) {
+    Netns ns;
+    auto doc = parse(tcplinger("doctor -j"));
+    bool seen = false, host = false;
+    for (const auto& n : doc["namespaces"].arr) {
+        seen |= n["inode"].num == ns.inode();
+        host |= n["name"].str == "host";
+        EXPECT_FALSE(n["findings"].arr.empty()) << n["name"].str;
+    }
+    EXPECT_TRUE(seen);
+    EXPECT_TRUE(host);
+}
+
+TEST(Doctor, RealTimeWaitOverflow) {
+    Netns ns;
+    ns.sysctl("net.ipv4.tcp_max_tw_buckets", "4");
+    ns.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    constexpr int kConnections = 10;
+    Gate go;
+    auto traffic = [&] {
+        return spawn_in(ns, [&] {
+            int l = tcp_listen(AF_INET, 8080);
+            go.wait();
+            connect_close_client_first(l, AF_INET, 8080, kConnections);
+            return 0;
+        });
+    };
+    // With --observe: the overflow happens inside the window.
+    pid_t child = traffic();
+    ToolRun r = tcplinger("doctor -j --observe 2 --netns " + ns.name(), "observing for", [&] { go.open(); });
+    ASSERT_EQ(reap(child), 0);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto tcpext = sys::read_tcpext(ns.path());
+    ASSERT_EQ(tcpext["TCPTimeWaitOverflow"], uint64_t(kConnections - 4));  // the kernel's own count
+    auto doc = parse(r);
+    auto f = one(doc, "tw_overflow");
+    EXPECT_EQ(f["severity"].str, "problem");
+    EXPECT_EQ(f["summary"].str.rfind("TCPTimeWaitOverflow rose by 6 in ", 0), 0u) << f["summary"].str;
+    EXPECT_NE(f["summary"].str.find(": tcp_max_tw_buckets=4 is lower than the TIME-WAIT this host makes"),
+              std::string::npos);
+    EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "6");
+    EXPECT_EQ(evidence(f, "sockstat_tw"), "4");
+    // The engine saw the closes that got no TIME-WAIT.
+    EXPECT_EQ(evidence(f, "closes_without_time_wait_seen"), "6");
+
+    // Without a capture: TIME-WAIT is at the limit now.
+    auto now = parse(tcplinger("doctor -j --netns " + ns.name()));
+    f = one(now, "tw_overflow");
+    EXPECT_EQ(f["severity"].str, "problem");
+    EXPECT_EQ(f["summary"].str,
+              "TIME-WAIT 4 has reached tcp_max_tw_buckets=4: new closes get no TIME-WAIT (TCPTimeWaitOverflow 6)");
+}
+
+TEST(Doctor, NarrowRangeReservedPortAndListenerInside) {
+    Netns ns;
+    ns.sysctl("net.ipv4.ip_local_port_range", "'40000 40099'");
+    ns.sysctl("net.ipv4.ip_local_reserved_ports", "40010");
+    ns.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    constexpr int kConnections = 60;
+    Gate done, hold;
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 40050);
+        connect_close_client_first(l, AF_INET, 40050, kConnections);
+        done.open();
+        hold.wait();
+        return 0;
+    });
+    done.wait();
+    auto doc = parse(tcplinger("doctor -j --netns " + ns.name()));
+    hold.open();
+    ASSERT_EQ(reap(child), 0);
+
+    auto f = one(doc, "listener_in_range");
+    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(evidence(f, "listening_ports_in_range"), "40050");
+    EXPECT_EQ(f["advice"].str, "add them to net.ipv4.ip_local_reserved_ports (40050)");
+
+    f = one(doc, "ip_local_port_range");
+    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(evidence(f, "net.ipv4.ip_local_reserved_ports"), "40010");
+
+    // 100 ports - 1 reserved - 1 listening = 98 usable; 60 held by TIME-WAIT.
+    f = one(doc, "headroom");
+    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(evidence(f, "destination"), "127.0.0.1 -> 127.0.0.1:40050");
+    EXPECT_EQ(evidence(f, "range"), "100");
+    EXPECT_EQ(evidence(f, "reserved"), "1");
+    EXPECT_EQ(evidence(f, "bound"), "1");
+    EXPECT_EQ(evidence(f, "time_wait"), "60");
+    EXPECT_EQ(evidence(f, "held"), "60");
+    EXPECT_EQ(evidence(f, "headroom"), "38");
+    EXPECT_EQ(evidence(f, "reuse"), "tcp_tw_reuse=0: no TIME-WAIT reuse");
+}
+
+TEST(Doctor, ObserveRatesProcessesAndCloseWait) {
+    Netns ns;
+    ns.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    constexpr int kConnections = 20;
+    Gate go, leaked, hold;
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 8080);
+        int leak_l = tcp_listen(AF_INET, 9090);
+        int server_first = tcp_listen(AF_INET, 7070);
+        go.wait();
+        connect_close_client_first(l, AF_INET, 8080, kConnections);
+        // Three closed by the server first: its TIME-WAITs sit on port 7070.
+        for (int i = 0; i < 3; ++i) {
+            int c = tcp_connect(AF_INET, 7070);
+            int a = tcp_accept(server_first);
+            close(a);
+            read_until_eof(c);
+            close(c);
+        }
+        // A server that never closes after the peer did: CLOSE-WAIT.
+        int c = tcp_connect(AF_INET, 9090);
+        int a = tcp_accept(leak_l);
+        close(c);
+        (void)a;
+        leaked.open();
+        hold.wait();
+        return 0;
+    });
+    ToolRun r = tcplinger("doctor -j --observe 3 --netns " + ns.name(), "observing for", [&] {
+        go.open();
+        leaked.wait();
+    });
+    hold.open();
+    ASSERT_EQ(reap(child), 0);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto doc = parse(r);
+    std::string me = own_comm();
+    std::string who = me + " (pid " + std::to_string(child) + ")";
+
+    auto dests = findings(doc, "destination");
+    ASSERT_FALSE(dests.empty()) << r.out;
+    auto f = dests[0];
+    if (getenv("TL_DEBUG")) std::cerr << r.out;
+    EXPECT_EQ(evidence(f, "destination"), "127.0.0.1 -> 127.0.0.1:8080");
+    EXPECT_EQ(evidence(f, "time_wait_entered"), std::to_string(kConnections));
+    EXPECT_EQ(evidence(f, "time_wait"), std::to_string(kConnections));
+    EXPECT_EQ(evidence(f, "processes"), who);
+    EXPECT_EQ(evidence(f, "reuse"), "tcp_tw_reuse=0: no TIME-WAIT reuse");
+    // 28,232 ports minus the 20 TIME-WAITs (listeners are outside the range).
+    EXPECT_EQ(evidence(f, "headroom"), "28212");
+
+    f = one(doc, "process");
+    EXPECT_EQ(evidence(f, "pid"), std::to_string(child));
+    // Plus the three server-side ones and the leaked connection's client
+    // side: an orphaned FIN-WAIT-2 in a timewait socket (no FIN comes back).
+    EXPECT_EQ(evidence(f, "time_wait_entered"), std::to_string(kConnections + 3 + 1));
+    // The server's TIME-WAITs on its own listening port are no destination.
+    for (const auto& d : dests) {
+        std::string dest = evidence(d, "destination");
+        EXPECT_TRUE(dest.ends_with(":8080") || dest.ends_with(":9090")) << dest;
+    }
+
+    f = one(doc, "close_wait");
+    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(evidence(f, "sockets"), "1");
+    EXPECT_EQ(f["summary"].str.rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u) << f["summary"].str;
+
+    f = one(doc, "tw_overflow");
+    EXPECT_EQ(f["severity"].str, "ok");
+    EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "0");
+}
+
+TEST(Doctor, ReviewsARecording) {
+    Netns ns;
+    ns.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    ns.sysctl("net.ipv4.tcp_fin_timeout", "15");
+    constexpr int kConnections = 12;
+    std::string file = "/tmp/tl-doctor-" + std::to_string(getpid()) + ".tlr";
+    unlink(file.c_str());
+    Gate go;
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 8080);
+        go.wait();
+        connect_close_client_first(l, AF_INET, 8080, kConnections);
+        return 0;
+    });
+    ToolRun rec = tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), "recording to",
+                        [&] { go.open(); });
+    ASSERT_EQ(reap(child), 0);
+    ASSERT_EQ(rec.code, 0) << rec.err;
+    ToolRun r = tcplinger("doctor -j -i " + file);
+    unlink(file.c_str());
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto doc = parse(r);
+    ASSERT_EQ(doc["namespaces"].arr.size(), 1u) << r.out;
+    EXPECT_EQ(doc["namespaces"][0]["inode"].num, ns.inode());
+    // The settings stored in the header.
+    auto f = one(doc, "tcp_tw_reuse");
+    EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
+    f = one(doc, "tcp_fin_timeout");
+    EXPECT_EQ(f["severity"].str, "info");
+    // Knobs outside net.ipv4.tcp_* are not in the header (record/host_facts.cpp).
+    f = one(doc, "settings");
+    EXPECT_EQ(f["summary"].str.rfind("not stored in the recording: ", 0), 0u) << f["summary"].str;
+    // The recorded events.
+    auto dests = findings(doc, "destination");
+    ASSERT_FALSE(dests.empty()) << r.out;
+    EXPECT_EQ(evidence(dests[0], "time_wait_entered"), std::to_string(kConnections));
+    EXPECT_EQ(evidence(dests[0], "time_wait"), std::to_string(kConnections));
+    // The counters of header and trailer.
+    f = one(doc, "tw_overflow");
+    EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "0");
+}
+
+TEST(Doctor, ConfExitStatus) {
+    std::string data = std::string(TL_TEST_DATA) + "/doctor/";
+    ToolRun bad = tcplinger("doctor --conf " + data + "folklore.conf");
+    EXPECT_EQ(bad.code, 1) << bad.out << bad.err;
+    EXPECT_NE(bad.out.find("removed in Linux 4.12"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("a FreeBSD/macOS key"), std::string::npos) << bad.out;
+    ToolRun good = tcplinger("doctor --conf " + data + "sound.conf");
+    EXPECT_EQ(good.code, 0) << good.out << good.err;
+    ToolRun json = tcplinger("doctor -j --conf " + data + "sound.conf " + data + "folklore.conf");
+    EXPECT_EQ(json.code, 1);
+    auto doc = parse(json);
+    EXPECT_EQ(doc["files"].arr.size(), 2u);
+    EXPECT_EQ(doc["worst"].str, "problem");
+    ToolRun missing = tcplinger("doctor --conf /nonexistent.conf");
+    EXPECT_EQ(missing.code, 2);
+    EXPECT_EQ(missing.err.rfind("--conf: File does not exist: /nonexistent.conf\n", 0), 0u) << missing.err;
+}
+
+}  // namespace
+}  // namespace tltest
+
+namespace tltest {
+namespace {
+
+// The headroom doctor reports is what connect() then gets: exactly that
+// many more connections succeed, and the next fails with EADDRNOTAVAIL.
+// 40 ports, 30 of them in client-side TIME-WAIT toward 127.0.0.1:8080.
+void headroom_matches_connect(const std::string& tw_reuse, const std::string& want_reusable,
+                              const std::string& want_headroom, int want_connects) {
+    Netns ns;
+    ns.sysctl("net.ipv4.ip_local_port_range", "'40000 40039'");
+    ns.sysctl("net.ipv4.tcp_tw_reuse", tw_reuse);
+    ns.sysctl("net.ipv4.tcp_timestamps", "1");
+    Gate made, checked, result;
+    int counted[2];
+    ASSERT_EQ(pipe(counted), 0);
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 8080, 512);
+        connect_close_client_first(l, AF_INET, 8080, 30);
+        sleep_ms(1300);  // older than tcp_tw_reuse_delay (1000 ms)
+        made.open();
+        checked.wait();
+        int n = 0;
+        std::vector<int> keep;
+        for (;;) {
+            int c = tcp_connect(AF_INET, 8080);
+            if (c < 0) {
+                if (errno != EADDRNOTAVAIL) return 3;
+                break;
+            }
+            keep.push_back(c);
+            ++n;
+        }
+        if (write(counted[1], &n, sizeof(n)) != sizeof(n)) return 4;
+        return 0;
+    });
+    made.wait();
+    auto doc = parse(tcplinger("doctor -j --netns " + ns.name()));
+    checked.open();
+    int connects = -1;
+    ASSERT_EQ(read(counted[0], &connects, sizeof(connects)), ssize_t(sizeof(connects)));
+    ASSERT_EQ(reap(child), 0);
+    auto f = one(doc, "headroom");
+    EXPECT_EQ(evidence(f, "destination"), "127.0.0.1 -> 127.0.0.1:8080");
+    EXPECT_EQ(evidence(f, "range"), "40");
+    EXPECT_EQ(evidence(f, "time_wait"), "30");
+    EXPECT_EQ(evidence(f, "reusable_time_wait"), want_reusable);
+    EXPECT_EQ(evidence(f, "headroom"), want_headroom);
+    EXPECT_EQ(connects, want_connects);
+    EXPECT_EQ(std::to_string(connects), evidence(f, "headroom"));
+}
+
+TEST(Doctor, HeadroomIsWhatConnectGetsWithoutReuse) { headroom_matches_connect("0", "0", "10", 10); }
+TEST(Doctor, HeadroomIsWhatConnectGetsWithReuse) { headroom_matches_connect("1", "30", "40", 40); }
+
+}  // namespace
+}  // namespace tltest
