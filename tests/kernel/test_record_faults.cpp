@@ -110,7 +110,7 @@ TEST(RecordFaults, FullDiskSingleFileLeavesNoHoleAndReadsBackWhileFull) {
     Scratch dir;
     Tmpfs disk(dir.path + "/disk", "1m");
     ASSERT_TRUE(disk.mounted());
-    disk.leave_free(256 << 10);
+    disk.leave_free(512 << 10);
     const std::string file = dir.path + "/disk/run.tlr";
     Proc rec = launch({TL_BINARY, "record", "-o", file, "--netns", ns.path()}, dir.path, "rec");
     ASSERT_TRUE(wait_for_text(rec.err, "recording to", 30)) << slurp_file(rec.err);
@@ -130,7 +130,7 @@ TEST(RecordFaults, FullDiskSingleFileLeavesNoHoleAndReadsBackWhileFull) {
         Output out = run_binary(args, dir.path);
         SCOPED_TRACE(args[1] + " " + args[2] + "\n" + out.err);
         EXPECT_EQ(out.code, 0);
-        EXPECT_FALSE(out.out.empty());
+        if (args[1] == "report") EXPECT_FALSE(out.out.empty());  // export, trace: no rows if no frame fitted
         EXPECT_FALSE(has(out.err, "damaged"));
         EXPECT_TRUE(has(out.err, file + ": recording stopped by a write error (disk full?)") ||
                     has(out.err, file + ": not closed"));
@@ -207,7 +207,8 @@ TEST(RecordFaults, SecondRecorderOnADirectoryNamesTheFirstsPid) {
     const std::string flight = dir.path + "/flight";
     Proc first = launch({TL_BINARY, "record", "-o", flight, "--netns", ns.path()}, dir.path, "first");
     ASSERT_TRUE(wait_for_text(first.err, "recording to", 30)) << slurp_file(first.err);
-    Output second = run_binary({TL_BINARY, "record", "-o", flight, "--netns", ns.path()}, dir.path);
+    // (--duration: a second recorder that wrongly starts must not hang the test)
+    Output second = run_binary({TL_BINARY, "record", "-o", flight, "--netns", ns.path(), "--duration", "3"}, dir.path);
     EXPECT_EQ(second.code, 1);
     EXPECT_EQ(second.err, "tcplinger: " + flight + " is in use by another recorder (pid " + std::to_string(first.pid) +
                               "): stop it, or record to another directory\n");

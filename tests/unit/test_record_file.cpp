@@ -133,7 +133,9 @@ TEST(RecordFile, FullTmpfsLeavesWholeFramesOnly) {
     } unmount{mnt};
     rec::RecorderOptions o = single_file(mnt + "/full.tlr");
     o.zstd_level = 0;
-    auto events = make_events(Workload{.connections = 3000, .spacing = 50 * kMs});
+    // Frames of ~40 KB: a short write spans pages that the ftruncate frees,
+    // so a write at the fd's offset would land past a hole.
+    auto events = make_events(Workload{.connections = 3000, .spacing = 5 * kMs});
     rec::Recorder r(o);
     r.start(events.front().ts_ns - kMs);
     bool failed = false;
@@ -148,7 +150,7 @@ TEST(RecordFile, FullTmpfsLeavesWholeFramesOnly) {
     EXPECT_NE(r.error().find("No space left on device"), std::string::npos) << r.error();
     std::string data = slurp(o.path);
     auto starts = frame_starts(data);
-    ASSERT_GT(starts.size(), 3u);
+    ASSERT_GE(starts.size(), 3u);
     auto last = parse_frame_header(std::string_view(data).substr(starts.back()));
     EXPECT_EQ(starts.back() + kFrameHeaderSize + last->stored_len, data.size()) << "frames to the last byte";
     Collect c;
