@@ -11,7 +11,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -63,14 +65,19 @@ public:
 };
 
 // One directory for the process; each input is written into it as a file.
-const std::string& scratch_dir() {
-    static const std::string dir = [] {
-        char tmpl[] = "/tmp/tl-fuzz-XXXXXX";
-        const char* made = mkdtemp(tmpl);
-        if (!made) std::abort();
-        return std::string(made);
-    }();
-    return dir;
+// Plain char arrays: the exit handler runs after static strings are gone.
+char g_dir[32], g_input[48];
+const char* scratch_dir() {
+    if (!g_dir[0]) {
+        std::strcpy(g_dir, "/tmp/tl-fuzz-XXXXXX");
+        if (!mkdtemp(g_dir)) std::abort();
+        std::snprintf(g_input, sizeof(g_input), "%s/input.tlr", g_dir);
+        std::atexit([] {
+            unlink(g_input);
+            rmdir(g_dir);
+        });
+    }
+    return g_dir;
 }
 }  // namespace
 
@@ -85,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)tcplinger::rec::decode_trailer(bytes);
 
     // The whole-file path: the bytes as a recording in a directory.
-    const std::string path = scratch_dir() + "/input.tlr";
+    const std::string dir = scratch_dir(), path = g_input;
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) std::abort();
     for (size_t done = 0; done < size;) {
@@ -95,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     close(fd);
     Report r;
-    tcplinger::rec::ReadSummary s = tcplinger::rec::replay({scratch_dir(), path}, r);
+    tcplinger::rec::ReadSummary s = tcplinger::rec::replay({dir, path}, r);
     r.engine.flush();
     return static_cast<int>(s.events & 0);
 }
