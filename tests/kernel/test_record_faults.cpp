@@ -88,6 +88,14 @@ void expect_contiguous_frames(const std::string& path) {
     EXPECT_GE(frames, 2u) << path;
 }
 
+// The recorder started, and tracing (its "recording to" line).
+Proc start_recorder(std::vector<std::string> args, const Scratch& dir, const std::string& tag) {
+    args.insert(args.begin(), {TL_BINARY, "record"});
+    Proc p = launch(args, dir.path, tag);
+    EXPECT_TRUE(wait_for_text(p.err, "recording to", 30)) << slurp_file(p.err);
+    return p;
+}
+
 pid_t churn_in(const Netns& ns, uint16_t port, size_t n, double seconds) {
     return spawn_in(ns, [=] { return churn(AF_INET, port, 8, n, seconds) == 0 ? 0 : 3; });
 }
@@ -112,8 +120,7 @@ TEST(RecordFaults, FullDiskSingleFileLeavesNoHoleAndReadsBackWhileFull) {
     ASSERT_TRUE(disk.mounted());
     disk.leave_free(512 << 10);
     const std::string file = dir.path + "/disk/run.tlr";
-    Proc rec = launch({TL_BINARY, "record", "-o", file, "--netns", ns.path()}, dir.path, "rec");
-    ASSERT_TRUE(wait_for_text(rec.err, "recording to", 30)) << slurp_file(rec.err);
+    Proc rec = start_recorder({"-o", file, "--netns", ns.path()}, dir, "rec");
     pid_t child = churn_in(ns, 7800, 20000, 4);
     ASSERT_EQ(reap(child), 0);
     int code = exit_within(rec, 20);
@@ -147,10 +154,7 @@ TEST(RecordFaults, FullDiskWhileRotatingDeletesEarlyAndSaysSo) {
     Tmpfs disk(dir.path + "/disk", "1m");
     ASSERT_TRUE(disk.mounted());
     const std::string flight = dir.path + "/disk/flight";
-    Proc rec = launch({TL_BINARY, "record", "-o", flight, "--netns", ns.path(), "--max-size", "256K", "--max-files",
-                       "8"},
-                      dir.path, "rec");
-    ASSERT_TRUE(wait_for_text(rec.err, "recording to", 30)) << slurp_file(rec.err);
+    Proc rec = start_recorder({"-o", flight, "--netns", ns.path(), "--max-size", "256K", "--max-files", "8"}, dir, "rec");
     pid_t child = churn_in(ns, 7900, 20000, 4);
     ASSERT_EQ(reap(child), 0);
     ASSERT_TRUE(wait_for_text(rec.err, "is full: deleting the oldest recording files early", 10)) << slurp_file(rec.err);
@@ -175,10 +179,7 @@ TEST(RecordFaults, FullDiskWhileRotatingStopsWithOneLineWhenNothingCanGo) {
     ASSERT_TRUE(disk.mounted());
     disk.leave_free(192 << 10);
     const std::string flight = dir.path + "/disk/flight";
-    Proc rec = launch({TL_BINARY, "record", "-o", flight, "--netns", ns.path(), "--max-size", "1M", "--max-files",
-                       "2"},
-                      dir.path, "rec");
-    ASSERT_TRUE(wait_for_text(rec.err, "recording to", 30)) << slurp_file(rec.err);
+    Proc rec = start_recorder({"-o", flight, "--netns", ns.path(), "--max-size", "1M", "--max-files", "2"}, dir, "rec");
     pid_t child = churn_in(ns, 8000, 20000, 4);
     ASSERT_EQ(reap(child), 0);
     int code = exit_within(rec, 20);
@@ -207,8 +208,7 @@ TEST(RecordFaults, SecondRecorderOnADirectoryNamesTheFirstsPid) {
     ns.sysctl("net.ipv4.tcp_fin_timeout", "7");
     Scratch dir;
     const std::string flight = dir.path + "/flight";
-    Proc first = launch({TL_BINARY, "record", "-o", flight, "--netns", ns.path()}, dir.path, "first");
-    ASSERT_TRUE(wait_for_text(first.err, "recording to", 30)) << slurp_file(first.err);
+    Proc first = start_recorder({"-o", flight, "--netns", ns.path()}, dir, "first");
     // (--duration: a second recorder that wrongly starts must not hang the test)
     Output second = run_binary({TL_BINARY, "record", "-o", flight, "--netns", ns.path(), "--duration", "3"}, dir.path);
     EXPECT_EQ(second.code, 1);
@@ -222,8 +222,7 @@ TEST(RecordFaults, SecondRecorderOnADirectoryNamesTheFirstsPid) {
     for (const auto& e : std::filesystem::directory_iterator(flight)) files += e.path().extension() == ".tlr";
     EXPECT_EQ(files, 1u) << "the second recorder created nothing";
     // The lock is gone with the process: a new recorder may start.
-    Proc third = launch({TL_BINARY, "record", "-o", flight, "--netns", ns.path()}, dir.path, "third");
-    ASSERT_TRUE(wait_for_text(third.err, "recording to", 30)) << slurp_file(third.err);
+    Proc third = start_recorder({"-o", flight, "--netns", ns.path()}, dir, "third");
     kill(third.pid, SIGTERM);
     EXPECT_EQ(wait_exit(third), 0) << slurp_file(third.err);
 
@@ -237,8 +236,7 @@ TEST(RecordFaults, SecondRecorderOnADirectoryNamesTheFirstsPid) {
     // compressed: --info above is what they hold; this is the raw check
     // with compression off).
     const std::string plain = dir.path + "/plain.tlr";
-    Proc p = launch({TL_BINARY, "record", "-o", plain, "--netns", ns.path(), "--compress-level", "0"}, dir.path, "plain");
-    ASSERT_TRUE(wait_for_text(p.err, "recording to", 30)) << slurp_file(p.err);
+    Proc p = start_recorder({"-o", plain, "--netns", ns.path(), "--compress-level", "0"}, dir, "plain");
     kill(p.pid, SIGTERM);
     EXPECT_EQ(wait_exit(p), 0) << slurp_file(p.err);
     std::string key;
@@ -270,8 +268,7 @@ TEST(RecordFaults, UnreadableDirectorySaysPermissionDenied) {
     const std::string priv = dir.path + "/private";
     const std::string file = priv + "/run.tlr";
     mkdir(priv.c_str(), 0700);
-    Proc rec = launch({TL_BINARY, "record", "-o", file, "--netns", ns.path()}, dir.path, "rec");
-    ASSERT_TRUE(wait_for_text(rec.err, "recording to", 30)) << slurp_file(rec.err);
+    Proc rec = start_recorder({"-o", file, "--netns", ns.path()}, dir, "rec");
     kill(rec.pid, SIGTERM);
     ASSERT_EQ(wait_exit(rec), 0) << slurp_file(rec.err);
 

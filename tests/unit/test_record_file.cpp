@@ -62,6 +62,17 @@ std::vector<size_t> frame_starts(const std::string& data) {
     }
     return out;
 }
+
+// Plays events into a Recorder until the end; the recorder's error ("" if
+// none). Writing stops at the first failed write.
+std::string record_until_failure(const rec::RecorderOptions& o, const std::vector<Event>& events) {
+    rec::Recorder r(o);
+    r.start(events.front().ts_ns - kMs);
+    play(
+        events, 50 * kMs, [&](const Event& ev) { r.event(ev); }, [&](uint64_t now) { r.poll(now); });
+    r.finish(events.back().ts_ns, {});
+    return r.error();
+}
 }  // namespace
 
 TEST(RecordFile, ReadsBackEveryEventInOrder) {
@@ -136,18 +147,8 @@ TEST(RecordFile, FullTmpfsLeavesWholeFramesOnly) {
     // Frames of ~40 KB: a short write spans pages that the ftruncate frees,
     // so a write at the fd's offset would land past a hole.
     auto events = make_events(Workload{.connections = 3000, .spacing = 5 * kMs});
-    rec::Recorder r(o);
-    r.start(events.front().ts_ns - kMs);
-    bool failed = false;
-    play(
-        events, 50 * kMs, [&](const Event& ev) { r.event(ev); },
-        [&](uint64_t now) {
-            r.poll(now);
-            failed |= r.failed();
-        });
-    r.finish(events.back().ts_ns, {});
-    ASSERT_TRUE(failed);
-    EXPECT_NE(r.error().find("No space left on device"), std::string::npos) << r.error();
+    std::string error = record_until_failure(o, events);
+    EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
     std::string data = slurp(o.path);
     auto starts = frame_starts(data);
     ASSERT_GE(starts.size(), 3u);
@@ -377,17 +378,7 @@ TEST(RecordFile, FullDiskKeepsEverythingWrittenBefore) {
             20000, 20000
         };
         setrlimit(RLIMIT_FSIZE, &lim);
-        rec::Recorder r(single_file(path));
-        r.start(events.front().ts_ns - kMs);
-        bool failed = false;
-        play(
-            events, 50 * kMs, [&](const Event& ev) { r.event(ev); },
-            [&](uint64_t now) {
-                r.poll(now);
-                failed |= r.failed();
-            });
-        r.finish(events.back().ts_ns, {});
-        _exit(failed && r.error().find("File too large") != std::string::npos ? 0 : 3);
+        _exit(record_until_failure(single_file(path), events).find("File too large") != std::string::npos ? 0 : 3);
     }
     int status = 0;
     waitpid(pid, &status, 0);
