@@ -108,16 +108,20 @@ std::vector<std::string> lines_of(const std::string& text) {
     for (std::string line; std::getline(in, line);) out.push_back(line);
     return out;
 }
+// A traced namespace and a 1 MiB tmpfs at dir/disk, the recordings' disk.
+class RecordFullDisk : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(disk.mounted()); }
+    Netns ns;
+    Scratch dir;
+    Tmpfs disk{dir.path + "/disk", "1m"};
+};
 }  // namespace
 
 // `record -o FILE` on a full disk: it stops with one line and exit 1, the
 // file holds whole frames only (no hole), and every reader reads it while
 // the filesystem is still full (mmap died there with SIGBUS).
-TEST(RecordFaults, FullDiskSingleFileLeavesNoHoleAndReadsBackWhileFull) {
-    Netns ns;
-    Scratch dir;
-    Tmpfs disk(dir.path + "/disk", "1m");
-    ASSERT_TRUE(disk.mounted());
+TEST_F(RecordFullDisk, SingleFileLeavesNoHoleAndReadsBackWhileFull) {
     disk.leave_free(512 << 10);
     const std::string file = dir.path + "/disk/run.tlr";
     Proc rec = start_recorder({"-o", file, "--netns", ns.path()}, dir, "rec");
@@ -148,11 +152,7 @@ TEST(RecordFaults, FullDiskSingleFileLeavesNoHoleAndReadsBackWhileFull) {
 
 // `record -o DIR` on a disk smaller than --max-files x --max-size: it says
 // it deletes files early, goes on, exits 0; every file left reads cleanly.
-TEST(RecordFaults, FullDiskWhileRotatingDeletesEarlyAndSaysSo) {
-    Netns ns;
-    Scratch dir;
-    Tmpfs disk(dir.path + "/disk", "1m");
-    ASSERT_TRUE(disk.mounted());
+TEST_F(RecordFullDisk, WhileRotatingDeletesEarlyAndSaysSo) {
     const std::string flight = dir.path + "/disk/flight";
     Proc rec = start_recorder({"-o", flight, "--netns", ns.path(), "--max-size", "256K", "--max-files", "8"}, dir, "rec");
     pid_t child = churn_in(ns, 7900, 20000, 4);
@@ -172,11 +172,7 @@ TEST(RecordFaults, FullDiskWhileRotatingDeletesEarlyAndSaysSo) {
 
 // Nothing left to delete: recording stops with one line and exit 1, and
 // the file it was writing is read as cut short, not as damaged.
-TEST(RecordFaults, FullDiskWhileRotatingStopsWithOneLineWhenNothingCanGo) {
-    Netns ns;
-    Scratch dir;
-    Tmpfs disk(dir.path + "/disk", "1m");
-    ASSERT_TRUE(disk.mounted());
+TEST_F(RecordFullDisk, WhileRotatingStopsWithOneLineWhenNothingCanGo) {
     disk.leave_free(192 << 10);
     const std::string flight = dir.path + "/disk/flight";
     Proc rec = start_recorder({"-o", flight, "--netns", ns.path(), "--max-size", "1M", "--max-files", "2"}, dir, "rec");
