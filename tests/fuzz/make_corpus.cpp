@@ -40,15 +40,16 @@ int main(int argc, char** argv) {
     Engine engine;
     write_recording(o, make_events(Workload{.connections = 3000, .spacing = 1 * kMs}), &engine);
     std::vector<std::string> files;
-    for (const auto& e : std::filesystem::directory_iterator(o.path)) files.push_back(e.path());
+    for (const auto& e : std::filesystem::directory_iterator(o.path))
+        if (e.path().extension() == rec::kFileSuffix) files.push_back(e.path());  // not the lock file
     std::sort(files.begin(), files.end());
     size_t n = 0;
     for (const auto& f : files) {
         std::string data = slurp(f);
-        // Keep seeds small: the first frames of each file (its header, the
-        // carried sockets, events), cut at a frame boundary.
+        // Keep seeds small: the first frames of each file (its header and
+        // the header's copy, the carried sockets, events), cut at a frame boundary.
         size_t pos = rec::kPrefixSize;
-        for (int frames = 0; frames < 3 && pos < data.size(); ++frames)
+        for (int frames = 0; frames < 4 && pos < data.size(); ++frames)
             pos += rec::kFrameHeaderSize + rec::parse_frame_header(std::string_view(data).substr(pos))->stored_len;
         spit(out + "/rotated-" + std::to_string(++n) + ".tlr", data.substr(0, pos));
         if (n == 2) break;

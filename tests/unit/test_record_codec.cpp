@@ -147,6 +147,12 @@ TEST(RecordFormat, PrefixNamesTheVersion) {
     std::string bad = encode_prefix();
     bad[9] = 1;
     EXPECT_EQ(check_prefix(bad, &v), PrefixCheck::Damaged);
+    // One flipped byte in the signature is damage, two are another format.
+    std::string flipped = encode_prefix();
+    flipped[3] ^= 0x20;
+    EXPECT_EQ(check_prefix(flipped, &v), PrefixCheck::Damaged);
+    flipped[5] ^= 0x20;
+    EXPECT_EQ(check_prefix(flipped, &v), PrefixCheck::NotRecording);
 }
 
 TEST(RecordFormat, Varints) {

@@ -2,6 +2,7 @@
 // every kind of bad input gives one line saying what was recovered and
 // what was skipped, exit 0 when something was read and 1 when nothing was.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -61,6 +62,17 @@ std::vector<size_t> frame_starts(const std::string& data) {
     }
     return out;
 }
+
+// Plays events into a Recorder until the end; the recorder's error ("" if
+// none). Writing stops at the first failed write.
+std::string record_until_failure(const rec::RecorderOptions& o, const std::vector<Event>& events) {
+    rec::Recorder r(o);
+    r.start(events.front().ts_ns - kMs);
+    play(
+        events, 50 * kMs, [&](const Event& ev) { r.event(ev); }, [&](uint64_t now) { r.poll(now); });
+    r.finish(events.back().ts_ns, {});
+    return r.error();
+}
 }  // namespace
 
 TEST(RecordFile, ReadsBackEveryEventInOrder) {
@@ -78,6 +90,75 @@ TEST(RecordFile, ReadsBackEveryEventInOrder) {
     struct stat st {};
     ASSERT_EQ(stat(r.file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// Files are read with pread() in 1 MiB windows: frames straddle a window's
+// edge and resynchronisation runs across one.
+TEST(RecordFile, ReadsAcrossReadWindows) {
+    TempDir d;
+    rec::RecorderOptions o = single_file(d / "big.tlr");
+    o.zstd_level = 0;
+    auto events = make_events(Workload{.connections = 8000, .spacing = 1 * kMs});
+    write_recording(o, events, nullptr, 61 * kSec);
+    std::string data = slurp(o.path);
+    ASSERT_GT(data.size(), 3u << 19);
+    Collect c;
+    ReadSummary s = replay({o.path}, c);
+    EXPECT_TRUE(s.problems.empty()) << s.problems[0];
+    EXPECT_EQ(c.events, without_kaddr(events));
+    // Damage just before the first window's end: the reader resyncs past it.
+    auto starts = frame_starts(data);
+    size_t victim = 0;
+    for (size_t i = 0; i < starts.size(); ++i)
+        if (starts[i] < (1u << 20)) victim = i;
+    data[starts[victim] + kFrameHeaderSize + 1] ^= 1;
+    spit(o.path, data);
+    Collect damaged;
+    s = replay({o.path}, damaged);
+    ASSERT_EQ(s.problems.size(), 1u);
+    EXPECT_NE(s.problems[0].find("skipped 1 damaged stretch"), std::string::npos) << s.problems[0];
+    EXPECT_GT(damaged.events.size(), events.size() / 2);
+    EXPECT_LT(damaged.events.size(), events.size());
+}
+
+// A FIFO or a directory named like a recording is refused, not waited on.
+TEST(RecordFile, NotARegularFileIsRefusedAtOnce) {
+    TempDir d;
+    ASSERT_EQ(mkfifo((d / "pipe.tlr").c_str(), 0600), 0);
+    CliResult res = run_cli({"report", "-i", d / "pipe.tlr"});
+    EXPECT_EQ(res.code, 1);
+    EXPECT_EQ(res.err, "tcplinger: " + (d / "pipe.tlr") + ": cannot open: not a regular file\n");
+}
+
+// A real full filesystem (a 128 KiB tmpfs): after the short write the
+// recorder truncates and writes on at its tracked end, so the file is whole
+// frames to its last byte, with no zero-filled hole a reader must skip.
+TEST(RecordFile, FullTmpfsLeavesWholeFramesOnly) {
+    TempDir d;
+    const std::string mnt = d / "disk";
+    std::filesystem::create_directory(mnt);
+    if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=128k") != 0) GTEST_SKIP() << "mount tmpfs: needs root";
+    struct Unmount {
+        std::string path;
+        ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+    } unmount{mnt};
+    rec::RecorderOptions o = single_file(mnt + "/full.tlr");
+    o.zstd_level = 0;
+    // Frames of ~40 KB: a short write spans pages that the ftruncate frees,
+    // so a write at the fd's offset would land past a hole.
+    auto events = make_events(Workload{.connections = 3000, .spacing = 5 * kMs});
+    std::string error = record_until_failure(o, events);
+    EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+    std::string data = slurp(o.path);
+    auto starts = frame_starts(data);
+    ASSERT_GE(starts.size(), 3u);
+    auto last = parse_frame_header(std::string_view(data).substr(starts.back()));
+    EXPECT_EQ(starts.back() + kFrameHeaderSize + last->stored_len, data.size()) << "frames to the last byte";
+    Collect c;
+    ReadSummary s = replay({o.path}, c);
+    ASSERT_EQ(s.problems.size(), 1u);
+    EXPECT_EQ(s.problems[0].find("damaged"), std::string::npos) << s.problems[0];
+    EXPECT_GT(c.events.size(), 1000u);
 }
 
 TEST(RecordFile, RefusesToOverwrite) {
@@ -146,6 +227,68 @@ TEST(RecordFile, FlippedBytesLoseOnlyTheirFrame) {
     EXPECT_GT(c.events.size(), whole.events.size() / 2);
     EXPECT_TRUE(std::includes(whole.events.begin(), whole.events.end(), c.events.begin(), c.events.end(),
                               [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; }));
+}
+
+// Issue 10: one flipped byte anywhere in a recording, the prefix and both
+// header frames included, loses at most the frame it is in. Every offset of
+// a small real recording (plain and compressed), each read back through the
+// file path report takes.
+TEST(RecordFile, AFlippedByteAtAnyOffsetLosesAtMostItsFrame) {
+    for (int level : {0, 3}) {
+        SCOPED_TRACE("zstd level " + std::to_string(level));
+        TempDir d;
+        const std::string file = d / "small.tlr";
+        rec::RecorderOptions o = single_file(file);
+        o.zstd_level = level;
+        auto events = make_events(Workload{.connections = 8, .spacing = 400 * kMs});
+        write_recording(o, events, nullptr, 61 * kSec);
+        const std::string data = slurp(file);
+        // Each frame's extent and the events it holds.
+        struct Extent {
+            size_t begin, end;
+            std::vector<Event> events;
+        };
+        std::vector<Extent> frames;
+        for (size_t start : frame_starts(data)) {
+            auto h = parse_frame_header(std::string_view(data).substr(start));
+            Extent x{start, start + kFrameHeaderSize + h->stored_len, {}};
+            if (h->type == FrameType::Events) {
+                auto items = decode_items(*open_frame(*h, std::string_view(data).substr(start)));
+                for (const Item& it : items->items)
+                    if (it.type == Item::Type::Event) x.events.push_back(it.event);
+            }
+            frames.push_back(std::move(x));
+        }
+        ASSERT_EQ(frames.back().end, data.size());
+        ASSERT_GE(frames.size(), 6u) << "prefix, header, its copy, events frames, trailer";
+        size_t events_frames = 0;
+        for (const auto& f : frames) events_frames += !f.events.empty();
+        ASSERT_GE(events_frames, 3u);
+
+        size_t checked = 0, lost_frames = 0;
+        for (size_t off = 0; off < data.size(); ++off) {
+            std::string bad = data;
+            bad[off] = static_cast<char>(bad[off] ^ (off % 2 ? 0x01 : 0x80));
+            spit(file, bad);
+            std::vector<Event> want;
+            bool in_events_frame = false;
+            for (const auto& f : frames) {
+                bool hit = off >= f.begin && off < f.end;
+                in_events_frame |= hit && !f.events.empty();
+                if (!hit) want.insert(want.end(), f.events.begin(), f.events.end());
+            }
+            Collect c;
+            ReadSummary s = replay({file}, c);
+            ASSERT_TRUE(s.useful()) << "offset " << off << ": " << (s.problems.empty() ? "" : s.problems[0]);
+            ASSERT_EQ(c.events, want) << "offset " << off << " of " << data.size() << ": "
+                                      << (s.problems.empty() ? "" : s.problems[0]);
+            ASSERT_EQ(s.problems.size(), 1u) << "offset " << off << ": the damage is reported";
+            lost_frames += in_events_frame;
+            ++checked;
+        }
+        EXPECT_EQ(checked, data.size());
+        EXPECT_GT(lost_frames, 0u);
+    }
 }
 
 TEST(RecordFile, DamagedFrameHeaderIsSkippedByResync) {
@@ -235,17 +378,7 @@ TEST(RecordFile, FullDiskKeepsEverythingWrittenBefore) {
             20000, 20000
         };
         setrlimit(RLIMIT_FSIZE, &lim);
-        rec::Recorder r(single_file(path));
-        r.start(events.front().ts_ns - kMs);
-        bool failed = false;
-        play(
-            events, 50 * kMs, [&](const Event& ev) { r.event(ev); },
-            [&](uint64_t now) {
-                r.poll(now);
-                failed |= r.failed();
-            });
-        r.finish(events.back().ts_ns, {});
-        _exit(failed && r.error().find("File too large") != std::string::npos ? 0 : 3);
+        _exit(record_until_failure(single_file(path), events).find("File too large") != std::string::npos ? 0 : 3);
     }
     int status = 0;
     waitpid(pid, &status, 0);

@@ -67,6 +67,8 @@ int run_record(const RecordOptions& o) {
     hooks.on_poll = [&](uint64_t now) {
         engine.advance(now);
         recorder.poll(now);
+        if (std::string notice = recorder.take_notice(); !notice.empty())
+            std::fprintf(stderr, "tcplinger: %s\n", notice.c_str());
     };
     hooks.on_counters = [&](const DropCounters& d) { recorder.counters(d); };
     hooks.timewait_probes = [&] { return engine.timewait_probes(kMaxProbedPerRound); };
@@ -82,6 +84,9 @@ int run_record(const RecordOptions& o) {
                  static_cast<unsigned long long>(t.files),
                  t.deleted_files ? (", " + std::to_string(t.deleted_files) + " old files deleted").c_str() : "");
     std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    if (t.deleted_for_space)
+        std::fprintf(stderr, "tcplinger: %llu files deleted early because %s was full\n",
+                     static_cast<unsigned long long>(t.deleted_for_space), ro.path.c_str());
     if (recorder.failed()) {
         std::fprintf(stderr, "tcplinger: %s (%llu events not recorded)\n", recorder.error().c_str(),
                      static_cast<unsigned long long>(t.lost_events));

@@ -87,10 +87,13 @@ std::string encode_prefix(uint16_t version) {
 
 PrefixCheck check_prefix(std::string_view file, uint16_t* version) {
     if (file.empty()) return PrefixCheck::TooShort;
-    size_t n = std::min(file.size(), sizeof(kFileMagic));
-    if (std::memcmp(file.data(), kFileMagic, n) != 0) return PrefixCheck::NotRecording;
+    size_t n = std::min(file.size(), sizeof(kFileMagic)), wrong = 0;
+    for (size_t i = 0; i < n; ++i) wrong += file[i] != kFileMagic[i];
+    // One wrong byte is a damaged signature, not another format: the frames
+    // behind it check themselves (a flipped byte must cost one frame at most).
+    if (wrong > 1 || (wrong && file.size() < kPrefixSize)) return PrefixCheck::NotRecording;
     if (file.size() < kPrefixSize) return PrefixCheck::TooShort;
-    if (kCheckCrc && crc32c(file.data(), 12) != get_u32(file.data() + 12)) return PrefixCheck::Damaged;
+    if (wrong || (kCheckCrc && crc32c(file.data(), 12) != get_u32(file.data() + 12))) return PrefixCheck::Damaged;
     *version = get_u16(file.data() + 8);
     return PrefixCheck::Ok;
 }

@@ -32,25 +32,23 @@ uint32_t config_hz(const std::string& release) {
 
 // /proc/sys/net follows the netns of the thread that opens it
 // (net/sysctl_net.c: net_ctl_header_lookup uses current->nsproxy->net_ns):
-// read it from a thread that joined the namespace.
+// read it from a thread that joined the namespace. Only kLingeringSysctls:
+// never a directory listing, which would copy secrets such as
+// tcp_fastopen_key (0600 in the kernel) into a recording anyone may be given.
 std::vector<std::pair<std::string, std::string>> tcp_sysctls(const std::string& netns_path) {
     std::vector<std::pair<std::string, std::string>> out;
     std::thread worker([&] {
         int fd = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) return;
         if (setns(fd, CLONE_NEWNET) == 0) {
-            const std::string dir = "/proc/sys/net/ipv4/";
-            if (DIR* d = opendir(dir.c_str())) {
-                while (dirent* e = readdir(d)) {
-                    std::string name = e->d_name;
-                    if (name.rfind("tcp_", 0) != 0) continue;
-                    std::ifstream in(dir + name);
-                    std::string value;
-                    if (!in || !std::getline(in, value)) continue;  // write-only knobs
-                    std::replace(value.begin(), value.end(), '\t', ' ');
-                    out.emplace_back("net.ipv4." + name, value);
-                }
-                closedir(d);
+            for (const char* name : kLingeringSysctls) {
+                std::string path = "/proc/sys/" + std::string(name);
+                std::replace(path.begin(), path.end(), '.', '/');
+                std::ifstream in(path);
+                std::string value;
+                if (!in || !std::getline(in, value)) continue;  // absent on this kernel
+                std::replace(value.begin(), value.end(), '\t', ' ');
+                out.emplace_back(name, value);
             }
         }
         close(fd);

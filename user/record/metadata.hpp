@@ -21,7 +21,7 @@ inline constexpr const char* kTcpExtKept[] = {"TW", "TWKilled", "TWRecycled", "T
 struct NetnsFacts {
     uint32_t inode = 0;
     std::string path;                                          // how the recorder opened it
-    std::vector<std::pair<std::string, std::string>> sysctls;  // net.ipv4.tcp_* (Header only)
+    std::vector<std::pair<std::string, std::string>> sysctls;  // kLingeringSysctls (Header only)
     std::map<std::string, uint64_t> tcpext;                    // kTcpExtKept; empty if unreadable
     bool operator==(const NetnsFacts&) const = default;
 };

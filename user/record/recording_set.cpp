@@ -1,10 +1,5 @@
 #include "record/recording_set.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -19,43 +14,8 @@ namespace fs = std::filesystem;
 namespace tcplinger::rec {
 
 namespace {
-class MappedFile {
-public:
-    explicit MappedFile(const std::string& path) {
-        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            error_ = std::strerror(errno);
-            return;
-        }
-        struct stat st {};
-        if (fstat(fd, &st) == 0 && st.st_size > 0) {
-            void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-            if (p == MAP_FAILED) {
-                error_ = std::strerror(errno);
-            } else {
-                base_ = p;
-                size_ = static_cast<size_t>(st.st_size);
-            }
-        }
-        close(fd);
-    }
-    ~MappedFile() {
-        if (base_) munmap(base_, size_);
-    }
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-    const std::string& error() const { return error_; }
-    std::string_view data() const { return base_ ? std::string_view(static_cast<const char*>(base_), size_) : ""; }
-
-private:
-    void* base_ = nullptr;
-    size_t size_ = 0;
-    std::string error_;
-};
-
 struct Input {
     std::string path;
-    std::unique_ptr<MappedFile> map;
     FileHeader header;
     int64_t start_wall() const { return static_cast<int64_t>(header.recording_start_ns) + header.clock_offset_ns; }
 };
@@ -70,14 +30,25 @@ std::vector<std::string> expand(const std::vector<std::string>& inputs, std::vec
     };
     for (const auto& in : inputs) {
         std::error_code ec;
-        if (fs::is_directory(in, ec)) {
+        fs::file_status st = fs::status(in, ec);
+        if (ec && ec != std::errc::no_such_file_or_directory) {
+            // EACCES on a path component: say so, not "no such file".
+            problems.push_back(in + ": cannot open: " + ec.message());
+        } else if (fs::is_directory(st)) {
             std::vector<fs::path> found;
-            for (const auto& e : fs::directory_iterator(in, ec))
-                if (e.path().extension() == kFileSuffix && e.is_regular_file(ec)) found.push_back(e.path());
+            fs::directory_iterator it(in, ec), end;
+            // An unreadable directory (0700, another user's) is not an empty one.
+            for (; !ec && it != end; it.increment(ec))
+                if (std::error_code kind; it->path().extension() == kFileSuffix && it->is_regular_file(kind))
+                    found.push_back(it->path());
+            if (ec) {
+                problems.push_back(in + ": cannot read directory: " + ec.message());
+                continue;
+            }
             if (found.empty()) problems.push_back(in + ": no recordings (*" + kFileSuffix + " files) in this directory");
             std::sort(found.begin(), found.end());
             for (const auto& f : found) add(f);
-        } else if (!fs::exists(in, ec)) {
+        } else if (!fs::exists(st)) {
             problems.push_back(in + ": cannot open: " + std::strerror(ENOENT));
         } else {
             add(in);
@@ -170,13 +141,14 @@ ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visito
     for (const auto& path : expand(inputs, summary.problems)) {
         Input in;
         in.path = path;
-        in.map = std::make_unique<MappedFile>(path);
-        if (!in.map->error().empty()) {
-            summary.problems.push_back(path + ": cannot open: " + in.map->error());
+        std::string error;
+        auto source = FileSource::open(path, &error);
+        if (!source) {
+            summary.problems.push_back(path + ": cannot open: " + error);
             ++summary.files_skipped;
             continue;
         }
-        FileReport peek = peek_header(in.map->data());
+        FileReport peek = peek_header(*source);
         if (!peek.useful()) {
             summary.problems.push_back(describe(path, peek));
             ++summary.files_skipped;
@@ -227,9 +199,17 @@ ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visito
                                            std::to_string(in.header.carried) +
                                            " carried over; --max-size too small): their figures are missing");
         }
+        // Opened again: files are read one at a time, never all held open.
+        std::string error;
+        auto source = FileSource::open(in.path, &error);
+        if (!source) {
+            summary.problems.push_back(in.path + ": cannot open: " + error);
+            ++summary.files_skipped;
+            continue;
+        }
         visitor.file_begin(in.path, in.header);
         FileFeed feed(visitor, summary, !continues);
-        FileReport report = read_file(in.map->data(), feed);
+        FileReport report = read_file(*source, feed);
         stop = report.stopped;
         ++summary.files_read;
         if (std::string line = describe(in.path, report); !line.empty()) summary.problems.push_back(line);

@@ -1,6 +1,7 @@
 #include "record/writer.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,10 @@ namespace tcplinger::rec {
 namespace {
 constexpr uint64_t kHeartbeatNs = 60'000'000'000ULL;  // an idle recorder still says "alive" each minute
 constexpr const char* kNamePrefix = "tcplinger-";
+// Held (flock) by the recorder writing a directory. Never unlinked while in
+// use: unlinking a lock file lets a third recorder lock a new inode while a
+// second still waits on the old one.
+constexpr const char* kLockName = ".tcplinger.lock";
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -90,6 +95,7 @@ Recorder::Recorder(RecorderOptions opts) : opts_(std::move(opts)) {
                 close(pfd);
             }
         }
+        lock_directory();
         auto existing = rotation_files(dir);
         next_name_ = existing.empty() ? 1 : existing.back().first + 1;
         frame_limit_ = std::clamp<uint64_t>(opts_.max_size / 8, 16 << 10, 1 << 20);
@@ -119,7 +125,34 @@ Recorder::~Recorder() {
     // no empty recording behind.
     if (!started_) {
         unlink(file_path_.c_str());
-        if (created_dir_) rmdir(opts_.path.c_str());
+        if (created_dir_) {
+            unlink((fs::path(opts_.path) / kLockName).c_str());
+            rmdir(opts_.path.c_str());
+        }
+    }
+    if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+// Two recorders rotating in one directory would delete each other's files.
+// The lock goes with the open file description, so it is released when
+// this process exits however it exits (fs/locks.c: locks_remove_file).
+void Recorder::lock_directory() {
+    std::string path = (fs::path(opts_.path) / kLockName).string();
+    lock_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) throw FatalError("failed to create lock file " + path + ": " + errno_text());
+    if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (err != EWOULDBLOCK) throw FatalError("failed to lock " + path + ": " + std::strerror(err));
+        char buf[32] = {};
+        ssize_t n = pread(lock_fd_, buf, sizeof(buf) - 1, 0);
+        long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+        throw FatalError(opts_.path + " is in use by another recorder (" +
+                         (pid > 0 ? "pid " + std::to_string(pid) : std::string("pid unknown")) +
+                         "): stop it, or record to another directory");
+    }
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(lock_fd_, 0) != 0 || pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+        // The lock holds without the pid in it; only the message of a second recorder is poorer.
     }
 }
 
@@ -174,13 +207,13 @@ void Recorder::start(uint64_t started_mono_ns) {
     file_index_ = 1;
 
     std::string header = encode_header(file_header(started_mono_ns));
-    if (opts_.rotate && kPrefixSize + kFrameHeaderSize + header.size() + trailer_reserve() > opts_.max_size / 2)
+    if (opts_.rotate && kPrefixSize + 2 * (kFrameHeaderSize + header.size()) + trailer_reserve() > opts_.max_size / 2)
         throw FatalError("--max-size " + std::to_string(opts_.max_size) + " is too small: a file's header and trailer take " +
-                         std::to_string(header.size() + trailer_reserve()) + " bytes (" +
+                         std::to_string(2 * header.size() + trailer_reserve()) + " bytes (" +
                          std::to_string(netns_.size()) + " network namespaces); give at least " +
-                         std::to_string(4 * (header.size() + trailer_reserve())) + " or trace one --netns");
+                         std::to_string(4 * (2 * header.size() + trailer_reserve())) + " or trace one --netns");
     started_ = true;
-    write_frame(FrameType::Header, header, false, started_mono_ns);
+    write_header(header, started_mono_ns);
     if (fd_ >= 0) fdatasync(fd_);
     fsync(dir_fd_);
     last_flush_ns_ = last_sync_ns_ = started_mono_ns;
@@ -246,6 +279,8 @@ void Recorder::write_frame(FrameType type, std::string_view payload, bool may_ro
     while (!write_all(frame)) {
         int err = errno;
         // Leave no partial frame behind: the file stays readable to its end.
+        // (write_all writes at file_bytes_ with pwrite, so the next try
+        // starts there too and never leaves a zero-filled hole.)
         if (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
         }
         if (disk_full(err) && opts_.rotate && make_room()) continue;
@@ -259,10 +294,21 @@ void Recorder::write_frame(FrameType type, std::string_view payload, bool may_ro
     totals_.bytes += frame.size();
 }
 
+// Twice: every other frame is read without the ones around it, but only
+// with a header. With its copy in the next frame, one damaged frame still
+// costs only itself (the reader keeps the first header that checks).
+void Recorder::write_header(std::string_view header, uint64_t now_ns) {
+    write_frame(FrameType::Header, header, false, now_ns);
+    write_frame(FrameType::Header, header, false, now_ns);
+}
+
+// At the tracked end of the file, not the fd's offset: after a short write
+// and the ftruncate that removes it, the offset is past the end, and a
+// write() there would leave a hole that reads back as zeros.
 bool Recorder::write_all(std::string_view bytes) {
     size_t done = 0;
     while (done < bytes.size()) {
-        ssize_t n = write(fd_, bytes.data() + done, bytes.size() - done);
+        ssize_t n = pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(file_bytes_ + done));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             if (n == 0) errno = ENOSPC;
@@ -280,6 +326,10 @@ bool Recorder::make_room() {
         if (unlink(path.c_str()) != 0) return false;
         fsync(dir_fd_);
         ++totals_.deleted_files;
+        if (!totals_.deleted_for_space++)
+            notice_ = "the filesystem holding " + opts_.path +
+                      " is full: deleting the oldest recording files early to go on (fewer than --max-files " +
+                      std::to_string(opts_.max_files) + " kept); free space or lower --max-size";
         return true;
     }
     return false;
@@ -324,8 +374,12 @@ void Recorder::open_file(uint64_t now_ns) {
     cgroups_named_.clear();
     ++file_index_;
     std::string prefix = encode_prefix();
-    if (!write_all(prefix)) {
-        error_ = "failed to write " + file_path_ + ": " + errno_text() + "; recording stopped";
+    while (!write_all(prefix)) {
+        int err = errno;
+        if (ftruncate(fd_, 0) != 0) {
+        }
+        if (disk_full(err) && make_room()) continue;
+        error_ = "failed to write " + file_path_ + ": " + std::strerror(err) + "; recording stopped";
         return;
     }
     file_bytes_ = kPrefixSize;
@@ -342,7 +396,7 @@ void Recorder::open_file(uint64_t now_ns) {
     std::vector<std::string> carry = carry_payloads(now_ns, &h.carried, &h.carry_dropped);
     totals_.carried += h.carried;
     totals_.carry_dropped += h.carry_dropped;
-    write_frame(FrameType::Header, encode_header(h), false, now_ns);
+    write_header(encode_header(h), now_ns);
     for (const auto& payload : carry) write_frame(FrameType::Carry, payload, false, now_ns);
     fdatasync(fd_);
     fsync(dir_fd_);

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lifecycle/engine.hpp"
@@ -35,6 +36,7 @@ struct RecorderTotals {
     uint64_t files = 0;         // files opened
     uint64_t bytes = 0;         // bytes written, all files
     uint64_t deleted_files = 0; // removed by rotation
+    uint64_t deleted_for_space = 0;  // of those, removed early because the disk was full
     uint64_t carried = 0;       // sockets carried over into rotated files
     uint64_t carry_dropped = 0; // lingering sockets left out of a carry frame (size cap)
     uint64_t lost_events = 0;   // events not written after a write failure
@@ -65,6 +67,8 @@ public:
     bool failed() const { return !error_.empty(); }
     const std::string& error() const { return error_; }
     const RecorderTotals& totals() const { return totals_; }
+    // A line worth telling the user now (the disk filled up), once; "" if none.
+    std::string take_notice() { return std::exchange(notice_, std::string()); }
     // Files of this recording still on disk, oldest first.
     std::vector<std::string> files() const;
 
@@ -73,9 +77,11 @@ private:
     void open_file(uint64_t now_ns);
     void close_file(uint64_t end_ns, Trailer::Reason reason);
     void flush(uint64_t now_ns, bool sync);
+    void write_header(std::string_view header, uint64_t now_ns);
     void write_frame(FrameType type, std::string_view payload, bool may_rotate, uint64_t now_ns);
     bool write_all(std::string_view bytes);
     bool make_room();  // deletes the oldest file; false if none can go
+    void lock_directory();  // throws FatalError naming the pid that holds it
     void name_cgroups();
     // Lingering sockets as Existing/Owner events, in frames.
     std::vector<std::string> carry_payloads(uint64_t now_ns, uint64_t* carried, uint64_t* dropped);
@@ -92,6 +98,7 @@ private:
     std::vector<std::string> own_files_;
     int fd_ = -1;
     int dir_fd_ = -1;
+    int lock_fd_ = -1;  // flock'ed .tcplinger.lock (rotation only)
     bool started_ = false;      // tracing began: the files are a recording
     bool created_dir_ = false;
     std::string file_path_;
@@ -108,6 +115,7 @@ private:
     std::set<uint64_t> cgroups_named_, cgroups_pending_;
     DropCounters drops_;
     std::string error_;
+    std::string notice_;
     RecorderTotals totals_;
 };
 
