@@ -62,6 +62,7 @@ public:
     std::vector<Event> probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets);
     DropCounters counters() const;
     bool accept_attached() const { return accept_attached_; }
+    size_t attached_programs() const;
 
 private:
     struct Impl;
