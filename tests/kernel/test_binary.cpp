@@ -265,7 +265,7 @@ TEST(Binary, BadNumbersAndStatesExit2WithAMessage) {
         {{"trace", "--duration", "nan"}, "give seconds"},                 // ran forever
         {{"stats", "--interval", "nan"}, "give seconds"},
         {{"stats", "--state", "ESTABLISHED"}, "TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK and CLOSING"},
-        {{"record", "-o", "/nonexistent/x", "--pid", "1"}, "process filters apply when reading"},
+        {{"record", "-o", "/nonexistent/x", "--pid", "1"}, "filters apply when reading"},
     };
     for (const Case& c : cases) {
         std::vector<std::string> args = {TL_BINARY};
