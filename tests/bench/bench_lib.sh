@@ -44,9 +44,6 @@ wait_idle() {
   done
 }
 
-# fd links of PID whose target is NAME (anon_inode:bpf_link, ...)
-count_fds() { find "/proc/$1/fd" -lname "$2" 2>/dev/null | wc -l; }
-
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 start_tracer() {  # PREFIX STDOUT CMD...
@@ -68,11 +65,10 @@ start_tracer() {  # PREFIX STDOUT CMD...
       cat "$prefix.err" >&2
       exit 1
     fi
-    # Eight tracepoint links (four primary/backup pairs) mean attached.
-    [ "$(count_fds "$TRACER_PID" 'anon_inode:bpf_link')" -ge 8 ] && break
+    # The readiness line: attached, ring buffer set up, snapshot taken.
+    grep -q '^tcplinger: tracing (attached ' "$prefix.err" && break
     sleep 0.05
   done
-  sleep 0.5  # ring buffer set up, snapshot of the (empty) namespace taken
   ATTACH_TICKS=$(cpu_ticks "$TRACER_PID")
 }
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cli/live.hpp"
 #include "core/abi_check.hpp"
 #include "tracer/system.hpp"
 
@@ -177,6 +179,42 @@ void connect_close_client_first(int listener, int family, uint16_t port, int n) 
 }
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+int attached_programs_in(const std::string& text) {
+    size_t at = text.find(kTracingLine);
+    if (at == std::string::npos) return -1;
+    size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) return -1;  // the line is not complete yet
+    return std::atoi(text.c_str() + at + std::strlen(kTracingLine));
+}
+
+bool wait_for_tracing(int stderr_fd, std::string* seen, double timeout_s) {
+    const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+    for (;;) {
+        if (attached_programs_in(*seen) >= 0) return true;
+        uint64_t now = now_ns();
+        if (now >= deadline) return false;
+        pollfd p{stderr_fd, POLLIN, 0};
+        int n = poll(&p, 1, static_cast<int>((deadline - now) / 1'000'000 + 1));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        char buf[4096];
+        ssize_t got = read(stderr_fd, buf, sizeof(buf));
+        if (got <= 0) return false;
+        seen->append(buf, static_cast<size_t>(got));
+    }
+}
+
+bool wait_for_tracing_file(const std::string& path, double timeout_s) {
+    const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+    do {
+        std::ifstream in(path);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (attached_programs_in(text) >= 0) return true;
+        sleep_ms(10);  // a file has no readiness to poll() for
+    } while (now_ns() < deadline);
+    return false;
+}
 
 uint64_t now_ns() { return sys::monotonic_ns(); }
 

@@ -58,6 +58,17 @@ void sleep_until_ns(uint64_t t);   // absolute CLOCK_MONOTONIC deadline
 // Real-time priority for a workload whose timing a test asserts: wake-ups
 // then do not wait for the other tests sharing the CPUs.
 void realtime_priority();
+// ---- the tcplinger binary's readiness line (cli/live.hpp: kTracingLine) ----
+// Reads the child's stderr (a pipe) until its "tcplinger: tracing (attached
+// N programs)" line, at most timeout_s; appends all it read to *seen (the
+// rest of stderr stays in the pipe). False on EOF (the child exited) or
+// timeout.
+bool wait_for_tracing(int stderr_fd, std::string* seen, double timeout_s = 30);
+// The same when the child's stderr goes to a file.
+bool wait_for_tracing_file(const std::string& path, double timeout_s = 30);
+// N of the readiness line in text, or -1 when there is none.
+int attached_programs_in(const std::string& text);
+
 // Small pipe to order steps between processes.
 struct Gate {
     int fds[2] = {-1, -1};

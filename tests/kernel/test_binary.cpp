@@ -5,19 +5,24 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 #include <set>
 #include <sstream>
 
 #include "../common/mini_json.hpp"
 #include "bpf_objects.hpp"
+#include "cli/live.hpp"
 #include "harness.hpp"
 
 namespace tltest {
@@ -26,9 +31,11 @@ namespace {
 struct Proc {
     pid_t pid = -1;
     int out = -1, err = -1;
+    std::string err_seen;  // stderr already read by wait_for_tracing
 };
 
-Proc launch(const std::vector<std::string>& args) {
+// env: extra NAME=VALUE settings for the child.
+Proc launch(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
     int o[2], e[2];
     EXPECT_EQ(pipe(o), 0);
     EXPECT_EQ(pipe(e), 0);
@@ -39,6 +46,7 @@ Proc launch(const std::vector<std::string>& args) {
         dup2(e[1], 2);
         close(o[0]);
         close(e[0]);
+        for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
@@ -71,7 +79,7 @@ Result finish(Proc p) {
     Result r;
     std::string out;
     std::thread reader([&] { out = slurp(p.out); });
-    r.err = slurp(p.err);
+    r.err = p.err_seen + slurp(p.err);
     reader.join();
     r.out = out;
     int st = 0;
@@ -82,10 +90,18 @@ Result finish(Proc p) {
 
 Result run(const std::vector<std::string>& args) { return finish(launch(args)); }
 
+int client_closes_first(uint16_t port, int n);
+
+// Launches a live command and returns once it says it is tracing.
+Proc launch_ready(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    Proc p = launch(args, env);
+    EXPECT_TRUE(wait_for_tracing(p.err, &p.err_seen)) << "no readiness line; stderr: " << p.err_seen;
+    return p;
+}
+
 TEST(Binary, TraceJsonPrintsOneValidLinePerTransitionForBothFamilies) {
     Netns ns;
-    Proc p = launch({TL_BINARY, "trace", "-j", "--duration", "4", "--netns", ns.path()});
-    sleep_ms(1500);  // load and attach
+    Proc p = launch_ready({TL_BINARY, "trace", "-j", "--duration", "4", "--netns", ns.path()});
     const uint16_t port = 7201;
     pid_t child = spawn_in(ns, [&] {
         for (int family : {AF_INET, AF_INET6}) {
@@ -141,16 +157,12 @@ TEST(Binary, WithoutPrivilegesOneLineNamingCapabilitiesExit1) {
 }
 
 void expect_detached_after(const std::function<void(pid_t)>& stop, int want_code) {
-    Proc p = launch({TL_BINARY, "stats", "-j", "--duration", "30"});
-    std::set<uint32_t> progs;
-    for (int i = 0; i < 50 && progs.size() < 8; ++i) {
-        sleep_ms(100);
-        progs = bpf_prog_ids_of(p.pid);
-    }
+    Proc p = launch_ready({TL_BINARY, "stats", "-j", "--duration", "30"});
+    int attached = attached_programs_in(p.err_seen);
+    std::set<uint32_t> progs = bpf_prog_ids_of(p.pid);
     ASSERT_GE(progs.size(), 8u) << "the tracer loaded its programs";
-    std::set<uint32_t> links;
-    for (int i = 0; i < 50 && links.size() < 8; ++i, sleep_ms(100)) links = links_to(progs);  // attach follows load
-    EXPECT_GE(links.size(), 8u);
+    EXPECT_GE(attached, 8) << p.err_seen;
+    EXPECT_EQ(links_to(progs).size(), static_cast<size_t>(attached)) << "one link per attached program";
     stop(p.pid);
     Result r = finish(p);
     EXPECT_EQ(r.code, want_code) << r.err;
@@ -166,11 +178,15 @@ TEST(Binary, NothingLeftAttachedAfterSigterm) {
 }
 
 TEST(Binary, NothingLeftAttachedAfterDuration) {
-    Proc p = launch({TL_BINARY, "trace", "--duration", "1"});
-    sleep_ms(300);
+    Proc p = launch_ready({TL_BINARY, "trace", "--duration", "1"});
+    // Taken while it traces: the programs whose unloading is checked below
+    // (a guessed sleep used to find none when loading was slow).
     std::set<uint32_t> progs = bpf_prog_ids_of(p.pid);
+    ASSERT_GE(progs.size(), 8u) << "read while tracing";
+    EXPECT_EQ(links_to(progs).size(), static_cast<size_t>(attached_programs_in(p.err_seen)));
     Result r = finish(p);
     EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(links_to(progs).empty());
     EXPECT_TRUE(still_loaded(progs).empty()) << "programs still loaded 2 s after exit";
 }
 
@@ -183,6 +199,189 @@ TEST(Binary, BadArgumentsExit2) {
     Result e = run({TL_BINARY, "trace", "--netns", "/nonexistent/ns"});
     EXPECT_EQ(e.code, 1);
     EXPECT_NE(e.err.find("network namespace"), std::string::npos) << e.err;
+}
+
+// Section 4 of issue 10, as a user types it: a bad value is CLI11's message
+// and exit 2; a value that parses but names nothing, one line and exit 1.
+TEST(Binary, BadNumbersAndStatesExit2WithAMessage) {
+    struct Case {
+        std::vector<std::string> args;
+        const char* says;
+    };
+    const std::vector<Case> cases = {
+        {{"trace", "--netns", "99999999999999999999"}, "out of range"},  // was an abort (134)
+        {{"trace", "--netns", "4294967297"}, "1 to 4294967295"},          // was silently 1
+        {{"trace", "--duration", "-1"}, "give seconds"},                  // was a 309-digit range
+        {{"stats", "--duration", "1e11"}, "give seconds"},                // exited at once
+        {{"trace", "--duration", "nan"}, "give seconds"},                 // ran forever
+        {{"stats", "--interval", "nan"}, "give seconds"},
+        {{"stats", "--state", "ESTABLISHED"}, "TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK and CLOSING"},
+        {{"record", "-o", "/nonexistent/x", "--pid", "1"}, "filters apply when reading"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args = {TL_BINARY};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        Result r = run(args);
+        EXPECT_EQ(r.code, 2) << c.args[1] << " " << c.args[2] << ": " << r.err;
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+        EXPECT_LT(r.err.size(), 300u) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+}
+
+// An inode no process or /run/netns file has: tracing it would show
+// nothing, exit 0. Now one line and exit 1, before a file is made.
+TEST(Binary, NetnsInodeThatNamesNothingExit1) {
+    char tmpl[] = "/tmp/tl-kbin-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {TL_BINARY, "trace", "--netns", "12345"},
+             {TL_BINARY, "stats", "--netns", "12345", "--duration", "1"},
+             {TL_BINARY, "record", "-o", dir + "/r.tlr", "--netns", "12345"}}) {
+        Result r = run(args);
+        EXPECT_EQ(r.code, 1) << args[1] << ": " << r.err;
+        EXPECT_NE(r.err.find("no network namespace has inode 12345"), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir + "/r.tlr")) << "nothing created on disk";
+    Netns ns;  // an inode that exists is taken
+    Result ok = run({TL_BINARY, "trace", "--duration", "0.2", "--netns", std::to_string(ns.inode())});
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    std::filesystem::remove_all(dir);
+}
+
+// A path ending in .tlr is one file, never a directory of rotated files;
+// the summary adds up with the drops line, and says "1 file".
+TEST(Binary, RecordToATlrPathWritesOneFileAndASummaryThatAddsUp) {
+    char tmpl[] = "/tmp/tl-kbin-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    Netns ns;
+    const std::string file = dir + "/name.tlr";
+    Proc p = launch_ready({TL_BINARY, "record", "-o", file, "--netns", ns.path(), "--duration", "1.5"});
+    pid_t child = spawn_in(ns, [] { return client_closes_first(7401, 20); });
+    EXPECT_EQ(reap(child), 0);
+    Result r = finish(p);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::is_regular_file(file)) << r.err;
+    std::smatch rec, drops;
+    ASSERT_TRUE(std::regex_search(r.err, rec,
+                                  std::regex(R"(recorded (\d+) events \((\d+) kernel records, (\d+) from the start )"
+                                             R"(snapshot and timewait probes\), \d+ bytes \([0-9.]+ bytes/event\) in 1 file\n)")))
+        << r.err;
+    ASSERT_TRUE(std::regex_search(r.err, drops, std::regex(R"(tcplinger: (\d+) events, 0 lost)"))) << r.err;
+    EXPECT_EQ(std::stoull(rec[2]), std::stoull(drops[1])) << "the kernel records are the drops line's events\n" << r.err;
+    EXPECT_EQ(std::stoull(rec[1]), std::stoull(rec[2]) + std::stoull(rec[3])) << r.err;
+    EXPECT_GE(std::stoull(rec[2]), 20u * 5) << r.err;
+
+    // An existing directory called *.tlr: one line, exit 1, nothing written in it.
+    const std::string tlr_dir = dir + "/old.tlr";
+    ASSERT_EQ(mkdir(tlr_dir.c_str(), 0700), 0);
+    Result d = run({TL_BINARY, "record", "-o", tlr_dir, "--duration", "0.5"});
+    EXPECT_EQ(d.code, 1) << d.err;
+    EXPECT_NE(d.err.find("is a directory, but a path ending in .tlr names one recording file"), std::string::npos)
+        << d.err;
+    EXPECT_TRUE(std::filesystem::is_empty(tlr_dir));
+    std::filesystem::remove_all(dir);
+}
+
+// stats --interval: every report carries its time and is set apart.
+TEST(Binary, IntervalReportsCarryTheirTime) {
+    Netns ns;
+    Result text = run({TL_BINARY, "stats", "--netns", ns.path(), "--interval", "0.5", "--duration", "1.3"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    std::regex heading(R"(=== \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, [0-9.]+ s since start ===\n)");
+    auto n = std::distance(std::sregex_iterator(text.out.begin(), text.out.end(), heading), std::sregex_iterator());
+    EXPECT_EQ(n, 3) << "two interval reports and the final one\n" << text.out;
+    Result json = run({TL_BINARY, "stats", "-j", "--netns", ns.path(), "--interval", "0.5", "--duration", "1.3"});
+    ASSERT_EQ(json.code, 0) << json.err;
+    std::istringstream lines(json.out);
+    std::string line;
+    std::vector<std::string> stamps;
+    while (std::getline(lines, line)) {
+        auto v = minijson::parse(line);
+        ASSERT_TRUE(v) << line;
+        stamps.push_back((*v)["ts"].str);
+        EXPECT_EQ(stamps.back().size(), 27u) << line;
+    }
+    EXPECT_EQ(stamps.size(), 3u) << json.out;
+    EXPECT_TRUE(std::is_sorted(stamps.begin(), stamps.end()));
+}
+
+// --top bounds -j too (it was ignored there).
+TEST(Binary, TopBoundsJson) {
+    Netns ns;
+    Proc p = launch_ready({TL_BINARY, "stats", "-j", "--top", "1", "--netns", ns.path()});
+    pid_t a = spawn_in(ns, [] { return client_closes_first(7411, 3); });
+    pid_t b = spawn_in(ns, [] { return client_closes_first(7412, 2); });
+    EXPECT_EQ(reap(a), 0);
+    EXPECT_EQ(reap(b), 0);
+    kill(p.pid, SIGTERM);
+    Result r = finish(p);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto v = minijson::parse(r.out);
+    ASSERT_TRUE(v) << r.out;
+    ASSERT_EQ((*v)["groups"].arr.size(), 1u) << r.out;
+    EXPECT_EQ((*v)["groups"][0]["states"]["TIME-WAIT"]["entered"].num, 3) << r.out;
+    EXPECT_EQ((*v)["groups_total"].num, 2) << r.out;
+    EXPECT_EQ((*v)["states"]["TIME-WAIT"]["entered"].num, 5) << r.out;
+}
+
+// Every live mode says when it is attached and tracing, on stderr, after
+// the start snapshot; what happens after the line is traced.
+TEST(Binary, EveryLiveModeSaysWhenItIsTracing) {
+    char tmpl[] = "/tmp/tl-kbin-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {TL_BINARY, "trace", "--duration", "1"},
+             {TL_BINARY, "stats", "--duration", "1"},
+             {TL_BINARY, "stats", "-j", "--duration", "1"},
+             {TL_BINARY, "record", "-o", dir + "/r.tlr", "--duration", "1"}}) {
+        Proc p = launch_ready(args);
+        int n = attached_programs_in(p.err_seen);
+        EXPECT_GE(n, 8) << p.err_seen;
+        Result r = finish(p);
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.err.find(kTracingLine), r.err.rfind(kTracingLine)) << "once: " << r.err;
+        // The line precedes the run's summary, and follows its start line.
+        EXPECT_LT(r.err.find(kTracingLine), r.err.find(" events, ")) << r.err;
+    }
+    std::filesystem::remove_all(dir);
+}
+
+// sd_notify for a systemd Type=notify service: READY=1 once tracing, then
+// STOPPING=1, on the datagram socket NOTIFY_SOCKET names.
+TEST(Binary, NotifiesSystemdReadyThenStopping) {
+    char tmpl[] = "/tmp/tl-kbin-XXXXXX";
+    const std::string dir = mkdtemp(tmpl);
+    const std::string path = dir + "/notify";
+    int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(sock, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << strerror(errno);
+    timeval tv{30, 0};
+    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    auto receive = [&] {
+        char buf[512];
+        ssize_t n = recv(sock, buf, sizeof(buf), 0);
+        return n > 0 ? std::string(buf, n) : std::string();
+    };
+    Proc p = launch({TL_BINARY, "stats", "-j", "--duration", "30"}, {"NOTIFY_SOCKET=" + path});
+    std::string ready = receive();
+    EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
+    EXPECT_NE(ready.find("STATUS=tracing (attached "), std::string::npos) << ready;
+    // systemd's READY=1 comes once the stderr line is out: both say the same.
+    ASSERT_TRUE(wait_for_tracing(p.err, &p.err_seen, 1)) << p.err_seen;
+    std::set<uint32_t> progs = bpf_prog_ids_of(p.pid);
+    EXPECT_GE(links_to(progs).size(), 8u) << "attached when READY=1 arrived";
+    kill(p.pid, SIGTERM);
+    std::string stopping = receive();
+    EXPECT_EQ(stopping, "STOPPING=1");
+    Result r = finish(p);
+    EXPECT_EQ(r.code, 0) << r.err;
+    close(sock);
+    std::filesystem::remove_all(dir);
 }
 
 TEST(Binary, HelpHasUsageAndExamples) {
@@ -222,8 +421,7 @@ TEST(Binary, CgroupFilterKeepsOnlyThatCgroupsStays) {
     struct stat st {};
     ASSERT_EQ(stat(dir.c_str(), &st), 0);
     Netns ns;
-    Proc p = launch({TL_BINARY, "stats", "-j", "--by", "cgroup", "--cgroup", "/" + name, "--netns", ns.path()});
-    sleep_ms(1500);  // load and attach
+    Proc p = launch_ready({TL_BINARY, "stats", "-j", "--by", "cgroup", "--cgroup", "/" + name, "--netns", ns.path()});
     pid_t inside = spawn_in(ns, [&] {
         std::ofstream procs(dir + "/cgroup.procs");
         procs << 0 << std::flush;  // this process
@@ -233,8 +431,7 @@ TEST(Binary, CgroupFilterKeepsOnlyThatCgroupsStays) {
     pid_t outside = spawn_in(ns, [&] { return client_closes_first(7302, 7); });
     EXPECT_EQ(reap(inside), 0);
     EXPECT_EQ(reap(outside), 0);
-    sleep_ms(500);
-    kill(p.pid, SIGTERM);
+    kill(p.pid, SIGTERM);  // stopping drains the ring buffer: nothing to wait for
     Result r = finish(p);
     rmdir(dir.c_str());
     ASSERT_EQ(r.code, 0) << r.err;

@@ -126,10 +126,8 @@ TEST(RecordKernel, KilledMidRunReadsUpToTheLastSecond) {
     Scratch dir;
     const std::string rec_dir = dir.path + "/flight";
     Proc recorder = launch({TL_BINARY, "record", "-o", rec_dir, "--netns", ns.path()}, dir.path, "record");
-    // Loaded and attached once the header is on disk.
     const std::string first = rec_dir + "/tcplinger-000001.tlr";
-    for (int i = 0; i < 100 && (!std::filesystem::exists(first) || std::filesystem::file_size(first) < 100); ++i)
-        sleep_ms(100);
+    ASSERT_TRUE(wait_for_tracing_file(recorder.err)) << slurp_file(recorder.err);
     ASSERT_TRUE(std::filesystem::exists(first)) << slurp_file(recorder.err);
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
@@ -220,7 +218,8 @@ TEST(RecordKernel, BinariesRecordRotateAndReportLikeStats) {
                             "--max-files", "3"},
                            dir.path, "record");
     Proc stats = launch({TL_BINARY, "stats", "-j", "--netns", ns.path()}, dir.path, "stats");
-    sleep_ms(2500);  // both attached
+    ASSERT_TRUE(wait_for_tracing_file(recorder.err)) << slurp_file(recorder.err);
+    ASSERT_TRUE(wait_for_tracing_file(stats.err)) << slurp_file(stats.err);
     pid_t child = spawn_in(ns, [&] { return churn(AF_INET, 7600, 8, 15000, 3) == 0 ? 0 : 3; });
     uint64_t worst = 0;
     for (int i = 0; i < 40; ++i) {
@@ -265,7 +264,8 @@ TEST(RecordKernel, BinariesRecordRotateAndReportLikeStats) {
     const std::string one = dir.path + "/one.tlr";
     Proc rec1 = launch({TL_BINARY, "record", "-o", one, "--netns", ns.path()}, dir.path, "rec1");
     Proc stats1 = launch({TL_BINARY, "stats", "-j", "--netns", ns.path()}, dir.path, "stats1");
-    sleep_ms(2500);
+    ASSERT_TRUE(wait_for_tracing_file(rec1.err)) << slurp_file(rec1.err);
+    ASSERT_TRUE(wait_for_tracing_file(stats1.err)) << slurp_file(stats1.err);
     child = spawn_in(ns, [&] { return churn(AF_INET, 7700, 4, 1000, 2) == 0 ? 0 : 3; });
     ASSERT_EQ(reap(child), 0);
     sleep_ms(1000);

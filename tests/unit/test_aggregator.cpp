@@ -106,3 +106,28 @@ TEST(Aggregator, AbortedClosesAreCountedPerGroupAndRendered) {
         << text.str();
     EXPECT_NE(json.str().find("\"no_timewait\":1,\"aborted\":2,"), std::string::npos) << json.str();
 }
+
+// stats --state S chooses the table's sort; the other states' figures stay
+// (they were zeroed: the state filter of trace applied to stays).
+TEST(Aggregator, StateOptionKeepsEveryStatesFigures) {
+    FilterOptions o;
+    o.state = "CLOSE-WAIT";
+    Filter by_cw(o);
+    Aggregator agg(GroupBy::Process, by_cw);
+    Process p{7, "app", 0};
+    for (uint8_t s : {kTimeWait, kTimeWait, kCloseWait, kFinWait2}) {
+        Residency r;
+        r.state = s;
+        r.owner = p;
+        r.start_ns = 1 * kMs;
+        r.end_ns = 5 * kMs;
+        agg.add(r);
+    }
+    Engine engine;
+    auto groups = agg.report(engine, 10 * kMs);
+    ASSERT_EQ(groups.size(), 1u);
+    EXPECT_EQ(groups[0].states.at(kTimeWait).entered, 2u);
+    EXPECT_EQ(groups[0].states.at(kCloseWait).entered, 1u);
+    EXPECT_EQ(groups[0].states.at(kFinWait2).entered, 1u);
+    EXPECT_EQ(*by_cw.state(), kCloseWait) << "still there, for the sort";
+}

@@ -311,6 +311,23 @@ TEST(Engine, TableBoundIsCountedNotSilent) {
     EXPECT_EQ(e.counters().evicted, 3u);
 }
 
+// "sockets evicted" counts sockets: a refused socket's later events (its
+// whole life: SYN-SENT, ESTABLISHED, FIN-WAIT-1 ...) do not count again.
+TEST(Engine, EvictedCountsSocketsNotTheirEvents) {
+    Engine e(2);
+    Stream s;
+    const uint8_t life[] = {kClose, kSynSent, kEstablished, kFinWait1, kFinWait2};
+    for (uint64_t c = 1; c <= 5; ++c)
+        for (size_t i = 0; i + 1 < sizeof(life); ++i) {
+            Event ev = s.base(EventKind::State, c * 10 + i, c);
+            ev.old_state = life[i];
+            ev.new_state = life[i + 1];
+            e.process(ev);
+        }
+    EXPECT_EQ(e.connections().size(), 2u);
+    EXPECT_EQ(e.counters().evicted, 3u) << "3 sockets refused, 4 events each";
+}
+
 namespace {
 // Lean mode (stats): the close() and FIN-WAIT-1 -> FIN-WAIT-2 of an orphan
 // are not shipped; one birth record carries the full socket's last state,

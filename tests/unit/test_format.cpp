@@ -174,6 +174,62 @@ TEST(StatsFormat, TextTableAndHistogramGolden) {
     EXPECT_NE(text.find("lost 0 (ring buffer 0, recursion 0), evicted 0"), std::string::npos) << text;
 }
 
+// --top N bounds -j as it bounds the table (it was ignored with -j);
+// groups_total says how many there were.
+TEST(StatsFormat, TopLimitsJsonGroups) {
+    StatsReport rep = sample_report();
+    rep.top = 1;
+    std::ostringstream json, text;
+    render_stats_json(json, rep);
+    auto v = minijson::parse(json.str());
+    ASSERT_TRUE(v) << json.str();
+    ASSERT_EQ((*v)["groups"].arr.size(), 1u) << json.str();
+    EXPECT_EQ((*v)["groups"][0]["comm"].str, "curl");
+    EXPECT_EQ((*v)["groups_total"].num, 2);
+    EXPECT_EQ((*v)["states"]["CLOSE-WAIT"]["entered"].num, 1) << "totals keep every group";
+    render_stats_text(text, rep);
+    EXPECT_NE(text.str().find("(1 more groups; use --top)"), std::string::npos) << text.str();
+}
+
+// --state S sorts by S and shows S's columns first; the other states keep
+// their counts (they were zeroed).
+TEST(StatsFormat, SortStateLeavesOtherColumns) {
+    StatsReport rep = sample_report();
+    rep.sort_state = kCloseWait;
+    std::ostringstream out;
+    render_stats_text(out, rep);
+    const std::string text = out.str();
+    EXPECT_NE(text.find("CW-IN"), std::string::npos) << text;
+    size_t nginx = text.find("99 nginx"), curl = text.find("1234 curl");
+    ASSERT_NE(nginx, std::string::npos);
+    ASSERT_NE(curl, std::string::npos);
+    EXPECT_LT(nginx, curl) << "sorted by CLOSE-WAIT\n" << text;
+    std::string curl_row = text.substr(curl, text.find('\n', curl) - curl);
+    EXPECT_NE(curl_row.find("       3       0"), std::string::npos) << "TW-IN 3 TW-NOW 0 in " << curl_row;
+}
+
+// --interval reports: each carries its time (a heading, or "ts"); the one
+// report of a run without --interval has none.
+TEST(StatsFormat, IntervalReportsCarryTheirTime) {
+    StatsReport rep = sample_report();
+    std::ostringstream plain, plain_json;
+    render_stats_text(plain, rep);
+    render_stats_json(plain_json, rep);
+    EXPECT_EQ(plain.str().find("==="), std::string::npos);
+    EXPECT_EQ(plain_json.str().find("\"ts\""), std::string::npos);
+    rep.wall_ns = 1'764'000'000'123'456'789ULL;  // 2025-11-24T16:00:00.123456Z
+    rep.duration_ns = 10'000'000'000ULL;
+    std::ostringstream text, json;
+    render_stats_text(text, rep);
+    render_stats_json(json, rep);
+    EXPECT_EQ(text.str().rfind("=== " + format_datetime(rep.wall_ns).substr(0, 19) + ", 10.0 s since start ===\n", 0),
+              0u)
+        << text.str();
+    auto v = minijson::parse(json.str());
+    ASSERT_TRUE(v) << json.str();
+    EXPECT_EQ((*v)["ts"].str, "2025-11-24T16:00:00.123456Z");
+}
+
 // ---- the buffered renderer against the printf/ostream code it replaced ----
 namespace {
 // The renderer as it was before lines were built in one buffer: the oracle

@@ -11,12 +11,19 @@ namespace {
 struct Parsed {
     TraceOptions trace;
     StatsOptions stats;
+    RecordOptions record;
+    ReportOptions report;
     CLI::App app{"t"};
     CLI::App* trace_cmd;
     CLI::App* stats_cmd;
+    CLI::App* record_cmd;
+    CLI::App* report_cmd;
     Parsed() {
+        use_help_formatter(app);
         trace_cmd = setup_trace(app, trace);
         stats_cmd = setup_stats(app, stats);
+        record_cmd = setup_record(app, record);
+        report_cmd = setup_report(app, report);
     }
     void parse(std::vector<std::string> args) {
         std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front
@@ -89,6 +96,91 @@ TEST(Options, BadValuesAreParseErrors) {
         Parsed p;
         EXPECT_THROW(p.parse(bad), CLI::ParseError) << bad[1];
     }
+}
+
+// The message CLI11 prints for a bad value (exit 2), or "" when it parses.
+std::string parse_error(std::vector<std::string> args) {
+    Parsed p;
+    try {
+        p.parse(std::move(args));
+    } catch (const CLI::ParseError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Options, NetnsInodeIsRangeCheckedNeverWrappedOrAborted) {
+    // Was std::stoul: an abort (exit 134), and 4294967297 silently became 1.
+    EXPECT_NE(parse_error({"trace", "--netns", "99999999999999999999"}).find("out of range"), std::string::npos);
+    EXPECT_NE(parse_error({"trace", "--netns", "4294967297"}).find("1 to 4294967295"), std::string::npos);
+    EXPECT_NE(parse_error({"stats", "--netns", "0"}), "");
+    EXPECT_NE(parse_error({"record", "-o", "x", "--netns", "4294967296"}), "");
+    Parsed p;
+    p.parse({"trace", "--netns", "4294967295"});
+    EXPECT_EQ(p.trace.common.filter.netns, 4294967295u);
+    EXPECT_TRUE(p.trace.common.filter.netns_path.empty());
+}
+
+TEST(Options, SecondsAreFinitePositiveAndBounded) {
+    for (const char* cmd : {"trace", "stats", "record"})
+        for (const char* bad : {"-1", "0", "1e11", "nan", "inf", "-inf", "5s", ""}) {
+            std::vector<std::string> args = {cmd, "--duration", bad};
+            if (std::string(cmd) == "record") args.insert(args.end(), {"-o", "x"});
+            std::string msg = parse_error(args);
+            EXPECT_NE(msg.find("give seconds"), std::string::npos) << cmd << " --duration '" << bad << "': " << msg;
+            EXPECT_LT(msg.size(), 200u) << "no 309-digit range: " << msg;
+        }
+    EXPECT_NE(parse_error({"stats", "--interval", "nan"}), "");
+    EXPECT_NE(parse_error({"stats", "--interval", "1e10"}), "");
+    Parsed p;
+    p.parse({"stats", "--duration", "1e9", "--interval", "0.25"});
+    EXPECT_DOUBLE_EQ(p.stats.duration, 1e9);
+    EXPECT_DOUBLE_EQ(p.stats.interval, 0.25);
+}
+
+TEST(Options, StatsStateIsATrackedStateAndListsThem) {
+    for (const char* cmd : {"stats", "report"}) {
+        std::vector<std::string> args = {cmd, "--state", "ESTABLISHED"};
+        if (std::string(cmd) == "report") args.insert(args.end(), {"-i", "x"});
+        std::string msg = parse_error(args);
+        for (const char* s : {"TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "ESTABLISHED"})
+            EXPECT_NE(msg.find(s), std::string::npos) << cmd << ": " << msg;
+    }
+    Parsed p;
+    p.parse({"stats", "--state", "last_ack"});
+    EXPECT_EQ(*Filter(p.stats.common.filter).state(), kLastAck);
+    Parsed t;
+    t.parse({"trace", "--state", "ESTABLISHED"});  // trace follows any state
+    EXPECT_EQ(*Filter(t.trace.common.filter).state(), kEstablished);
+}
+
+TEST(Options, RecordRefusesProcessFiltersSayingWhereTheyApply) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {"record", "-o", "x", "--pid", "1"},
+             {"record", "-o", "x", "-p", "1"},
+             {"record", "-o", "x", "--comm", "nginx"},
+             {"record", "-o", "x", "--state", "TIME-WAIT"},
+             {"record", "-o", "x", "--addr", "10.0.0.0/8"},
+             {"record", "-o", "x", "--cgroup", "/system.slice"}}) {
+        std::string msg = parse_error(args);
+        EXPECT_NE(msg.find("record filters sockets only"), std::string::npos) << args[3] << ": " << msg;
+        EXPECT_NE(msg.find("report, trace -i or export"), std::string::npos) << msg;
+    }
+    Parsed p;
+    p.parse({"record", "-o", "x", "--netns", "12", "--lport", "80"});
+    EXPECT_EQ(p.record.common.filter.netns, 12u);
+}
+
+TEST(Options, HelpShowsDefaultsWithoutExcludesNoise) {
+    Parsed p;
+    std::string stats = p.stats_cmd->help();
+    for (const char* d : {"=process", "=20", "=16", "=1048576"})
+        EXPECT_NE(stats.find(d), std::string::npos) << d << " in\n" << stats;
+    std::string report = p.report_cmd->help();
+    EXPECT_NE(report.find("=process"), std::string::npos) << report;
+    for (CLI::App* cmd : {p.trace_cmd, p.stats_cmd, p.record_cmd, p.report_cmd})
+        EXPECT_EQ(cmd->help().find("Excludes"), std::string::npos) << cmd->help();
+    EXPECT_EQ(p.record_cmd->help().find("--pid"), std::string::npos) << "refused options stay out of help";
 }
 
 TEST(Filter, CidrMatching) {

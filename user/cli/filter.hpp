@@ -44,6 +44,12 @@ public:
     // CLOSE-WAIT socket's holder).
     bool match(const Connection& c, const Process& charged) const;
     std::optional<uint8_t> state() const { return state_; }
+    // The same selection for every state (stats: --state only sorts).
+    Filter without_state() const {
+        Filter f = *this;
+        f.state_.reset();
+        return f;
+    }
 
 private:
     bool match_socket(uint32_t netns, const Endpoint& l, const Endpoint& r) const;

@@ -1,10 +1,12 @@
 #include "cli/live.hpp"
 
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 
 #include <atomic>
 #include <cstdio>
 
+#include "core/error.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -21,6 +23,20 @@ void on_signal(int sig) {
 
 bool stop_requested() { return g_stop.load(); }
 
+void check_netns_exists(uint32_t netns) {
+    if (!netns || sys::list_netns().count(netns)) return;
+    throw FatalError("no network namespace has inode " + std::to_string(netns) +
+                     " (none in /proc/*/ns/net or /run/netns): give a live namespace's inode (ls -iL "
+                     "/proc/PID/ns/net), /run/netns/NAME or /proc/PID/ns/net");
+}
+
+void announce_tracing(size_t programs) {
+    std::fprintf(stderr, "%s%zu programs)\n", kTracingLine, programs);
+    std::fflush(stderr);
+    // A no-op unless started by systemd with Type=notify (NOTIFY_SOCKET set).
+    sd_notifyf(0, "READY=1\nSTATUS=tracing (attached %zu programs)", programs);
+}
+
 void install_stop_signals() {
     g_stop.store(false);
     struct sigaction sa {};
@@ -33,6 +49,7 @@ void install_stop_signals() {
 
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     install_stop_signals();
+    check_netns_exists(opts.tracer.filter.netns);
     Tracer tracer(opts.tracer);
     if (!tracer.accept_attached())
         std::fprintf(stderr, "tcplinger: warning: accept() tracepoints unavailable (tracefs not mountable); "
@@ -42,6 +59,9 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     Tracer::Callback cb = [&](const Event& ev) { hooks.on_event(ev); };
     if (opts.snapshot)
         for (const Event& ev : tracer.snapshot()) hooks.on_event(ev);
+    // Attached before the snapshot was taken: whatever happens from here on
+    // is either in the snapshot or in the ring buffer.
+    announce_tracing(tracer.attached_programs());
 
     const uint64_t start = sys::monotonic_ns();
     const uint64_t end = opts.duration_s > 0 ? start + static_cast<uint64_t>(opts.duration_s * 1e9) : UINT64_MAX;
@@ -77,6 +97,7 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
         }
     }
     if (hooks.before_stop) hooks.before_stop(tracer);
+    sd_notify(0, "STOPPING=1");
     tracer.stop(cb);
     probe();
     if (hooks.on_stopped) hooks.on_stopped(tracer);

@@ -41,7 +41,17 @@ struct LiveHooks {
     std::function<void(Tracer&)> before_stop;
 };
 
+// Printed on stderr once every program is attached and the start snapshot
+// taken, followed by the count and "programs)"; also sent to systemd as
+// READY=1 when NOTIFY_SOCKET is set. STOPPING=1 follows when the run ends.
+inline constexpr const char* kTracingLine = "tcplinger: tracing (attached ";
+
+// Runs the tracer until --duration, a signal or should_stop; announces
+// readiness (kTracingLine) after the snapshot. Throws FatalError.
 DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks);
+// A --netns inode that no process or /run/netns file has: FatalError
+// (tracing it would show nothing).
+void check_netns_exists(uint32_t netns);
 // "events 1234, lost 0 (ring buffer 0, recursion 0), untracked sockets 0"
 std::string drops_line(const DropCounters& d, uint64_t engine_evicted);
 // True once SIGINT/SIGTERM arrived (for loops outside run_live).

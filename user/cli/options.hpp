@@ -9,6 +9,10 @@
 
 namespace tcplinger {
 
+// Largest --duration/--interval: about 31 years, so that the deadline in
+// nanoseconds stays far inside 64 bits.
+inline constexpr double kMaxSeconds = 1e9;
+
 struct CommonOptions {
     FilterOptions filter;
     bool verbose = false;
@@ -67,6 +71,9 @@ void setup_socket_filters(CLI::App& app, CommonOptions& o);
 void setup_process_filters(CLI::App& app, CommonOptions& o);
 void setup_tracer_tuning(CLI::App& app, CommonOptions& o);
 void setup_filters(CLI::App& app, CommonOptions& o);
+// --help without CLI11's "Excludes:" noise; set before adding subcommands
+// (they copy their parent's formatter).
+void use_help_formatter(CLI::App& app);
 CLI::App* setup_trace(CLI::App& app, TraceOptions& o);
 CLI::App* setup_stats(CLI::App& app, StatsOptions& o);
 CLI::App* setup_record(CLI::App& app, RecordOptions& o);

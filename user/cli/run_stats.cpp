@@ -35,7 +35,9 @@ int run_stats(const StatsOptions& o) {
     std::vector<rec::NetnsFacts> at_start;
     auto print = [&](uint64_t now, const DropCounters& drops) {
         auto overflow = rec::tw_overflow_between(at_start, rec::netns_counters(at_start));
-        pipeline.print(out.stream(), pipeline.report(now, now - started, drops, std::move(overflow)));
+        StatsReport report = pipeline.report(now, now - started, drops, std::move(overflow));
+        if (o.interval > 0) report.wall_ns = sys::realtime_ns();  // each report says when it was taken
+        pipeline.print(out.stream(), report);
     };
 
     LiveOptions live;

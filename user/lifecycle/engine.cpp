@@ -38,7 +38,8 @@ Connection* Engine::find_or_create(const Event& ev, bool* created) {
         return &it->second;
     }
     if (conns_.size() >= max_connections_) {
-        ++counters_.evicted;
+        if (refused_.size() >= std::max<size_t>(max_connections_, 65536)) refused_.clear();
+        if (refused_.insert(ev.cookie).second) ++counters_.evicted;
         return nullptr;
     }
     Connection& c = conns_[ev.cookie];

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/event.hpp"
@@ -93,7 +94,7 @@ const Process& responsible(const Connection& c, uint8_t state);
 
 struct EngineCounters {
     uint64_t events = 0;
-    uint64_t evicted = 0;        // connections not tracked: engine table full
+    uint64_t evicted = 0;        // sockets not tracked (engine table full), each counted once
     uint64_t unknown_sockets = 0;  // events for sockets first seen mid-life
     uint64_t duplicates = 0;       // the same transition reported twice (dropped)
 };
@@ -170,6 +171,11 @@ private:
     bool no_timewait_ = false;  // set while emitting a close that skipped TIME-WAIT
     bool aborted_ = false;      // set while emitting an aborted close
     std::unordered_map<uint64_t, Connection> conns_;
+    // Cookies of the sockets refused while the table was full, so that each
+    // counts once in `evicted` however many events it has (bounded like
+    // the table, at least 64K; when full it restarts, and a socket may
+    // count again).
+    std::unordered_set<uint64_t> refused_;
     std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (cancel ts, cookie), in arrival order
     // Timewait sockets in FIN-WAIT-2 to probe, (kernel address, cookie); no
     // per-transition bookkeeping: stale entries are dropped when taken.

@@ -5,6 +5,7 @@
 
 #include "render/escape.hpp"
 #include "render/json.hpp"
+#include "render/trace_format.hpp"
 
 namespace tcplinger {
 
@@ -153,6 +154,11 @@ std::vector<const GroupFigures*> ranked(const StatsReport& report) {
 
 void render_stats_text(std::ostream& out, const StatsReport& r) {
     char buf[512];
+    if (r.wall_ns) {
+        std::snprintf(buf, sizeof(buf), "=== %s, %.1f s since start ===\n", format_datetime(r.wall_ns).substr(0, 19).c_str(),
+                      static_cast<double>(r.duration_ns) / 1e9);
+        out << buf;
+    }
     std::snprintf(buf, sizeof(buf), "%-28s", std::string(group_by_name(r.by) == "process" ? "PID COMM"
                                                          : group_by_name(r.by) == "endpoint" ? "REMOTE"
                                                          : group_by_name(r.by) == "lport" ? "LPORT" : "CGROUP").c_str());
@@ -238,12 +244,16 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
 }
 
 void render_stats_json(std::ostream& out, const StatsReport& r) {
-    out << "{\"by\":\"" << group_by_name(r.by) << "\",\"duration_s\":";
+    out << "{";
+    if (r.wall_ns) out << "\"ts\":\"" << format_iso8601(r.wall_ns) << "\",";
+    out << "\"by\":\"" << group_by_name(r.by) << "\",\"duration_s\":";
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.3f", static_cast<double>(r.duration_ns) / 1e9);
-    out << buf << ",\"groups\":[";
+    out << buf << ",\"groups_total\":" << r.groups.size() << ",\"groups\":[";
     bool first = true;
+    size_t shown = 0;
     for (const GroupFigures* g : ranked(r)) {
+        if (shown++ >= r.top) break;
         out << (first ? "" : ",") << "{";
         first = false;
         const GroupKey& k = g->key;

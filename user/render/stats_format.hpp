@@ -20,7 +20,10 @@ struct StatsReport {
     uint64_t engine_evicted = 0;
     std::map<uint32_t, uint64_t> tw_overflow;  // netns -> TCPTimeWaitOverflow during the run
     uint8_t sort_state = kTimeWait;
-    size_t top = 20;
+    size_t top = 20;  // groups shown, in the table and in JSON
+    // Wall-clock time of a --interval report, shown as its heading (text)
+    // or "ts" (JSON); 0 for the one report of a run.
+    uint64_t wall_ns = 0;
     std::function<std::string(uint64_t)> cgroup_name;  // id -> path; may be empty
 };
 

@@ -65,7 +65,9 @@ struct GroupFigures {
 
 class Aggregator {
 public:
-    Aggregator(GroupBy by, const Filter& filter) : by_(by), filter_(filter) {}
+    // Every lingering state is counted whatever --state says: there it
+    // only chooses the sort (StatsReport::sort_state).
+    Aggregator(GroupBy by, const Filter& filter) : by_(by), filter_(filter.without_state()) {}
     void add(const Transition& t);
     void add(const Residency& r);
     // Groups with figures for the connections alive now (age measured at
@@ -82,7 +84,7 @@ public:
 private:
     GroupKey key_of(const Process& p, const Endpoint& remote, const Endpoint& local) const;
     GroupBy by_;
-    const Filter& filter_;
+    Filter filter_;
     std::map<GroupKey, std::map<uint8_t, StateFigures>> groups_;
     struct CloseCounts {
         uint64_t no_timewait = 0, aborted = 0;

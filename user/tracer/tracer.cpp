@@ -135,6 +135,8 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
 
 Tracer::~Tracer() = default;
 
+size_t Tracer::attached_programs() const { return impl_->links.size(); }
+
 std::vector<Event> Tracer::snapshot() {
     std::vector<Event> out;
     std::map<uint32_t, std::string> namespaces = sys::list_netns();

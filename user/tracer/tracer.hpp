@@ -74,6 +74,7 @@ public:
     // kernel filter (iter/task_file); usable after stop() too.
     std::vector<SocketHolder> socket_holders();
     bool accept_attached() const { return accept_attached_; }
+    size_t attached_programs() const;
 
 private:
     struct Impl;
