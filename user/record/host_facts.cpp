@@ -1,14 +1,10 @@
 #include "record/host_facts.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
-#include <thread>
 
 #include "tracer/system.hpp"
 
@@ -37,23 +33,17 @@ uint32_t config_hz(const std::string& release) {
 // tcp_fastopen_key (0600 in the kernel) into a recording anyone may be given.
 std::vector<std::pair<std::string, std::string>> tcp_sysctls(const std::string& netns_path) {
     std::vector<std::pair<std::string, std::string>> out;
-    std::thread worker([&] {
-        int fd = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return;
-        if (setns(fd, CLONE_NEWNET) == 0) {
-            for (const char* name : kLingeringSysctls) {
-                std::string path = "/proc/sys/" + std::string(name);
-                std::replace(path.begin(), path.end(), '.', '/');
-                std::ifstream in(path);
-                std::string value;
-                if (!in || !std::getline(in, value)) continue;  // absent on this kernel
-                std::replace(value.begin(), value.end(), '\t', ' ');
-                out.emplace_back(name, value);
-            }
+    sys::run_in_netns(netns_path, [&] {
+        for (const char* name : kLingeringSysctls) {
+            std::string path = "/proc/sys/" + std::string(name);
+            std::replace(path.begin(), path.end(), '.', '/');
+            std::ifstream in(path);
+            std::string value;
+            if (!in || !std::getline(in, value)) continue;  // absent on this kernel
+            std::replace(value.begin(), value.end(), '\t', ' ');
+            out.emplace_back(name, value);
         }
-        close(fd);
     });
-    worker.join();
     std::sort(out.begin(), out.end());
     return out;
 }

@@ -14,8 +14,11 @@
 
 namespace tcplinger::rec {
 
-// The TcpExt counters a recording keeps (/proc/net/netstat).
-inline constexpr const char* kTcpExtKept[] = {"TW", "TWKilled", "TWRecycled", "TCPTimeWaitOverflow"};
+// The TcpExt counters a recording keeps (/proc/net/netstat): the timewait
+// life, aborts and listen-queue drops (doctor -i reviews them).
+inline constexpr const char* kTcpExtKept[] = {"TW",          "TWKilled",       "TWRecycled",
+                                              "TCPTimeWaitOverflow", "TCPAbortOnData", "TCPAbortOnClose",
+                                              "ListenOverflows",     "ListenDrops"};
 
 // One traced network namespace, as seen from inside it.
 struct NetnsFacts {
