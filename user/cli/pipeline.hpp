@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -38,6 +39,9 @@ public:
     // End of the run's events: settles what is pending (Engine::flush).
     virtual void end_run() = 0;
     virtual Engine& engine() = 0;
+    // How far past a window's end events must still be fed for every
+    // transition inside it to be made (TracePipeline: its output hold).
+    virtual uint64_t lookahead_ns() const { return 0; }
 };
 
 // "path (label)" as stats shows a cgroup.
@@ -83,12 +87,22 @@ public:
     void header();
     void begin_run(int64_t clock_offset_ns) override;
     void set_clock(int64_t clock_offset_ns) override;
-    void event(const Event& ev) override { engine_->process(ev); }
-    void advance(uint64_t now_ns) override { engine_->advance(now_ns); }
+    void event(const Event& ev) override;
+    void advance(uint64_t now_ns) override;
     void end_run() override;
     Engine& engine() override { return *engine_; }
+    uint64_t lookahead_ns() const override { return kOrderHoldNs; }
     uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
     uint64_t lines() const { return lines_; }
+
+    // Lines are printed in time order, each held until the stream has
+    // reached its time + kOrderHoldNs. The engine makes a transition late
+    // only when a hidden FIN-WAIT-2 -> TIME-WAIT move is recovered: by the
+    // next probe round (every 250 ms; the moment is at most a jiffy before
+    // the round that last saw FIN-WAIT-2) or by the timer's cancel
+    // (settled within Engine::kResolveWindowNs). 1 s covers both with room
+    // for a late round.
+    static constexpr uint64_t kOrderHoldNs = 1'000'000'000;
     // Bound of the connection table (--max-sockets); call before any event.
     void set_max_connections(size_t n) {
         max_connections_ = n;
@@ -97,6 +111,24 @@ public:
 
 private:
     void line(const Transition& t);
+    void release(uint64_t before_ns);
+    void advance_stream(uint64_t now_ns);
+    void use_clock(int64_t clock_offset_ns);
+    void print(const Transition& t);
+
+    struct Held {
+        Transition t;
+        uint64_t seq;
+        int64_t offset_ns;
+    };
+    struct Later {
+        bool operator()(const Held& a, const Held& b) const {
+            return a.t.ts_ns != b.t.ts_ns ? a.t.ts_ns > b.t.ts_ns : a.seq > b.seq;
+        }
+    };
+    std::priority_queue<Held, std::vector<Held>, Later> held_;
+    uint64_t held_seq_ = 0;
+    uint64_t stream_ns_ = 0;  // the latest event or poll time of this run
 
     std::ostream& out_;
     Format format_;
@@ -108,6 +140,7 @@ private:
     std::ostringstream json_line_;  // CSV is made from trace -j's line
     CsvWriter csv_;
     int64_t offset_ = 0;
+    int64_t renderer_offset_ = 0;
     uint64_t evicted_before_ = 0;
     uint64_t lines_ = 0;
     size_t max_connections_ = Engine::kDefaultMaxConnections;

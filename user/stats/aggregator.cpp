@@ -30,9 +30,14 @@ void StateFigures::merge(const StateFigures& o) {
     entered += o.entered;
     present_at_start += o.present_at_start;
     current += o.current;
-    oldest_ns = std::max(oldest_ns, o.oldest_ns);
+    take_oldest(o.oldest_ns, o.oldest_at_least);
     residency.merge(o.residency);
     for (const auto& [r, n] : o.end_reasons) end_reasons[r] += n;
+}
+
+void StateFigures::take_oldest(uint64_t age_ns, bool at_least) {
+    if (age_ns > oldest_ns || (age_ns == oldest_ns && at_least)) oldest_at_least = at_least;
+    oldest_ns = std::max(oldest_ns, age_ns);
 }
 
 GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endpoint& local) const {
@@ -66,7 +71,7 @@ void Aggregator::add(const Transition& t) {
 void Aggregator::add(const Residency& r) {
     if (!is_lingering(r.state) || !filter_.match(r)) return;
     StateFigures& f = groups_[key_of(r.owner, r.remote, r.local)][r.state];
-    if (r.lower_bound) {
+    if (r.lower_bound || r.present_at_start) {
         f.present_at_start++;
     } else {
         f.entered++;
@@ -81,11 +86,11 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
         if (!is_lingering(c.state) || !filter_.match(c)) continue;
         StateFigures& f = merged[key_of(responsible(c, c.state), c.remote, c.local)][c.state];
         f.current++;
-        if (c.entered_known && c.entered_ns >= since_ns)
+        if (c.entered_known && c.entered_ns >= since_ns && !c.stay_before_start)
             f.entered++;
         else
             f.present_at_start++;
-        f.oldest_ns = std::max(f.oldest_ns, now_ns > c.entered_ns ? now_ns - c.entered_ns : 0);
+        f.take_oldest(now_ns > c.entered_ns ? now_ns - c.entered_ns : 0, !c.entered_known);
     }
     for (const auto& [key, n] : no_timewait_) merged[key];
     std::vector<GroupFigures> out;

@@ -233,6 +233,33 @@ std::vector<Event> Tracer::probe_timewait(const std::vector<std::pair<uint64_t, 
     return out;
 }
 
+std::optional<Event> Tracer::clock_sample() {
+    auto* bss = impl_->skel->bss;
+    int prog = bpf_program__fd(impl_->skel->progs.tl_tw_probe);
+    bss->tw_probe_n = 0;
+    auto run = [&] {
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        return bpf_prog_test_run_opts(prog, &opts) == 0;
+    };
+    if (!run()) return std::nullopt;
+    const uint64_t first = bss->tw_clock_jiffies;
+    const uint32_t hz = bss->tw_clock_hz;
+    // Two jiffies at most (HZ >= 100: 20 ms), also if a run is descheduled.
+    const uint64_t give_up = bss->tw_clock_ns + 2 * (hz ? 1'000'000'000ull / hz : 10'000'000ull) + 1'000'000;
+    while (run()) {
+        if (bss->tw_clock_jiffies != first) {
+            Event ev;
+            ev.kind = EventKind::TwProbe;
+            ev.ts_ns = bss->tw_clock_ns;
+            ev.aux1 = bss->tw_clock_jiffies;
+            ev.hz = hz;
+            return ev;
+        }
+        if (bss->tw_clock_ns > give_up) break;
+    }
+    return std::nullopt;
+}
+
 DropCounters Tracer::counters() const {
     DropCounters out;
     int ncpus = libbpf_num_possible_cpus();
