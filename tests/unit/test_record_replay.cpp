@@ -326,7 +326,9 @@ TEST(RecordReplay, AdjacentWindowsAddUpRowForRowWithRecoveredMoves) {
     auto rows = rows_of(all.out);
     std::vector<uint64_t> recovered;
     for (size_t i = 0; i < rows.size(); ++i) {
-        if (i) EXPECT_LE(rows[i - 1].ts_ns, rows[i].ts_ns) << "time order";
+        if (i) {
+            EXPECT_LE(rows[i - 1].ts_ns, rows[i].ts_ns) << "time order";
+        }
         if (rows[i].new_state == "TIME-WAIT") recovered.push_back(rows[i].ts_ns);
     }
     ASSERT_EQ(recovered.size(), 40u);

@@ -104,6 +104,8 @@ struct Stream {
     }
 };
 
+uint64_t distance_ns(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
 class Hz : public ::testing::TestWithParam<uint32_t> {};
 }  // namespace
 
@@ -334,4 +336,28 @@ TEST(Timing, TraceHoldsLinesUntilRecoveredMovesCanNoLongerPrecedeThem) {
     }
     EXPECT_TRUE(saw_tw);
     EXPECT_EQ(n, 10u);
+}
+
+// stats' lean stream: the timewait socket's birth comes merged with the
+// full socket's close (TwBirth, no jiffies) and the probe answers carry no
+// HZ. The clock is still learned (HZ from the other records, the probe's
+// own time and jiffies), never left unknown.
+TEST_P(Hz, LeanStreamWithoutTimerJiffiesStillRecoversWithinTheJiffy) {
+    const uint32_t hz = GetParam();
+    Stream s(hz);
+    const uint64_t fw2 = 4 * kSec + 10 * kMs;
+    s.state(fw2 - 1 * kMs, kEstablished, kFinWait1, 1, 100);
+    Event birth = s.base(EventKind::TwBirth, fw2 + 40'000);
+    birth.old_state = kFinWait2;
+    birth.new_state = kFinWait2;
+    birth.aux0 = s.k.jiffies_at(fw2) + 60 * hz;
+    birth.aux1 = 40'000;  // ns spent in FIN-WAIT-2 so far, not jiffies
+    s.engine.process(birth);
+    const uint64_t fin = fw2 + 80 * kMs;
+    const uint64_t seen = fw2 + 250 * kMs + 1'234'567;
+    s.probe(seen, kTimeWait, s.k.jiffies_at(fin) + 60 * hz);
+    const Transition* tw = s.into(kTimeWait);
+    ASSERT_TRUE(tw);
+    EXPECT_LE(distance_ns(tw->ts_ns, fin), s.k.tick());
+    EXPECT_LE(tw->prev_err_ns, s.k.tick() / 2);
 }

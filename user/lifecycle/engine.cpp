@@ -263,7 +263,7 @@ void Engine::finish_timewait(uint64_t cookie, Connection& c, EndReason reason) {
     c.timewait = true;
     if (p.substate == kTimeWait && c.state != kTimeWait) {
         // The cancel is a kernel event, seen alike by every mode: a bound.
-        Recovered at = recover_timewait_start(p.expires, c.entered_ns, p.ts_ns);
+        Recovered at = recover_timewait_start(p.expires, c.entered_ns, p.ts_ns, p.ts_ns);
         move_to(c, cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
     }
     move_to(c, cookie, p.ts_ns, kClose, nullptr, reason);
@@ -285,6 +285,7 @@ void JiffyClock::observe(uint64_t ts_ns, uint64_t jiffies, uint32_t hz) {
 // timewait sockets and the probe carry bpf_jiffies64() in aux1 beside
 // their bpf_ktime_get_ns(); TwBirth (lean) and TwReuse do not.
 void Engine::learn_clock(const Event& ev) {
+    if (ev.hz) hz_ = ev.hz;
     if (!ev.aux1) return;
     switch (ev.kind) {
     case EventKind::TwStart:
@@ -296,10 +297,12 @@ void Engine::learn_clock(const Event& ev) {
         break;
     default: return;
     }
-    clock_.observe(ev.ts_ns, ev.aux1, ev.hz ? ev.hz : clock_.hz());
+    // Probe answers carry no HZ: the one the other records had.
+    clock_.observe(ev.ts_ns, ev.aux1, ev.hz ? ev.hz : hz_);
 }
 
-Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after) const {
+Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
+                                                 uint64_t seen_ns) const {
     // A move to TIME-WAIT sets expires = jiffies + TCP_TIMEWAIT_LEN
     // (tcp_minisocks.c: tcp_time_wait and tcp_timewait_state_process via
     // inet_timewait_sock.c: inet_twsk_reschedule), so it happened during
@@ -310,7 +313,12 @@ Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_
     // happened to probe, so every mode and every replay agree.
     const uint64_t tick = clock_.tick();
     not_after = std::max(not_after, not_before);
-    if (!clock_.known() || !tick) return {not_before + (not_after - not_before) / 2, (not_after - not_before + 1) / 2};
+    if (!clock_.known() || !tick) {
+        // No HZ seen at all (a stream without timer records): somewhere
+        // between the stay's start and the event that showed it.
+        uint64_t hi = std::clamp(seen_ns, not_before, not_after);
+        return {not_before + (hi - not_before) / 2, (hi - not_before + 1) / 2};
+    }
     const uint64_t jiffy = expires - kTimeWaitLenSec * clock_.hz();
     const uint64_t begin = clock_.jiffy_start(jiffy);
     uint64_t lo = std::max(begin, not_before), hi = std::min(begin + tick, not_after);
@@ -331,7 +339,7 @@ void Engine::on_tw_probe(const Event& ev) {
     }
     // The probe's own time is not a bound: it depends on when this process
     // asked, and another mode asks at other times.
-    Recovered at = recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX);
+    Recovered at = recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns);
     move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
@@ -408,7 +416,7 @@ void Engine::on_existing(const Event& ev) {
         // tcp_minisocks.c: tcp_timewait_state_process; then this is the
         // age since that segment.) Carried-over records have no timer.
         if (c->state == kTimeWait && ev.aux0 && ev.aux1 && clock_.known()) {
-            Recovered at = recover_timewait_start(ev.aux0, 0, ev.ts_ns);
+            Recovered at = recover_timewait_start(ev.aux0, 0, ev.ts_ns, ev.ts_ns);
             c->entered_ns = at.ts_ns;
             c->entered_err_ns = at.err_ns;
             c->entered_known = true;

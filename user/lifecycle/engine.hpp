@@ -184,11 +184,13 @@ private:
     void on_tw_probe(const Event& ev);
     // TIME-WAIT start recovered from a timer armed at TIME-WAIT entry for
     // TCP_TIMEWAIT_LEN with expiry `expires`: the midpoint of that jiffy,
-    // clamped to [not_before, not_after]; *err_ns gets the half-width.
+    // clamped to [not_before, not_after], and its half-width as the error.
     struct Recovered {
         uint64_t ts_ns = 0, err_ns = 0;
     };
-    Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after) const;
+    // seen_ns: the event that showed the move, for a stream with no HZ.
+    Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
+                                     uint64_t seen_ns) const;
     void learn_clock(const Event& ev);
     void on_owner(const Event& ev);
     void on_existing(const Event& ev);
@@ -206,6 +208,7 @@ private:
     ResidencyFn residency_fn_;
     EngineCounters counters_;
     JiffyClock clock_;
+    uint32_t hz_ = 0;  // CONFIG_HZ as the last record with one gave it
 };
 
 }  // namespace tcplinger

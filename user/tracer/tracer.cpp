@@ -242,22 +242,33 @@ std::optional<Event> Tracer::clock_sample() {
         return bpf_prog_test_run_opts(prog, &opts) == 0;
     };
     if (!run()) return std::nullopt;
-    const uint64_t first = bss->tw_clock_jiffies;
     const uint32_t hz = bss->tw_clock_hz;
-    // Two jiffies at most (HZ >= 100: 20 ms), also if a run is descheduled.
-    const uint64_t give_up = bss->tw_clock_ns + 2 * (hz ? 1'000'000'000ull / hz : 10'000'000ull) + 1'000'000;
+    const uint64_t tick = hz ? 1'000'000'000ull / hz : 10'000'000ull;
+    // The jiffy began between the last run that saw the old value and the
+    // first that saw the new one: the closest such pair within ten jiffies
+    // (a preemption between two runs makes a pair useless), done as soon
+    // as one is within 20 us.
+    constexpr uint64_t kCloseNs = 20'000;
+    const uint64_t give_up = bss->tw_clock_ns + 10 * tick;
+    uint64_t prev_j = bss->tw_clock_jiffies, prev_ns = bss->tw_clock_ns;
+    std::optional<Event> best;
+    uint64_t best_gap = UINT64_MAX;
     while (run()) {
-        if (bss->tw_clock_jiffies != first) {
-            Event ev;
-            ev.kind = EventKind::TwProbe;
-            ev.ts_ns = bss->tw_clock_ns;
-            ev.aux1 = bss->tw_clock_jiffies;
-            ev.hz = hz;
-            return ev;
+        const uint64_t j = bss->tw_clock_jiffies, ns = bss->tw_clock_ns;
+        if (j != prev_j && ns - prev_ns < best_gap) {
+            best_gap = ns - prev_ns;
+            best = Event{};
+            best->kind = EventKind::TwProbe;
+            best->ts_ns = ns;
+            best->aux1 = j;
+            best->hz = hz;
+            if (best_gap <= kCloseNs) break;
         }
-        if (bss->tw_clock_ns > give_up) break;
+        if (ns > give_up) break;
+        prev_j = j;
+        prev_ns = ns;
     }
-    return std::nullopt;
+    return best;
 }
 
 DropCounters Tracer::counters() const {

@@ -63,7 +63,7 @@ public:
     std::vector<Event> probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets);
     // A TwProbe event with no socket (cookie 0) whose (ts_ns, jiffies in
     // aux1) was read just after jiffies changed: dates a jiffy boundary for
-    // Engine's JiffyClock to a few microseconds. Spins up to two jiffies.
+    // Engine's JiffyClock to a few microseconds. Spins up to ten jiffies.
     std::optional<Event> clock_sample();
     DropCounters counters() const;
     bool accept_attached() const { return accept_attached_; }
