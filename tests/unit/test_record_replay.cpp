@@ -312,7 +312,8 @@ std::vector<Event> hidden_moves(size_t connections) {
 }  // namespace
 
 // [a, b) plus [b, c) is [a, c), row for row, for trace -i and export, with
-// b just after recovered moves whose probe came after b (issue 9.6).
+// b just after recovered moves whose probe came after b (issue 9.6); for
+// report, what entered each state adds up.
 TEST(RecordReplay, AdjacentWindowsAddUpRowForRowWithRecoveredMoves) {
     TempDir dir;
     std::string file = dir / "hidden.tlr";
@@ -356,6 +357,24 @@ TEST(RecordReplay, AdjacentWindowsAddUpRowForRowWithRecoveredMoves) {
                 for (const Row& r : rows) want_left += wall(r.ts_ns) < wall(b_mono);
                 EXPECT_EQ(left.size(), want_left);
             }
+            // report: what entered each state adds up, and at b the moved
+            // sockets are in TIME-WAIT already.
+            auto figures = [&](const std::string& from, const std::string& to) {
+                CliResult r = run_cli({"report", "-i", file, "-j", "--from", from, "--to", to});
+                EXPECT_EQ(r.code, 0) << r.err;
+                auto doc = minijson::parse(r.out);
+                EXPECT_TRUE(doc) << r.out;
+                return doc ? *doc : minijson::Value{};
+            };
+            auto left = figures(a, b), right = figures(b, c), whole = figures(a, c);
+            SCOPED_TRACE("report b=" + b);
+            for (const char* state : {"TIME-WAIT", "FIN-WAIT-2"})
+                EXPECT_EQ(left["states"][state]["entered"].num + right["states"][state]["entered"].num,
+                          whole["states"][state]["entered"].num)
+                    << state;
+            size_t moved = 0;
+            for (uint64_t m : recovered) moved += wall(m) < wall(b_mono);
+            EXPECT_EQ(left["states"]["TIME-WAIT"]["entered"].num, static_cast<double>(moved));
         }
     }
 }

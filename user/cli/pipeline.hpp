@@ -25,6 +25,12 @@
 
 namespace tcplinger {
 
+// How long after a hidden FIN-WAIT-2 -> TIME-WAIT move the event that
+// reveals it comes at most: the next probe round (every 250 ms) or the
+// timer's cancel (settled within Engine::kResolveWindowNs), with room for a
+// late round.
+inline constexpr uint64_t kRevealWindowNs = 1'000'000'000;
+
 // What a pipeline is fed with. A run is a live session or a recording
 // segment; each gets a fresh engine.
 class Pipeline {
@@ -42,6 +48,8 @@ public:
     // How far past a window's end events must still be fed for every
     // transition inside it to be made (TracePipeline: its output hold).
     virtual uint64_t lookahead_ns() const { return 0; }
+    // An event within the lookahead, past a window ending at to_mono.
+    virtual void event_past_window(const Event& ev, uint64_t /*to_mono*/) { event(ev); }
 };
 
 // "path (label)" as stats shows a cgroup.
@@ -56,6 +64,10 @@ public:
     void advance(uint64_t now_ns) override { engine_->advance(now_ns); }
     void end_run() override { engine_->flush(); }
     Engine& engine() override { return *engine_; }
+    // Past --to only the hidden moves made before it, which a later probe
+    // or cancel reveals: the sockets are then as they were at --to.
+    uint64_t lookahead_ns() const override { return kRevealWindowNs; }
+    void event_past_window(const Event& ev, uint64_t to_mono) override { engine_->reveal_before(ev, to_mono); }
 
     // The figures at now_ns (monotonic) of the current run; earlier runs
     // contribute their completed stays. With a window, call once, at its end.
@@ -96,13 +108,10 @@ public:
     uint64_t lines() const { return lines_; }
 
     // Lines are printed in time order, each held until the stream has
-    // reached its time + kOrderHoldNs. The engine makes a transition late
-    // only when a hidden FIN-WAIT-2 -> TIME-WAIT move is recovered: by the
-    // next probe round (every 250 ms; the moment is at most a jiffy before
-    // the round that last saw FIN-WAIT-2) or by the timer's cancel
-    // (settled within Engine::kResolveWindowNs). 1 s covers both with room
-    // for a late round.
-    static constexpr uint64_t kOrderHoldNs = 1'000'000'000;
+    // reached its time + kOrderHoldNs: the engine makes a transition late
+    // only when it recovers a hidden move (the moment is at most a jiffy
+    // before the probe round that last saw FIN-WAIT-2).
+    static constexpr uint64_t kOrderHoldNs = kRevealWindowNs;
     // Bound of the connection table (--max-sockets); call before any event.
     void set_max_connections(size_t n) {
         max_connections_ = n;

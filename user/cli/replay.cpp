@@ -43,7 +43,10 @@ public:
             past_to_ = true;
             return true;
         }
-        p_.event(ev);
+        if (wall(ev.ts_ns) >= w_.to)
+            p_.event_past_window(ev, mono(w_.to));
+        else
+            p_.event(ev);
         return true;
     }
     void advance(uint64_t now_ns) override {

@@ -129,6 +129,20 @@ void Engine::process(const Event& ev) {
     }
 }
 
+void Engine::reveal_before(const Event& ev, uint64_t limit_ns) {
+    learn_clock(ev);
+    if (ev.kind != EventKind::TwProbe && ev.kind != EventKind::TwCancel) return;
+    if (ev.new_state != kTimeWait) return;
+    auto it = conns_.find(ev.cookie);
+    if (it == conns_.end()) return;
+    Connection& c = it->second;
+    if (!c.timewait || c.pending || c.state != kFinWait2) return;
+    // As on_tw_probe and finish_timewait would bound it.
+    Recovered at = ev.kind == EventKind::TwProbe ? recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns)
+                                                  : recover_timewait_start(ev.aux0, c.entered_ns, ev.ts_ns, ev.ts_ns);
+    if (at.ts_ns < limit_ns) move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+}
+
 void Engine::on_state(const Event& ev) {
     bool created = false;
     Connection* c = find_or_create(ev, &created);

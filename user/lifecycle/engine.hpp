@@ -150,6 +150,10 @@ public:
     void set_raw(bool raw) { raw_ = raw; }
 
     void process(const Event& ev);
+    // An event after the end of a window (report --to): only a hidden
+    // FIN-WAIT-2 -> TIME-WAIT move it reveals is applied, if it happened
+    // before limit_ns; it still teaches the clock, as process() would.
+    void reveal_before(const Event& ev, uint64_t limit_ns);
     // Settles pending timewait ends older than now - window (live idle ticks).
     void advance(uint64_t now_ns);
     // Settles everything still pending (end of stream).
