@@ -1136,10 +1136,22 @@ static long probe_one(__u32 i, void *ctx)
 	return 0;
 }
 
+/* One (jiffies, ktime) pair per run, jiffies read first so the pair never
+ * has jiffies ahead of the time: userspace runs this in a loop at start
+ * until jiffies change, which dates a jiffy boundary to a few microseconds
+ * (Tracer::clock_sample, Engine JiffyClock). */
+__u64 tw_clock_jiffies = 0;
+__u64 tw_clock_ns = 0;
+__u32 tw_clock_hz = 0;
+
 SEC("raw_tp")
 int tl_tw_probe(void *ctx)
 {
 	__u32 n = tw_probe_n;
+
+	tw_clock_jiffies = bpf_jiffies64();
+	tw_clock_ns = bpf_ktime_get_ns();
+	tw_clock_hz = CONFIG_HZ;
 
 	if (n > TL_TW_PROBE_MAX)
 		n = TL_TW_PROBE_MAX;

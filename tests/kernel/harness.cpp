@@ -256,6 +256,9 @@ Session::Session(const Netns& ns, bool snapshot, bool raw, const KernelFilter& k
     engine_.set_raw(raw);
     engine_.on_transition([this](const Transition& t) { cap_.transitions.push_back(t); });
     engine_.on_residency([this](const Residency& r) { cap_.residencies.push_back(r); });
+    // As run_live: the jiffies-to-clock sample first (Engine JiffyClock);
+    // no socket, no namespace: not one of the captured events.
+    if (auto sample = tracer_->clock_sample()) engine_.process(*sample);
     if (snapshot)
         for (const Event& ev : tracer_->snapshot()) feed(ev);
 }

@@ -6,12 +6,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -451,6 +453,177 @@ TEST(Binary, VerboseShowsLibbpfLog) {
     Result loud = run({TL_BINARY, "trace", "-v", "--duration", "0.5"});
     EXPECT_EQ(loud.code, 0) << loud.err;
     EXPECT_NE(loud.err.find("libbpf: "), std::string::npos) << loud.err;
+}
+
+// ---- issue 9.5/9.6: trace, stats, record side by side, against tcpdump ----
+
+constexpr uint64_t kMs = 1'000'000;
+// The recovered moments of issue 9 (parts 4-5): CONFIG_HZ here is 250
+// (KERNEL_NOTES.md). The learned jiffy boundary is late by the tick's own
+// latency (the jiffies update runs in the tick interrupt), and the jiffies
+// the kernel read at the move may lag a late tick (seen here, in a VM: 1.1 ms).
+constexpr uint64_t kTick = 1'000'000'000 / 250;
+constexpr uint64_t kClockErr = 1'500'000;
+uint64_t distance(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+// Reads stderr until a line containing `what` (the tool's start line).
+bool wait_for_line(int fd, const std::string& what, std::string& seen, int timeout_ms) {
+    uint64_t end = now_ns() + static_cast<uint64_t>(timeout_ms) * kMs;
+    char buf[4096];
+    while (seen.find(what) == std::string::npos) {
+        if (now_ns() >= end) return false;
+        fd_set set;
+        FD_ZERO(&set);
+        FD_SET(fd, &set);
+        timeval tv{0, 50'000};
+        if (select(fd + 1, &set, nullptr, nullptr, &tv) <= 0) continue;
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) return false;
+        seen.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+}
+
+int64_t realtime_minus_monotonic() {
+    timespec r{}, m{};
+    clock_gettime(CLOCK_REALTIME, &r);
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    return (static_cast<int64_t>(r.tv_sec) - m.tv_sec) * 1'000'000'000 + (r.tv_nsec - m.tv_nsec);
+}
+
+struct Move {
+    uint64_t ts_ns = 0;  // monotonic
+    double prev_ms = 0, err_ms = 0;
+};
+
+// FIN-WAIT-2 -> TIME-WAIT rows of trace -j by client port; checks time order.
+std::map<uint16_t, Move> moves_of(const std::string& jsonl, uint16_t server_port) {
+    std::map<uint16_t, Move> out;
+    std::istringstream lines(jsonl);
+    uint64_t last = 0;
+    for (std::string line; std::getline(lines, line);) {
+        auto v = minijson::parse(line);
+        EXPECT_TRUE(v) << line;
+        if (!v) continue;
+        uint64_t ts = static_cast<uint64_t>((*v)["ts_ns"].num);
+        EXPECT_LE(last, ts) << "trace -j in time order: " << line;
+        last = std::max(last, ts);
+        if ((*v)["old"].str != "FIN-WAIT-2" || (*v)["new"].str != "TIME-WAIT") continue;
+        if (static_cast<uint16_t>((*v)["rport"].num) != server_port) continue;
+        EXPECT_EQ((*v)["prev_ms_err"].kind, minijson::Value::Number) << line;
+        out[static_cast<uint16_t>((*v)["lport"].num)] =
+            Move{ts, (*v)["prev_ms"].num, (*v)["prev_ms_err"].num};
+    }
+    return out;
+}
+
+// Orphaned client FIN-WAIT-2s that the server's FIN ends after 0 (sub-jiffy)
+// to 150 ms: the move to TIME-WAIT re-arms the timer within its wheel
+// bucket, unseen. trace, stats (lean BPF), record run side by side; report
+// and trace -i read the recording. The recovered moment: identical between
+// the recording and its readers, within the live sessions' own timestamp
+// differences of each other (the old code differed by up to a jiffy), and
+// within its stated bound of the FIN that tcpdump saw.
+TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
+    Netns ns;
+    const uint16_t port = 7402;
+    char tmpl[] = "/tmp/tl-timing-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    const std::string rec = dir + "/run.tlr";
+
+    Proc dump = launch({"/usr/sbin/ip", "netns", "exec", ns.name(), "tcpdump", "-i", "lo", "-nn", "-l", "-tt",
+                        "--time-stamp-precision=nano", "tcp[tcpflags] & tcp-fin != 0"});
+    std::string dump_err, rec_err;
+    ASSERT_TRUE(wait_for_line(dump.err, "listening on", dump_err, 10'000)) << dump_err;
+    Proc trace = launch({TL_BINARY, "trace", "-j", "--netns", ns.path()});
+    Proc stats = launch({TL_BINARY, "stats", "-j", "--netns", ns.path()});
+    Proc record = launch({TL_BINARY, "record", "-o", rec, "--netns", ns.path()});
+    ASSERT_TRUE(wait_for_line(record.err, "recording to", rec_err, 20'000)) << rec_err;
+    sleep_ms(2000);  // trace -j and stats -j have no start line (yet): as the binary tests wait
+
+    const int delays_ms[] = {0, 0, 0, 7, 23, 61, 97, 150};
+    const int n = static_cast<int>(std::size(delays_ms));
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, port);
+        for (int i = 0; i < n; ++i) {
+            int c = tcp_connect(AF_INET, port);
+            int a = tcp_accept(l);
+            close(c);  // client closes first: orphan FIN-WAIT-2, a timewait socket
+            read_until_eof(a);
+            if (delays_ms[i]) sleep_ms(delays_ms[i]);
+            close(a);  // the FIN: hidden move to TIME-WAIT
+            sleep_ms(30);
+        }
+        return 0;
+    });
+    ASSERT_EQ(reap(child), 0);
+    sleep_ms(1500);  // probe rounds
+    for (Proc* p : {&trace, &stats, &record}) kill(p->pid, SIGINT);
+    Result tr = finish(trace), st = finish(stats), rr = finish(record);
+    rr.err = rec_err + rr.err;
+    kill(dump.pid, SIGINT);
+    Result td = finish(dump);
+    ASSERT_EQ(tr.code, 0) << tr.err;
+    ASSERT_EQ(st.code, 0) << st.err;
+    ASSERT_EQ(rr.code, 0) << rr.err;
+    const int64_t offset = realtime_minus_monotonic();
+
+    Proc ti = launch({TL_BINARY, "trace", "-i", rec, "-j"});
+    Result replay = finish(ti);
+    ASSERT_EQ(replay.code, 0) << replay.err;
+    Proc rp = launch({TL_BINARY, "report", "-i", rec, "-j"});
+    Result report = finish(rp);
+    ASSERT_EQ(report.code, 0) << report.err;
+
+    auto live = moves_of(tr.out, port), recorded = moves_of(replay.out, port);
+    ASSERT_EQ(live.size(), static_cast<size_t>(n)) << tr.out;
+    ASSERT_EQ(recorded.size(), static_cast<size_t>(n)) << replay.out;
+
+    // tcpdump: the server's FIN (port -> client port), wall clock.
+    std::map<uint16_t, uint64_t> fin_wall;
+    std::istringstream dl(td.out);
+    for (std::string line; std::getline(dl, line);) {
+        unsigned long long sec = 0, nsec = 0;
+        unsigned sp = 0, cp = 0;
+        char fl[64] = {};
+        if (std::sscanf(line.c_str(), "%llu.%llu IP 127.0.0.1.%u > 127.0.0.1.%u: Flags [%63[^]]", &sec, &nsec, &sp,
+                        &cp, fl) != 5)
+            continue;
+        if (sp == port && std::strchr(fl, 'F')) fin_wall[static_cast<uint16_t>(cp)] = sec * 1'000'000'000ULL + nsec;
+    }
+    ASSERT_EQ(fin_wall.size(), static_cast<size_t>(n)) << td.out;
+
+    double max_fw2 = 0;
+    for (const auto& [cport, m] : live) {
+        SCOPED_TRACE("client port " + std::to_string(cport));
+        ASSERT_TRUE(recorded.count(cport));
+        const Move& r = recorded.at(cport);
+        // trace and record are two sessions: their events' own timestamps
+        // differ by microseconds; the recovered moment by no more.
+        EXPECT_LE(distance(m.ts_ns, r.ts_ns), 100'000u);
+        EXPECT_NEAR(m.prev_ms, r.prev_ms, 0.1);
+        EXPECT_LE(m.err_ms, kTick / 2 / 1e6 + 1e-9);
+        ASSERT_TRUE(fin_wall.count(cport));
+        const uint64_t wall = static_cast<uint64_t>(static_cast<int64_t>(m.ts_ns) + offset);
+        EXPECT_LE(distance(wall, fin_wall.at(cport)), static_cast<uint64_t>(m.err_ms * 1e6) + kClockErr)
+            << "recovered " << wall << " tcpdump FIN " << fin_wall.at(cport) << " err " << m.err_ms << " ms";
+        max_fw2 = std::max(max_fw2, m.prev_ms);
+
+    }
+    // record + report and record + trace -i: one recording, the same values.
+    auto st_doc = minijson::parse(st.out.substr(st.out.rfind("{\"by\"")));
+    auto rp_doc = minijson::parse(report.out.substr(report.out.rfind("{\"by\"")));
+    ASSERT_TRUE(st_doc && rp_doc) << st.out << report.out;
+    const auto& live_fw2 = (*st_doc)["states"]["FIN-WAIT-2"];
+    const auto& rec_fw2 = (*rp_doc)["states"]["FIN-WAIT-2"];
+    EXPECT_EQ(live_fw2["completed"].num, n);
+    EXPECT_EQ(rec_fw2["completed"].num, n);
+    double rec_max = 0;
+    for (const auto& [cport, r] : recorded) rec_max = std::max(rec_max, r.prev_ms);
+    EXPECT_NEAR(rec_fw2["max_ms"].num, rec_max, 0.0015) << "report over the recording: trace -i's figure";
+    EXPECT_NEAR(live_fw2["max_ms"].num, max_fw2, max_fw2 * 0.02 + 0.1) << "stats (lean BPF) as trace";
+    std::string cleanup = "rm -rf " + dir;
+    EXPECT_EQ(std::system(cleanup.c_str()), 0);
 }
 
 }  // namespace

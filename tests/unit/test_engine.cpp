@@ -91,14 +91,16 @@ TEST(Engine, HiddenRearmIsRecoveredFromExpiry) {
     EXPECT_EQ(s.seq(), "SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSE");
     const Residency* tw = s.residency(kTimeWait);
     ASSERT_TRUE(tw);
-    EXPECT_EQ(tw->start_ns, fin);
-    EXPECT_EQ(tw->duration_ns(), 61'000 * kMs - fin);
+    // Known to the jiffy: its midpoint (the jiffy began at `fin` here).
+    const uint64_t mid = fin + 2 * kMs;
+    EXPECT_EQ(tw->start_ns, mid);
+    EXPECT_EQ(tw->duration_ns(), 61'000 * kMs - mid);
     EXPECT_EQ(tw->reason, EndReason::Expired);
     EXPECT_EQ(tw->owner.pid, 100u) << "TIME-WAIT belongs to the first closer";
     const Residency* fw2 = s.residency(kFinWait2);
     ASSERT_TRUE(fw2);
     EXPECT_EQ(fw2->start_ns, 8 * kMs) << "FIN-WAIT-2 began on the full socket";
-    EXPECT_EQ(fw2->end_ns, fin);
+    EXPECT_EQ(fw2->end_ns, mid);
     EXPECT_EQ(s.ts.back().reason, EndReason::Expired);
     EXPECT_TRUE(s.ts.back().timewait);
     EXPECT_TRUE(s.engine.connections().empty());
@@ -172,7 +174,8 @@ TEST(Engine, ProbeRevealsTimeWaitWithItsRealStart) {
     probe.hz = 0;  // probes carry no HZ: the engine uses the one the timer events had
     s.engine.process(probe);
     ASSERT_EQ(s.ts.back().new_state, kTimeWait);
-    EXPECT_EQ(s.ts.back().ts_ns, 240 * kMs);
+    EXPECT_EQ(s.ts.back().ts_ns, 242 * kMs) << "the middle of the jiffy that began at 240 ms";
+    EXPECT_EQ(s.ts.back().prev_err_ns, 2 * kMs);
     EXPECT_EQ(s.engine.timewait_probes(10).size(), 0u);
 }
 
@@ -221,7 +224,7 @@ TEST(Engine, ProbeQueueAsksEachFinWait2TimewaitSocketOncePerRound) {
     probe.aux1 = Stream::jiffies_at(500 * kMs);
     s.engine.process(probe);
     EXPECT_EQ(s.ts.back().new_state, kTimeWait);
-    EXPECT_EQ(s.ts.back().ts_ns, 400 * kMs);
+    EXPECT_EQ(s.ts.back().ts_ns, 402 * kMs);
     EXPECT_TRUE(s.engine.timewait_probes(10).empty()) << "in TIME-WAIT: nothing left to ask";
 }
 

@@ -93,7 +93,7 @@ TEST(TraceFormat, JsonGolden) {
               "\"comm\":\"curl\",\"owner_pid\":1234,\"owner_comm\":\"curl\",\"in_task\":false,\"cookie\":77,"
               "\"netns\":4026531840,\"family\":4,\"laddr\":\"127.0.0.1\",\"lport\":40000,\"raddr\":\"10.0.0.2\","
               "\"rport\":80,\"old\":\"TIME-WAIT\",\"new\":\"CLOSE\",\"prev_ms\":60020.000,\"prev_at_least\":false,"
-              "\"timewait\":true,\"reason\":\"expired\"}\n");
+              "\"prev_ms_err\":0.000,\"timewait\":true,\"reason\":\"expired\"}\n");
     EXPECT_TRUE(minijson::parse(out.str()));
 }
 
@@ -351,6 +351,8 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
         out << ",\"prev_ms\":";
         if (t.prev_ns) out << printf_millis(*t.prev_ns); else out << "null";
         out << ",\"prev_at_least\":" << (t.prev_at_least ? "true" : "false");
+        out << ",\"prev_ms_err\":";
+        if (t.prev_ns) out << printf_millis(t.prev_err_ns); else out << "null";
         out << ",\"timewait\":" << (t.timewait ? "true" : "false");
         out << ",\"reason\":";
         if (t.reason != EndReason::None) out << '"' << end_reason_name(t.reason) << '"'; else out << "null";
@@ -453,6 +455,7 @@ TEST(TraceFormat, RendererMatchesPrintfReference) {
             t.new_state = static_cast<uint8_t>(rng() % 16);
             if (rng() % 5) t.prev_ns = awkward_ns(rng); else t.prev_ns.reset();
             t.prev_at_least = rng() % 2;
+            t.prev_err_ns = rng() % 3 ? 0 : awkward_ns(rng) % 5'000'000;
             t.actor = procs[rng() % std::size(procs)];
             t.owner = procs[rng() % std::size(procs)];
             t.tid = rng() % 2 ? static_cast<uint32_t>(rng()) : 0;

@@ -160,7 +160,7 @@ TEST(RecordReplay, TraceReplayEqualsLiveTrace) {
     ASSERT_EQ(csv_lines.size(), lines_of(jsonl.out).size() + 1);
     EXPECT_EQ(csv_lines[0],
               "ts,ts_ns,pid,tid,comm,owner_pid,owner_comm,in_task,cookie,netns,family,laddr,lport,raddr,rport,old,new,"
-              "prev_ms,prev_at_least,timewait,reason");
+              "prev_ms,prev_at_least,prev_ms_err,timewait,reason");
 }
 
 TEST(RecordReplay, FromToSelectsExactlyTheTransitionsInTheWindow) {
@@ -237,4 +237,176 @@ TEST(RecordReplay, ReportWindowIsAStatsRunFromFromToTo) {
         EXPECT_GT(f["entered"].num + f["present_at_start"].num, 0);
     }
     EXPECT_NEAR((*doc)["duration_s"].num, static_cast<double>(to - from) / 1e9, 0.0005);
+}
+
+namespace {
+// Orphaned active closes whose move to TIME-WAIT is hidden (a re-arm in the
+// same wheel bucket fires no timer_start) and recovered by the probe round
+// after it, as the live loop makes them: a clock sample first, probe
+// rounds every 250 ms, each connection killed by an RST 2 s after the FIN.
+std::vector<Event> hidden_moves(size_t connections) {
+    auto jiffy_start = [](uint64_t j) { return (j - 4'294'000'000ULL) * (kSec / kHz); };  // as jiffies_at
+    std::vector<Event> out;
+    auto base = [](EventKind k, uint64_t ts, uint64_t cookie) {
+        Event e;
+        e.kind = k;
+        e.ts_ns = ts;
+        e.cookie = cookie;
+        e.netns = 4026532000u;
+        e.local.addr = e.remote.addr = {127, 0, 0, 1};
+        e.local.port = static_cast<uint16_t>(30000 + cookie);
+        e.remote.port = 80;
+        e.hz = kHz;
+        return e;
+    };
+    const uint64_t t0 = 100 * kSec;
+    Event cal = base(EventKind::TwProbe, jiffy_start(jiffies_at(t0 - kSec)) + 2'000, 0);
+    cal.aux1 = jiffies_at(cal.ts_ns);
+    out.push_back(cal);
+    std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> fw2;  // cookie, birth, fin
+    for (size_t i = 0; i < connections; ++i) {
+        uint64_t cookie = 100 + i, t = t0 + i * 37 * kMs + (i * 7919) % 3000;
+        auto state = [&](uint64_t ts, uint8_t a, uint8_t b, bool task) {
+            Event e = base(EventKind::State, ts, cookie);
+            e.old_state = a;
+            e.new_state = b;
+            if (task) {
+                e.flags = flag::kTaskCtx;
+                e.task = Process{1201, "curl", 4001};
+            }
+            out.push_back(e);
+        };
+        state(t, kClose, kSynSent, true);
+        state(t + 100'000, kSynSent, kEstablished, false);
+        state(t + 2 * kMs, kEstablished, kFinWait1, true);
+        state(t + 2 * kMs + 40'000, kFinWait1, kFinWait2, false);
+        uint64_t birth = t + 2 * kMs + 50'000;
+        Event start = base(EventKind::TwStart, birth, cookie);
+        start.new_state = kFinWait2;
+        start.aux0 = jiffies_at(birth) + 60 * kHz;
+        start.aux1 = jiffies_at(birth);
+        out.push_back(start);
+        state(birth, kFinWait2, kClose, false);
+        uint64_t fin = birth + 90 * kMs + (i * 104729) % (4 * kMs);
+        fw2.emplace_back(cookie, birth, fin);
+        Event rst = base(EventKind::TwCancel, fin + 2 * kSec, cookie);
+        rst.new_state = kTimeWait;
+        rst.aux0 = jiffies_at(fin) + 60 * kHz;
+        rst.aux1 = jiffies_at(rst.ts_ns);
+        out.push_back(rst);
+    }
+    for (uint64_t round = t0 + 250 * kMs; round < t0 + connections * 37 * kMs + kSec; round += 250 * kMs) {
+        for (auto [cookie, birth, fin] : fw2) {
+            if (birth >= round || fin + 250 * kMs <= round) continue;
+            Event p = base(EventKind::TwProbe, round + cookie * 1'000, cookie);
+            p.hz = 0;
+            p.new_state = fin < p.ts_ns ? kTimeWait : kFinWait2;
+            p.aux0 = fin < p.ts_ns ? jiffies_at(fin) + 60 * kHz : jiffies_at(birth) + 60 * kHz;
+            p.aux1 = jiffies_at(p.ts_ns);
+            out.push_back(p);
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
+    return out;
+}
+}  // namespace
+
+// [a, b) plus [b, c) is [a, c), row for row, for trace -i and export, with
+// b just after recovered moves whose probe came after b (issue 9.6); for
+// report, what entered each state adds up.
+TEST(RecordReplay, AdjacentWindowsAddUpRowForRowWithRecoveredMoves) {
+    TempDir dir;
+    std::string file = dir / "hidden.tlr";
+    std::vector<Event> events = hidden_moves(40);
+    write_recording(single_file(file), events);
+    const int64_t offset = offset_of(file);
+    auto wall = [&](uint64_t mono) { return static_cast<uint64_t>(static_cast<int64_t>(mono) + offset); };
+    CliResult all = run_cli({"trace", "-i", file, "-j"});
+    ASSERT_EQ(all.code, 0) << all.err;
+    auto all_lines = lines_of(all.out);
+    auto rows = rows_of(all.out);
+    std::vector<uint64_t> recovered;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (i) {
+            EXPECT_LE(rows[i - 1].ts_ns, rows[i].ts_ns) << "time order";
+        }
+        if (rows[i].new_state == "TIME-WAIT") recovered.push_back(rows[i].ts_ns);
+    }
+    ASSERT_EQ(recovered.size(), 40u);
+    const std::string a = at(wall(events.front().ts_ns) - kSec), c = at(wall(events.back().ts_ns) + kSec);
+    for (size_t k : {size_t{3}, size_t{17}, size_t{31}}) {
+        for (uint64_t b_mono : {recovered[k], recovered[k] + 1}) {
+            const std::string b = at(wall(b_mono));
+            for (const char* cmd : {"trace", "export"}) {
+                std::vector<std::string> base = {cmd, "-i", file};
+                if (std::string(cmd) == "trace") base.push_back("-j");
+                auto window = [&](const std::string& from, const std::string& to) {
+                    std::vector<std::string> args = base;
+                    args.insert(args.end(), {"--from", from, "--to", to});
+                    CliResult r = run_cli(args);
+                    EXPECT_EQ(r.code, 0) << r.err;
+                    return lines_of(r.out);
+                };
+                auto left = window(a, b), right = window(b, c), whole = window(a, c);
+                SCOPED_TRACE(std::string(cmd) + " b=" + b);
+                std::vector<std::string> joined = left;
+                joined.insert(joined.end(), right.begin(), right.end());
+                EXPECT_EQ(joined, whole);
+                EXPECT_EQ(whole, all_lines);
+                size_t want_left = 0;
+                for (const Row& r : rows) want_left += wall(r.ts_ns) < wall(b_mono);
+                EXPECT_EQ(left.size(), want_left);
+            }
+            // report: what entered each state adds up, and at b the moved
+            // sockets are in TIME-WAIT already.
+            auto figures = [&](const std::string& from, const std::string& to) {
+                CliResult r = run_cli({"report", "-i", file, "-j", "--from", from, "--to", to});
+                EXPECT_EQ(r.code, 0) << r.err;
+                auto doc = minijson::parse(r.out);
+                EXPECT_TRUE(doc) << r.out;
+                return doc ? *doc : minijson::Value{};
+            };
+            auto left = figures(a, b), right = figures(b, c), whole = figures(a, c);
+            SCOPED_TRACE("report b=" + b);
+            for (const char* state : {"TIME-WAIT", "FIN-WAIT-2"})
+                EXPECT_EQ(left["states"][state]["entered"].num + right["states"][state]["entered"].num,
+                          whole["states"][state]["entered"].num)
+                    << state;
+            size_t moved = 0;
+            for (uint64_t m : recovered) moved += wall(m) < wall(b_mono);
+            EXPECT_EQ(left["states"]["TIME-WAIT"]["entered"].num, static_cast<double>(moved));
+        }
+    }
+}
+
+// --to exactly on an event's time: the window is [FROM, TO), so that event
+// is outside it, in report as in trace -i; one nanosecond later it is in.
+TEST(RecordReplay, ToOnAnEventTimeExcludesThatEvent) {
+    LiveRun run = recorded_run(300, 3 * kMs);
+    auto rows = rows_of(run_cli({"trace", "-i", run.file, "-j"}).out);
+    const Row* last_ack = nullptr;
+    for (size_t i = rows.size() / 2; i < rows.size() && !last_ack; ++i)
+        if (rows[i].old_state == "CLOSE-WAIT" && rows[i].new_state == "LAST-ACK") last_ack = &rows[i];
+    ASSERT_TRUE(last_ack);
+    const uint64_t t = run.wall(last_ack->ts_ns);
+    auto close_wait = [&](uint64_t to) {
+        CliResult r = run_cli({"report", "-i", run.file, "-j", "--to", at(to)});
+        EXPECT_EQ(r.code, 0) << r.err;
+        auto doc = minijson::parse(r.out);
+        EXPECT_TRUE(doc) << r.out;
+        const auto& f = (*doc)["states"]["CLOSE-WAIT"];
+        return std::pair{f["current"].num, f["completed"].num};
+    };
+    auto [cur_at, done_at] = close_wait(t);
+    auto [cur_after, done_after] = close_wait(t + 1);
+    EXPECT_EQ(cur_at, cur_after + 1) << "the stay ending exactly at --to is still open at --to";
+    EXPECT_EQ(done_at + 1, done_after);
+    auto trace_to = [&](uint64_t to) {
+        auto got = rows_of(run_cli({"trace", "-i", run.file, "-j", "--to", at(to)}).out);
+        return std::count_if(got.begin(), got.end(), [&](const Row& r) {
+            return r.ts_ns == last_ack->ts_ns && r.cookie == last_ack->cookie && r.new_state == "LAST-ACK";
+        });
+    };
+    EXPECT_EQ(trace_to(t), 0);
+    EXPECT_EQ(trace_to(t + 1), 1);
 }

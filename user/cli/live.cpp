@@ -57,6 +57,10 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     if (hooks.on_loaded) hooks.on_loaded(tracer);
     if (hooks.on_started) hooks.on_started();
     Tracer::Callback cb = [&](const Event& ev) { hooks.on_event(ev); };
+    // The jiffies-to-clock relation for recovered moments (Engine
+    // JiffyClock), first in the stream (the snapshot's TIME-WAIT ages use
+    // it) so that a recording carries it too.
+    if (auto sample = tracer.clock_sample()) hooks.on_event(*sample);
     if (opts.snapshot)
         for (const Event& ev : tracer.snapshot()) hooks.on_event(ev);
     // Attached before the snapshot was taken: whatever happens from here on

@@ -208,7 +208,10 @@ CLI::App* setup_trace(CLI::App& app, TraceOptions& o) {
         "print exactly those whose time t has FROM <= t < TO.\n") + kWindowHelp +
         "\nColumns: PID/COMM is the task that made the transition when it ran in process context,\n"
         "otherwise the socket's owner (connect/listen/accept caller), '-' if unknown. MS is the\n"
-        "time spent in the old state ('-' unknown, '>=' began before tracing)." + kReadyHelp);
+        "time spent in the old state ('-' unknown, '>=' began before tracing).\n"
+        "\nLines come in time order: each is held about 1 s, until the probe round that could still\n"
+        "recover an earlier hidden FIN-WAIT-2 -> TIME-WAIT move has run. That moment is known to a\n"
+        "jiffy only (4 ms at HZ=250): -j gives the bound of MS as prev_ms_err.\n" + kReadyHelp);
     return cmd;
 }
 
@@ -328,7 +331,8 @@ CLI::App* setup_export(CLI::App& app, ExportOptions& o) {
             "  tcplinger export -i rec/ --format csv --state TIME-WAIT > tw.csv\n"
             "  tcplinger export -i rec/ --from 03:10 --to 03:15 | jq -r 'select(.new==\"CLOSE-WAIT\") | .comm'\n"
             "  python3 -c 'import pandas; print(pandas.read_csv(\"tw.csv\").groupby(\"comm\").size())'\n"
-            "\nOne row per transition, with the field names of trace -j; CSV leaves null fields empty.\n") +
+            "\nOne row per transition, in time order, with the field names of trace -j; CSV leaves null\n"
+            "fields empty.\n") +
         kWindowHelp);
     return cmd;
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -24,6 +25,12 @@
 
 namespace tcplinger {
 
+// How long after a hidden FIN-WAIT-2 -> TIME-WAIT move the event that
+// reveals it comes at most: the next probe round (every 250 ms) or the
+// timer's cancel (settled within Engine::kResolveWindowNs), with room for a
+// late round.
+inline constexpr uint64_t kRevealWindowNs = 1'000'000'000;
+
 // What a pipeline is fed with. A run is a live session or a recording
 // segment; each gets a fresh engine.
 class Pipeline {
@@ -38,6 +45,11 @@ public:
     // End of the run's events: settles what is pending (Engine::flush).
     virtual void end_run() = 0;
     virtual Engine& engine() = 0;
+    // How far past a window's end events must still be fed for every
+    // transition inside it to be made (TracePipeline: its output hold).
+    virtual uint64_t lookahead_ns() const { return 0; }
+    // An event within the lookahead, past a window ending at to_mono.
+    virtual void event_past_window(const Event& ev, uint64_t /*to_mono*/) { event(ev); }
 };
 
 // "path (label)" as stats shows a cgroup.
@@ -52,6 +64,10 @@ public:
     void advance(uint64_t now_ns) override { engine_->advance(now_ns); }
     void end_run() override { engine_->flush(); }
     Engine& engine() override { return *engine_; }
+    // Past --to only the hidden moves made before it, which a later probe
+    // or cancel reveals: the sockets are then as they were at --to.
+    uint64_t lookahead_ns() const override { return kRevealWindowNs; }
+    void event_past_window(const Event& ev, uint64_t to_mono) override { engine_->reveal_before(ev, to_mono); }
 
     // The figures at now_ns (monotonic) of the current run; earlier runs
     // contribute their completed stays. With a window, call once, at its end.
@@ -86,12 +102,19 @@ public:
     void header();
     void begin_run(int64_t clock_offset_ns) override;
     void set_clock(int64_t clock_offset_ns) override;
-    void event(const Event& ev) override { engine_->process(ev); }
-    void advance(uint64_t now_ns) override { engine_->advance(now_ns); }
+    void event(const Event& ev) override;
+    void advance(uint64_t now_ns) override;
     void end_run() override;
     Engine& engine() override { return *engine_; }
+    uint64_t lookahead_ns() const override { return kOrderHoldNs; }
     uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
     uint64_t lines() const { return lines_; }
+
+    // Lines are printed in time order, each held until the stream has
+    // reached its time + kOrderHoldNs: the engine makes a transition late
+    // only when it recovers a hidden move (the moment is at most a jiffy
+    // before the probe round that last saw FIN-WAIT-2).
+    static constexpr uint64_t kOrderHoldNs = kRevealWindowNs;
     // Bound of the connection table (--max-sockets); call before any event.
     void set_max_connections(size_t n) {
         max_connections_ = n;
@@ -100,6 +123,24 @@ public:
 
 private:
     void line(const Transition& t);
+    void release(uint64_t before_ns);
+    void advance_stream(uint64_t now_ns);
+    void use_clock(int64_t clock_offset_ns);
+    void print(const Transition& t);
+
+    struct Held {
+        Transition t;
+        uint64_t seq;
+        int64_t offset_ns;
+    };
+    struct Later {
+        bool operator()(const Held& a, const Held& b) const {
+            return a.t.ts_ns != b.t.ts_ns ? a.t.ts_ns > b.t.ts_ns : a.seq > b.seq;
+        }
+    };
+    std::priority_queue<Held, std::vector<Held>, Later> held_;
+    uint64_t held_seq_ = 0;
+    uint64_t stream_ns_ = 0;  // the latest event or poll time of this run
 
     std::ostream& out_;
     Format format_;
@@ -111,6 +152,7 @@ private:
     std::ostringstream json_line_;  // CSV is made from trace -j's line
     CsvWriter csv_;
     int64_t offset_ = 0;
+    int64_t renderer_offset_ = 0;
     uint64_t evicted_before_ = 0;
     uint64_t lines_ = 0;
     size_t max_connections_ = Engine::kDefaultMaxConnections;

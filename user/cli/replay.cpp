@@ -36,26 +36,29 @@ public:
         offset_ = h.clock_offset_ns;
         if (!skip_) p_.set_clock(h.clock_offset_ns);
     }
+    // A trace pipeline is fed a little past --to (its lookahead): a
+    // transition before --to can be made from a later event (a recovered
+    // FIN-WAIT-2 -> TIME-WAIT move); it prints only what lies inside.
     bool event(const Event& ev) override {
         if (skip_ || (stop_ && stop_())) return false;
-        if (wall(ev.ts_ns) >= w_.to) {
+        if (wall(ev.ts_ns) >= feed_to()) {
             past_to_ = true;
             return true;
         }
-        p_.event(ev);
+        if (wall(ev.ts_ns) >= w_.to)
+            p_.event_past_window(ev, mono(w_.to));
+        else
+            p_.event(ev);
         return true;
     }
     void advance(uint64_t now_ns) override {
-        if (!skip_ && !past_to_ && wall(now_ns) < w_.to) p_.advance(now_ns);
+        if (!skip_ && !past_to_ && wall(now_ns) < feed_to()) p_.advance(now_ns);
     }
     bool status(const rec::FlushStatus& s) override {
         if (skip_) return false;
         if (wall(s.mono_ns) <= w_.from) drops_at_from_ = s.drops;
-        if (past_to_ || wall(s.mono_ns) >= w_.to) {
-            drops_at_to_ = s.drops;
-            return false;
-        }
-        return true;
+        if (!drops_at_to_ && (past_to_ || wall(s.mono_ns) >= w_.to)) drops_at_to_ = s.drops;
+        return !(past_to_ || wall(s.mono_ns) >= feed_to());
     }
     void segment_end(const rec::SegmentEnd& end) override {
         if (skip_) return;
@@ -78,6 +81,9 @@ public:
     }
 
 private:
+    uint64_t feed_to() const {
+        return w_.to > UINT64_MAX - p_.lookahead_ns() ? UINT64_MAX : w_.to + p_.lookahead_ns();
+    }
     uint64_t wall(uint64_t mono_ns) const { return static_cast<uint64_t>(static_cast<int64_t>(mono_ns) + offset_); }
     uint64_t mono(uint64_t wall_ns) const { return static_cast<uint64_t>(static_cast<int64_t>(wall_ns) - offset_); }
 

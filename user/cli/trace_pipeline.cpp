@@ -22,17 +22,55 @@ void TracePipeline::begin_run(int64_t clock_offset_ns) {
 }
 
 void TracePipeline::set_clock(int64_t clock_offset_ns) {
-    if (renderer_ && clock_offset_ns == offset_) return;
     offset_ = clock_offset_ns;
-    std::ostream& target = format_ == Format::Csv ? static_cast<std::ostream&>(json_line_) : out_;
-    renderer_ = std::make_unique<TraceRenderer>(target, TraceStyle{format_ != Format::Text, hms_}, WallClock{offset_});
+    if (!renderer_) use_clock(offset_);
 }
 
-void TracePipeline::end_run() { engine_->flush(); }
+// Held lines keep the clock offset of the file they came from.
+void TracePipeline::use_clock(int64_t clock_offset_ns) {
+    if (renderer_ && clock_offset_ns == renderer_offset_) return;
+    renderer_offset_ = clock_offset_ns;
+    std::ostream& target = format_ == Format::Csv ? static_cast<std::ostream&>(json_line_) : out_;
+    renderer_ = std::make_unique<TraceRenderer>(target, TraceStyle{format_ != Format::Text, hms_}, WallClock{renderer_offset_});
+}
+
+void TracePipeline::event(const Event& ev) {
+    engine_->process(ev);
+    advance_stream(ev.ts_ns);
+}
+
+void TracePipeline::advance(uint64_t now_ns) {
+    engine_->advance(now_ns);
+    advance_stream(now_ns);
+}
+
+void TracePipeline::advance_stream(uint64_t now_ns) {
+    if (now_ns <= stream_ns_) return;
+    stream_ns_ = now_ns;
+    if (stream_ns_ > kOrderHoldNs) release(stream_ns_ - kOrderHoldNs);
+}
+
+void TracePipeline::end_run() {
+    engine_->flush();
+    release(UINT64_MAX);
+    stream_ns_ = 0;  // the next run has its own clock (a recording of another boot)
+}
 
 void TracePipeline::line(const Transition& t) {
     if (!filter_.match(t)) return;
     if (!window_.contains(static_cast<uint64_t>(static_cast<int64_t>(t.ts_ns) + offset_))) return;
+    held_.push(Held{t, held_seq_++, offset_});
+}
+
+void TracePipeline::release(uint64_t before_ns) {
+    while (!held_.empty() && held_.top().t.ts_ns < before_ns) {
+        use_clock(held_.top().offset_ns);
+        print(held_.top().t);
+        held_.pop();
+    }
+}
+
+void TracePipeline::print(const Transition& t) {
     renderer_->line(t);
     ++lines_;
     if (format_ != Format::Csv) return;

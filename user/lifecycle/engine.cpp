@@ -52,7 +52,7 @@ Connection* Engine::find_or_create(const Event& ev, bool* created) {
 }
 
 void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
-                  const Event* ev, EndReason reason) {
+                  const Event* ev, EndReason reason, uint64_t ts_err_ns) {
     if (!transition_fn_ || (transitions_ == Transitions::NoTimeWaitOnly && !no_timewait_ && !aborted_)) return;
     Transition t;
     t.ts_ns = ts;
@@ -65,6 +65,7 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     if (c.entered_known || c.existing) {
         t.prev_ns = ts >= c.entered_ns ? ts - c.entered_ns : 0;
         t.prev_at_least = !c.entered_known;
+        t.prev_err_ns = c.entered_err_ns + ts_err_ns;
     }
     t.owner = c.owner;
     t.charged = responsible(c, to);
@@ -86,14 +87,15 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
 }
 
 void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
-                     EndReason reason) {
-    emit(c, cookie, ts, c.state, to, ev, reason);
+                     EndReason reason, uint64_t ts_err_ns) {
+    emit(c, cookie, ts, c.state, to, ev, reason, ts_err_ns);
     if (residency_fn_ && (c.entered_known || c.existing) && c.state != kClose) {
         Residency r;
         r.state = c.state;
         r.start_ns = c.entered_ns;
         r.end_ns = ts >= c.entered_ns ? ts : c.entered_ns;
         r.lower_bound = !c.entered_known;
+        r.present_at_start = c.stay_before_start;
         r.owner = responsible(c, c.state);
         r.netns = c.netns;
         r.local = c.local;
@@ -106,6 +108,8 @@ void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, co
     c.state = to;
     c.entered_ns = ts;
     c.entered_known = true;
+    c.entered_err_ns = ts_err_ns;
+    c.stay_before_start = false;
     if (c.timewait && to == kFinWait2) queue_probe(cookie, c);
 }
 
@@ -117,6 +121,7 @@ void Engine::queue_probe(uint64_t cookie, Connection& c) {
 
 void Engine::process(const Event& ev) {
     ++counters_.events;
+    learn_clock(ev);
     if (ev.ts_ns > kResolveWindowNs) settle_pending(ev.ts_ns - kResolveWindowNs);
     switch (ev.kind) {
     case EventKind::State: on_state(ev); break;
@@ -129,6 +134,20 @@ void Engine::process(const Event& ev) {
     case EventKind::TwProbe: on_tw_probe(ev); break;
     case EventKind::TwBirth: on_tw_birth(ev); break;
     }
+}
+
+void Engine::reveal_before(const Event& ev, uint64_t limit_ns) {
+    learn_clock(ev);
+    if (ev.kind != EventKind::TwProbe && ev.kind != EventKind::TwCancel) return;
+    if (ev.new_state != kTimeWait) return;
+    auto it = conns_.find(ev.cookie);
+    if (it == conns_.end()) return;
+    Connection& c = it->second;
+    if (!c.timewait || c.pending || c.state != kFinWait2) return;
+    // As on_tw_probe and finish_timewait would bound it.
+    Recovered at = ev.kind == EventKind::TwProbe ? recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns)
+                                                  : recover_timewait_start(ev.aux0, c.entered_ns, ev.ts_ns, ev.ts_ns);
+    if (at.ts_ns < limit_ns) move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
 void Engine::on_state(const Event& ev) {
@@ -277,26 +296,71 @@ void Engine::finish_timewait(uint64_t cookie, Connection& c, EndReason reason) {
     Connection::PendingEnd p = *c.pending;
     c.pending.reset();
     c.timewait = true;
-    if (p.substate == kTimeWait && c.state != kTimeWait)
-        move_to(c, cookie, recover_timewait_start(c, p.ts_ns, p.expires, p.jiffies, p.hz), kTimeWait, nullptr);
+    if (p.substate == kTimeWait && c.state != kTimeWait) {
+        // The cancel is a kernel event, seen alike by every mode: a bound.
+        Recovered at = recover_timewait_start(p.expires, c.entered_ns, p.ts_ns, p.ts_ns);
+        move_to(c, cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+    }
     move_to(c, cookie, p.ts_ns, kClose, nullptr, reason);
     forget(cookie);
 }
 
-uint64_t Engine::recover_timewait_start(const Connection& c, uint64_t ts_ns, uint64_t expires, uint64_t jiffies,
-                                        uint32_t hz) const {
-    // The FIN-WAIT-2 -> TIME-WAIT re-arm hit the timer's fast path and
-    // fired no timer_start; it set expires = jiffies + TCP_TIMEWAIT_LEN
-    // (inet_timewait_sock.c: inet_twsk_reschedule), so it happened
-    // (jiffies_now - (expires - 60 * HZ)) jiffies before ts_ns.
-    uint64_t tw_start = ts_ns;
-    if (hz) {
-        int64_t since = static_cast<int64_t>(jiffies) -
-                        (static_cast<int64_t>(expires) - static_cast<int64_t>(kTimeWaitLenSec * hz));
-        int64_t since_ns = since * (1'000'000'000 / static_cast<int64_t>(hz));
-        if (since_ns > 0 && static_cast<uint64_t>(since_ns) < ts_ns) tw_start = ts_ns - since_ns;
+void JiffyClock::observe(uint64_t ts_ns, uint64_t jiffies, uint32_t hz) {
+    if (!hz) return;
+    if (hz != hz_) {
+        hz_ = hz;
+        known_ = false;
     }
-    return std::max(tw_start, c.entered_ns);
+    uint64_t offset = ts_ns - jiffies * tick_ns(hz);  // modulo 2^64, as jiffy_start() adds it back
+    if (!known_ || static_cast<int64_t>(offset - offset_) < 0) offset_ = offset;
+    known_ = true;
+}
+
+// Every record read from a timewait timer (bpf: tw_fill), the iterator's
+// timewait sockets and the probe carry bpf_jiffies64() in aux1 beside
+// their bpf_ktime_get_ns(); TwBirth (lean) and TwReuse do not.
+void Engine::learn_clock(const Event& ev) {
+    if (ev.hz) hz_ = ev.hz;
+    if (!ev.aux1) return;
+    switch (ev.kind) {
+    case EventKind::TwStart:
+    case EventKind::TwCancel:
+    case EventKind::TwExpire:
+    case EventKind::TwProbe: break;
+    case EventKind::Existing:
+        if (ev.new_state != kTimeWait) return;
+        break;
+    default: return;
+    }
+    // Probe answers carry no HZ: the one the other records had.
+    clock_.observe(ev.ts_ns, ev.aux1, ev.hz ? ev.hz : hz_);
+}
+
+Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
+                                                 uint64_t seen_ns) const {
+    // A move to TIME-WAIT sets expires = jiffies + TCP_TIMEWAIT_LEN
+    // (tcp_minisocks.c: tcp_time_wait and tcp_timewait_state_process via
+    // inet_timewait_sock.c: inet_twsk_reschedule), so it happened during
+    // jiffy expires - 60 * HZ. Nothing says where inside that jiffy: the
+    // midpoint of what is left of it once clamped to the stay's known
+    // bounds, with half that width as the error. Only kernel facts go in
+    // (expires, the learned clock, event times), never when the tracer
+    // happened to probe, so every mode and every replay agree.
+    const uint64_t tick = clock_.tick();
+    not_after = std::max(not_after, not_before);
+    if (!clock_.known() || !tick) {
+        // No HZ seen at all (a stream without timer records): somewhere
+        // between the stay's start and the event that showed it.
+        uint64_t hi = std::clamp(seen_ns, not_before, not_after);
+        return {not_before + (hi - not_before) / 2, (hi - not_before + 1) / 2};
+    }
+    const uint64_t jiffy = expires - kTimeWaitLenSec * clock_.hz();
+    const uint64_t begin = clock_.jiffy_start(jiffy);
+    uint64_t lo = std::max(begin, not_before), hi = std::min(begin + tick, not_after);
+    if (lo <= hi) return {lo + (hi - lo) / 2, (hi - lo + 1) / 2};
+    // The bounds miss that jiffy (a jiffies read stale by a late tick):
+    // the nearest bound, with the jiffy's own error.
+    return {std::clamp(begin + tick / 2, not_before, not_after), tick / 2};
 }
 
 void Engine::on_tw_probe(const Event& ev) {
@@ -308,8 +372,10 @@ void Engine::on_tw_probe(const Event& ev) {
         queue_probe(ev.cookie, c);  // still FIN-WAIT-2: ask again next round
         return;
     }
-    move_to(c, ev.cookie, recover_timewait_start(c, ev.ts_ns, ev.aux0, ev.aux1, ev.hz ? ev.hz : c.hz), kTimeWait,
-            nullptr);
+    // The probe's own time is not a bound: it depends on when this process
+    // asked, and another mode asks at other times.
+    Recovered at = recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns);
+    move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> Engine::timewait_probes(size_t max) {
@@ -368,6 +434,7 @@ void Engine::on_existing(const Event& ev) {
     Connection* c = find_or_create(ev, &created);
     if (!c || !created) return;
     c->existing = true;
+    c->stay_before_start = true;
     c->entered_known = false;
     c->entered_ns = ev.ts_ns;
     if (ev.new_state == kTimeWait) {
@@ -375,6 +442,20 @@ void Engine::on_existing(const Event& ev) {
         c->state = ev.old_state;  // substate: FIN-WAIT-2 or TIME-WAIT
         c->kaddr = ev.kaddr;
         c->hz = ev.hz;
+        // A timewait socket in TIME-WAIT carries its start in its timer
+        // (armed for TCP_TIMEWAIT_LEN on entry): exact to the jiffy. An
+        // orphan FIN-WAIT-2's timer was armed for tcp_fin_timeout or
+        // TCP_LINGER2, unknown here, and FIN-WAIT-2 began on the full
+        // socket before that: a lower bound, as for every other state.
+        // (A duplicate FIN or ACK in TIME-WAIT re-arms the timer too,
+        // tcp_minisocks.c: tcp_timewait_state_process; then this is the
+        // age since that segment.) Carried-over records have no timer.
+        if (c->state == kTimeWait && ev.aux0 && ev.aux1 && clock_.known()) {
+            Recovered at = recover_timewait_start(ev.aux0, 0, ev.ts_ns, ev.ts_ns);
+            c->entered_ns = at.ts_ns;
+            c->entered_err_ns = at.err_ns;
+            c->entered_known = true;
+        }
         if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
     } else {
         c->state = ev.new_state;

@@ -26,6 +26,9 @@ struct Transition {
     uint8_t old_state = 0, new_state = 0;
     std::optional<uint64_t> prev_ns;  // time spent in old_state; nullopt when unknown
     bool prev_at_least = false;       // old_state began before tracing: prev_ns is a lower bound
+    // prev_ns is exact to this (ns) either way: non-zero when one of its ends
+    // is a moment recovered from a timer's expiry (Engine::recover_timewait_start).
+    uint64_t prev_err_ns = 0;
     Process actor;                    // who made it (task context) or whose socket it is
     uint32_t tid = 0;                 // thread, when the transition ran in task context
     bool in_task = false;
@@ -50,6 +53,7 @@ struct Residency {
     uint8_t state = 0;
     uint64_t start_ns = 0, end_ns = 0;
     bool lower_bound = false;  // began before tracing; duration is at least this
+    bool present_at_start = false;  // began before tracing (start known exactly only for TIME-WAIT)
     Process owner;             // the process this stay is charged to (see responsible())
     uint32_t netns = 0;
     Endpoint local, remote;
@@ -67,6 +71,8 @@ struct Connection {
     uint64_t entered_ns = 0;     // when state began (0 with entered_known false)
     bool entered_known = false;  // false: before tracing started; entered_ns is the start of tracing
     bool existing = false;       // present when tracing started
+    bool stay_before_start = false;  // the current stay began before tracing (even if entered_known)
+    uint64_t entered_err_ns = 0;     // entered_ns is recovered, exact to +- this
     Process owner;   // connect()/listen()/accept() caller
     Process closer;  // first task to close()/shutdown(): the one charged (responsible())
     bool timewait = false;  // now a timewait socket
@@ -91,6 +97,35 @@ struct Connection {
 // caller. Until someone closes, the owner stands in; a CLOSE-WAIT still
 // open is charged to its holders when stats reports (Aggregator::report).
 const Process& responsible(const Connection& c, uint8_t state);
+
+// The relation of jiffies to bpf_ktime_get_ns (CLOCK_MONOTONIC), learned
+// from the events that carry both. jiffies advance in steps of TICK_NSEC
+// from a fixed point in monotonic time (kernel/time/tick-sched.c:
+// tick_do_update_jiffies64 adds exact TICK_NSEC multiples to
+// last_jiffies_update), so jiffy j begins at offset + j * TICK_NSEC for one
+// offset per boot. Each event read at ts in jiffy j says offset <= ts -
+// j * TICK_NSEC (jiffies never run ahead of the clock); the smallest such
+// value seen is the estimate. It is a function of the event stream only,
+// so a replay of a recording learns the same value, and it is late by the
+// smallest in-jiffy phase seen (the tracer's start-up calibration catches a
+// jiffy change within microseconds; timer expiries run just after a tick).
+class JiffyClock {
+public:
+    static uint64_t tick_ns(uint32_t hz) { return hz ? (1'000'000'000ull + hz / 2) / hz : 0; }  // TICK_NSEC
+    void observe(uint64_t ts_ns, uint64_t jiffies, uint32_t hz);
+    bool known() const { return known_; }
+    uint32_t hz() const { return hz_; }
+    uint64_t tick() const { return tick_ns(hz_); }
+    // Monotonic time at which jiffies became `jiffy`.
+    uint64_t jiffy_start(uint64_t jiffy) const { return offset_ + jiffy * tick(); }
+    // The jiffy running at ts_ns.
+    uint64_t jiffy_at(uint64_t ts_ns) const { return (ts_ns - offset_) / tick(); }
+
+private:
+    bool known_ = false;
+    uint32_t hz_ = 0;
+    uint64_t offset_ = 0;  // modulo 2^64: ts - jiffies * TICK_NSEC
+};
 
 struct EngineCounters {
     uint64_t events = 0;
@@ -127,6 +162,10 @@ public:
     void set_raw(bool raw) { raw_ = raw; }
 
     void process(const Event& ev);
+    // An event after the end of a window (report --to): only a hidden
+    // FIN-WAIT-2 -> TIME-WAIT move it reveals is applied, if it happened
+    // before limit_ns; it still teaches the clock, as process() would.
+    void reveal_before(const Event& ev, uint64_t limit_ns);
     // Settles pending timewait ends older than now - window (live idle ticks).
     void advance(uint64_t now_ns);
     // Settles everything still pending (end of stream).
@@ -139,13 +178,14 @@ public:
     // still says FIN-WAIT-2 puts the socket back for the next round.
     std::vector<std::pair<uint64_t, uint64_t>> timewait_probes(size_t max);
     const EngineCounters& counters() const { return counters_; }
+    const JiffyClock& clock() const { return clock_; }
 
 private:
     Connection* find_or_create(const Event& ev, bool* created);
     void emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
-              const Event* ev, EndReason reason);
+              const Event* ev, EndReason reason, uint64_t ts_err_ns = 0);
     void move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
-                 EndReason reason = EndReason::None);
+                 EndReason reason = EndReason::None, uint64_t ts_err_ns = 0);
     void finish_timewait(uint64_t cookie, Connection& c, EndReason reason);
     void settle_pending(uint64_t up_to_ns);
     void forget(uint64_t cookie);
@@ -158,10 +198,16 @@ private:
     void on_tw_cancel(const Event& ev);
     void on_tw_explained(const Event& ev, EndReason reason);
     void on_tw_probe(const Event& ev);
-    // TIME-WAIT start recovered from a timer armed at TIME-WAIT entry
-    // for TCP_TIMEWAIT_LEN, seen at (ts_ns, jiffies) with expiry `expires`.
-    uint64_t recover_timewait_start(const Connection& c, uint64_t ts_ns, uint64_t expires, uint64_t jiffies,
-                                    uint32_t hz) const;
+    // TIME-WAIT start recovered from a timer armed at TIME-WAIT entry for
+    // TCP_TIMEWAIT_LEN with expiry `expires`: the midpoint of that jiffy,
+    // clamped to [not_before, not_after], and its half-width as the error.
+    struct Recovered {
+        uint64_t ts_ns = 0, err_ns = 0;
+    };
+    // seen_ns: the event that showed the move, for a stream with no HZ.
+    Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
+                                     uint64_t seen_ns) const;
+    void learn_clock(const Event& ev);
     void on_owner(const Event& ev);
     void on_existing(const Event& ev);
 
@@ -183,6 +229,8 @@ private:
     TransitionFn transition_fn_;
     ResidencyFn residency_fn_;
     EngineCounters counters_;
+    JiffyClock clock_;
+    uint32_t hz_ = 0;  // CONFIG_HZ as the last record with one gave it
 };
 
 }  // namespace tcplinger

@@ -420,6 +420,17 @@ std::vector<std::string> Recorder::carry_payloads(uint64_t now_ns, uint64_t* car
     const uint64_t budget = opts_.rotate ? opts_.max_size / 4 : UINT64_MAX;
     uint64_t used = 0;
     EventsEncoder enc;
+    // The clock relation learned so far (Engine JiffyClock), as a probe
+    // sample dated exactly on a jiffy boundary: a file read alone learns
+    // the same relation as the whole recording.
+    if (const JiffyClock& clock = engine_->clock(); clock.known()) {
+        Event ev;
+        ev.kind = EventKind::TwProbe;
+        ev.aux1 = clock.jiffy_at(now_ns);
+        ev.ts_ns = clock.jiffy_start(ev.aux1);
+        ev.hz = clock.hz();
+        enc.event(ev);
+    }
     for (const auto& [cookie, cp] : lingering) {
         const Connection& c = *cp;
         if (used + enc.bytes() >= budget) {

@@ -33,6 +33,10 @@ std::string ms(uint64_t ns) {
     return buf;
 }
 
+// ">=" when the oldest began before tracing and its start is unknown, as
+// trace marks such a stay.
+std::string oldest_text(const StateFigures& f) { return (f.oldest_at_least ? ">=" : "") + ms(f.oldest_ns); }
+
 std::string key_name(const GroupKey& k, GroupBy by, const StatsReport& r) {
     switch (by) {
     case GroupBy::Process: return k.pid ? std::to_string(k.pid) + " " + k.comm : "- (unknown)";
@@ -83,6 +87,7 @@ void state_json(std::ostream& out, const StateFigures& f) {
     num("p99_ms", h.quantile(0.99), h.count());
     num("max_ms", h.max(), h.count());
     num("oldest_ms", f.oldest_ns, f.current);
+    out << ",\"oldest_at_least\":" << (f.current && f.oldest_at_least ? "true" : "false");
     out << ",\"end_reasons\":";
     reasons_json(out, f.end_reasons);
     out << "}";
@@ -185,7 +190,7 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
                       static_cast<unsigned long long>(f.entered + f.present_at_start),
                       static_cast<unsigned long long>(f.current), h.count() ? ms(h.quantile(0.5)).c_str() : "-",
                       h.count() ? ms(h.quantile(0.99)).c_str() : "-", h.count() ? ms(h.max()).c_str() : "-",
-                      f.current ? ms(f.oldest_ns).c_str() : "-");
+                      f.current ? oldest_text(f).c_str() : "-");
         out << buf;
         for (uint8_t o : kLingeringStates) {
             if (o == s) continue;
@@ -205,7 +210,7 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
         if (!f.entered && !f.present_at_start && !f.current) continue;
         out << "\n" << state_name(st) << ": entered " << f.entered << ", present at start " << f.present_at_start
             << ", now " << f.current;
-        if (f.current) out << " (oldest " << ms(f.oldest_ns) << " ms)";
+        if (f.current) out << " (oldest " << oldest_text(f) << " ms)";
         if (!f.end_reasons.empty()) {
             out << ", ended:";
             for (const auto& [reason, n] : f.end_reasons) out << " " << end_reason_name(reason) << " " << n;

@@ -143,6 +143,10 @@ void TraceRenderer::json_line(const Transition& t, uint64_t wall) {
     if (t.prev_ns) json::append_millis(o, *t.prev_ns); else o.append("null");
     o.append(",\"prev_at_least\":");
     append_bool(o, t.prev_at_least);
+    // The error bound of prev_ms: 0 where both ends are event times, half
+    // a jiffy at most where one is recovered from a timer (README, Accuracy).
+    o.append(",\"prev_ms_err\":");
+    if (t.prev_ns) json::append_millis(o, t.prev_err_ns); else o.append("null");
     o.append(",\"timewait\":");
     append_bool(o, t.timewait);
     o.append(",\"reason\":");

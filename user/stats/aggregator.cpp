@@ -32,9 +32,14 @@ void StateFigures::merge(const StateFigures& o) {
     entered += o.entered;
     present_at_start += o.present_at_start;
     current += o.current;
-    oldest_ns = std::max(oldest_ns, o.oldest_ns);
+    take_oldest(o.oldest_ns, o.oldest_at_least);
     residency.merge(o.residency);
     for (const auto& [r, n] : o.end_reasons) end_reasons[r] += n;
+}
+
+void StateFigures::take_oldest(uint64_t age_ns, bool at_least) {
+    if (age_ns > oldest_ns || (age_ns == oldest_ns && at_least)) oldest_at_least = at_least;
+    oldest_ns = std::max(oldest_ns, age_ns);
 }
 
 GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endpoint& local) const {
@@ -72,7 +77,7 @@ void Aggregator::add(const Transition& t) {
 void Aggregator::add(const Residency& r) {
     if (!is_lingering(r.state) || !filter_.match(r)) return;
     StateFigures& f = groups_[key_of(r.owner, r.remote, r.local)][r.state];
-    if (r.lower_bound) {
+    if (r.lower_bound || r.present_at_start) {
         f.present_at_start++;
     } else {
         f.entered++;
@@ -107,11 +112,11 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
         GroupKey key = key_of(*charged, c.remote, c.local);
         StateFigures& f = merged[key][c.state];
         f.current++;
-        if (c.entered_known && c.entered_ns >= since_ns)
+        if (c.entered_known && c.entered_ns >= since_ns && !c.stay_before_start)
             f.entered++;
         else
             f.present_at_start++;
-        f.oldest_ns = std::max(f.oldest_ns, age);
+        f.take_oldest(age, !c.entered_known);
         if (!mine) continue;
         for (const SocketHolder* h : *mine)
             held[key].push_back(HeldSocket{h->process, h->fd, cookie, c.local, c.remote, age, !c.entered_known});

@@ -37,10 +37,12 @@ struct StateFigures {
     uint64_t entered = 0;           // entered during the run
     uint64_t present_at_start = 0;  // in the state when tracing started
     uint64_t current = 0;           // in the state now
-    uint64_t oldest_ns = 0;         // age of the oldest current one (lower bound if present at start)
+    uint64_t oldest_ns = 0;         // age of the oldest current one
+    bool oldest_at_least = false;   // oldest_ns is a lower bound: it began before tracing, start unknown
     Histogram residency;            // completed stays that began during the run
     std::map<EndReason, uint64_t> end_reasons;
     void merge(const StateFigures& o);
+    void take_oldest(uint64_t age_ns, bool at_least);
 };
 
 // A socket still in CLOSE-WAIT and one process holding it, at fd.

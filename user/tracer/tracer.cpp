@@ -256,6 +256,44 @@ std::vector<SocketHolder> Tracer::socket_holders() {
     return out;
 }
 
+std::optional<Event> Tracer::clock_sample() {
+    auto* bss = impl_->skel->bss;
+    int prog = bpf_program__fd(impl_->skel->progs.tl_tw_probe);
+    bss->tw_probe_n = 0;
+    auto run = [&] {
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        return bpf_prog_test_run_opts(prog, &opts) == 0;
+    };
+    if (!run()) return std::nullopt;
+    const uint32_t hz = bss->tw_clock_hz;
+    const uint64_t tick = hz ? 1'000'000'000ull / hz : 10'000'000ull;
+    // The jiffy began between the last run that saw the old value and the
+    // first that saw the new one: the closest such pair within ten jiffies
+    // (a preemption between two runs makes a pair useless), done as soon
+    // as one is within 20 us.
+    constexpr uint64_t kCloseNs = 20'000;
+    const uint64_t give_up = bss->tw_clock_ns + 10 * tick;
+    uint64_t prev_j = bss->tw_clock_jiffies, prev_ns = bss->tw_clock_ns;
+    std::optional<Event> best;
+    uint64_t best_gap = UINT64_MAX;
+    while (run()) {
+        const uint64_t j = bss->tw_clock_jiffies, ns = bss->tw_clock_ns;
+        if (j != prev_j && ns - prev_ns < best_gap) {
+            best_gap = ns - prev_ns;
+            best = Event{};
+            best->kind = EventKind::TwProbe;
+            best->ts_ns = ns;
+            best->aux1 = j;
+            best->hz = hz;
+            if (best_gap <= kCloseNs) break;
+        }
+        if (ns > give_up) break;
+        prev_j = j;
+        prev_ns = ns;
+    }
+    return best;
+}
+
 DropCounters Tracer::counters() const {
     DropCounters out;
     int ncpus = libbpf_num_possible_cpus();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,10 @@ public:
     // Re-reads timewait sockets (kernel address, cookie); one TwProbe event
     // per socket still alive.
     std::vector<Event> probe_timewait(const std::vector<std::pair<uint64_t, uint64_t>>& sockets);
+    // A TwProbe event with no socket (cookie 0) whose (ts_ns, jiffies in
+    // aux1) was read just after jiffies changed: dates a jiffy boundary for
+    // Engine's JiffyClock to a few microseconds. Spins up to ten jiffies.
+    std::optional<Event> clock_sample();
     DropCounters counters() const;
     // Every (process, fd) that holds a socket in CLOSE-WAIT now, within the
     // kernel filter (iter/task_file); usable after stop() too.
