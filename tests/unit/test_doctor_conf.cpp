@@ -40,7 +40,10 @@ std::vector<LineVerdict> check(const std::string& text, const ConfContext& ctx) 
 
 std::string kinds(const LineVerdict& v) {
     std::string out;
-    for (const auto& a : v.answers) out += (out.empty() ? "" : ",") + std::string(answer_kind_name(a.kind));
+    for (const auto& a : v.answers) {  // appended in steps: GCC 12 -Wrestrict false positive (bug 105329)
+        if (!out.empty()) out += ',';
+        out += answer_kind_name(a.kind);
+    }
     return out;
 }
 

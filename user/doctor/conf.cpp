@@ -153,8 +153,13 @@ private:
                     "starts below 32768 with no ip_local_reserved_ports: outgoing connections can take the ports "
                     "services listen on (inet_hashtables.c: __inet_hash_connect picks any free port in the range)");
             std::string inside;
-            for (uint16_t p : ctx_.listening_ports)
-                if (r->contains(p)) inside += (inside.empty() ? "" : ",") + std::to_string(p);
+            for (uint16_t p : ctx_.listening_ports) {
+                if (!r->contains(p)) continue;
+                // Appended in two steps: `"," + std::to_string()` trips GCC 12's
+                // -Wrestrict false positive at -O3 (GCC bug 105329).
+                if (!inside.empty()) inside += ',';
+                inside += std::to_string(p);
+            }
             if (!inside.empty())
                 add(AnswerKind::Risky, Severity::Warn,
                     "ports this host listens on fall inside the new range (" + inside +

@@ -4,6 +4,7 @@
 #include <optional>
 #include <regex>
 
+#include "render/escape.hpp"
 #include "render/json.hpp"
 
 namespace tcplinger::doctor {
@@ -34,6 +35,17 @@ void jevidence(std::ostream& out, const Evidence& e) {
     else json::string(out, e.value);
 }
 
+// "[warn]    ": the severity column of the text output. Built by appending:
+// `"[" + std::string(...)` trips GCC 12's -Wrestrict false positive at -O3
+// (GCC bug 105329).
+std::string severity_column(Severity s) {
+    std::string tag = "[";
+    tag += severity_name(s);
+    tag += ']';
+    tag.resize(10, ' ');
+    return tag;
+}
+
 void jfield(std::ostream& out, const char* name, const std::string& value, bool comma = true) {
     json::string(out, name);
     out << ':';
@@ -46,20 +58,20 @@ void render_text(std::ostream& out, const std::vector<NamespaceReport>& reports,
     for (const auto& r : reports) {
         size_t counts[4] = {};
         for (const auto& f : r.findings) ++counts[static_cast<int>(f.severity)];
-        out << "== network namespace " << r.name << " (inode " << r.inode << ", " << r.source << "): "
+        // Namespace names, process names and conf lines come from outside:
+        // text() escapes them as trace and stats do (render/escape.hpp).
+        out << "== network namespace " << text(r.name) << " (inode " << r.inode << ", " << r.source << "): "
             << counts[3] << " problem, " << counts[2] << " warn, " << counts[1] << " info, " << counts[0] << " ok\n";
         for (const Finding* f : worst_first(r.findings)) {
-            std::string sev = "[" + std::string(severity_name(f->severity)) + "]";
-            sev.resize(10, ' ');
-            out << sev << f->check << ": " << f->summary << "\n";
+            out << severity_column(f->severity) << f->check << ": " << text(f->summary) << "\n";
             if (f->severity == Severity::Ok && !details_for_ok) continue;
             if (!f->evidence.empty()) {
                 out << "          evidence:";
-                for (const auto& e : f->evidence) out << " " << e.name << "=" << e.value << ";";
+                for (const auto& e : f->evidence) out << " " << text(e.name) << "=" << text(e.value) << ";";
                 out << "\n";
             }
-            if (!f->kernel.empty()) out << "          kernel: " << f->kernel << "\n";
-            if (!f->advice.empty()) out << "          do: " << f->advice << "\n";
+            if (!f->kernel.empty()) out << "          kernel: " << text(f->kernel) << "\n";
+            if (!f->advice.empty()) out << "          do: " << text(f->advice) << "\n";
         }
         out << "\n";
     }
@@ -101,15 +113,15 @@ void render_json(std::ostream& out, const std::vector<NamespaceReport>& reports)
 
 void render_conf_text(std::ostream& out, const std::vector<ConfFileReport>& files) {
     for (const auto& file : files) {
-        out << "== " << file.path << "\n";
+        const std::string path = text(file.path);
+        out << "== " << path << "\n";
         for (const auto& v : file.lines) {
-            std::string sev = "[" + std::string(severity_name(v.worst())) + "]";
-            sev.resize(10, ' ');
-            std::string text = v.line.text;
-            size_t a = text.find_first_not_of(" \t");
-            if (a != std::string::npos) text = text.substr(a);
-            out << sev << file.path << ":" << v.line.number << ": " << text << "\n";
-            for (const auto& ans : v.answers) out << "          " << answer_kind_name(ans.kind) << ": " << ans.text << "\n";
+            std::string_view line = v.line.text;
+            size_t a = line.find_first_not_of(" \t");
+            line.remove_prefix(a == std::string::npos ? line.size() : a);
+            out << severity_column(v.worst()) << path << ":" << v.line.number << ": " << text(line) << "\n";
+            for (const auto& ans : v.answers)
+                out << "          " << answer_kind_name(ans.kind) << ": " << text(ans.text) << "\n";
         }
     }
 }
