@@ -54,9 +54,9 @@ double ns_since(std::chrono::steady_clock::time_point t0, size_t n) {
 std::vector<Transition> make_transitions(size_t n) {
     std::mt19937_64 rng(42);
     const Process procs[] = {{1201, "curl", 0}, {1202, "python3", 0}, {900, "nginx", 0}, {77, "we\"ird\\\x01", 0}};
-    const uint8_t states[][2] = {{kClose, kSynSent},        {kSynSent, kEstablished}, {kEstablished, kFinWait1},
-                                 {kFinWait1, kFinWait2},    {kFinWait2, kTimeWait},   {kTimeWait, kClose},
-                                 {kEstablished, kCloseWait}, {kCloseWait, kLastAck},  {kLastAck, kClose}};
+    const uint8_t states[][2] = {{kClose, kSynSent},         {kSynSent, kEstablished}, {kEstablished, kFinWait1},
+                                 {kFinWait1, kFinWait2},     {kFinWait2, kTimeWait},   {kTimeWait, kClose},
+                                 {kEstablished, kCloseWait}, {kCloseWait, kLastAck},   {kLastAck, kClose}};
     std::vector<Transition> out(n);
     uint64_t ts = 1'000'000'000'000ULL;
     for (size_t i = 0; i < n; ++i) {

@@ -54,20 +54,37 @@ private:
                 if (i_ >= s_.size()) return false;
                 char e = s_[i_++];
                 switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'n': out += '\n'; break;
-                case 't': out += '\t'; break;
-                case 'r': out += '\r'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'u':
-                    if (i_ + 4 > s_.size()) return false;
-                    out += static_cast<char>(std::strtol(s_.substr(i_, 4).c_str(), nullptr, 16));
-                    i_ += 4;
-                    break;
-                default: return false;
+                    case '"':
+                        out += '"';
+                        break;
+                    case '\\':
+                        out += '\\';
+                        break;
+                    case '/':
+                        out += '/';
+                        break;
+                    case 'n':
+                        out += '\n';
+                        break;
+                    case 't':
+                        out += '\t';
+                        break;
+                    case 'r':
+                        out += '\r';
+                        break;
+                    case 'b':
+                        out += '\b';
+                        break;
+                    case 'f':
+                        out += '\f';
+                        break;
+                    case 'u':
+                        if (i_ + 4 > s_.size()) return false;
+                        out += static_cast<char>(std::strtol(s_.substr(i_, 4).c_str(), nullptr, 16));
+                        i_ += 4;
+                        break;
+                    default:
+                        return false;
                 }
             } else {
                 out += c;
@@ -98,7 +115,10 @@ private:
                 v.obj.emplace(k, std::move(item));
                 ws();
                 if (i_ >= s_.size()) return false;
-                if (s_[i_] == ',') { ++i_; continue; }
+                if (s_[i_] == ',') {
+                    ++i_;
+                    continue;
+                }
                 if (s_[i_] == '}') return ++i_, true;
                 return false;
             }
@@ -114,7 +134,10 @@ private:
                 v.arr.push_back(std::move(item));
                 ws();
                 if (i_ >= s_.size()) return false;
-                if (s_[i_] == ',') { ++i_; continue; }
+                if (s_[i_] == ',') {
+                    ++i_;
+                    continue;
+                }
                 if (s_[i_] == ']') return ++i_, true;
                 return false;
             }
@@ -123,9 +146,19 @@ private:
             v.kind = Value::String;
             return string(v.str);
         }
-        if (lit("true")) { v.kind = Value::Bool; v.b = true; return true; }
-        if (lit("false")) { v.kind = Value::Bool; return true; }
-        if (lit("null")) { v.kind = Value::Null; return true; }
+        if (lit("true")) {
+            v.kind = Value::Bool;
+            v.b = true;
+            return true;
+        }
+        if (lit("false")) {
+            v.kind = Value::Bool;
+            return true;
+        }
+        if (lit("null")) {
+            v.kind = Value::Null;
+            return true;
+        }
         const char* start = s_.c_str() + i_;
         char* end = nullptr;
         v.num = std::strtod(start, &end);

@@ -35,8 +35,8 @@ public:
     }
     bool items(tcplinger::rec::FrameType, const tcplinger::rec::DecodedItems& d) override {
         for (const auto& item : d.items)
-            sum += item.event.ts_ns + item.event.task.comm.size() + item.event.owner.comm.size() +
-                   item.cgroup_path.size();
+            sum +=
+                item.event.ts_ns + item.event.task.comm.size() + item.event.owner.comm.size() + item.cgroup_path.size();
         return sum != 42;  // sometimes stop early, as --to does
     }
     bool trailer(const tcplinger::rec::Trailer& t) override {

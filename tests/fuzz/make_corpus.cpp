@@ -21,8 +21,7 @@ int main(int argc, char** argv) {
         rec::RecorderOptions o = single_file(out + "/" + name);
         std::filesystem::remove(o.path);
         o.zstd_level = level;
-        write_recording(o, make_events(Workload{.connections = connections, .spacing = 2 * kMs}), nullptr,
-                        61 * kSec);
+        write_recording(o, make_events(Workload{.connections = connections, .spacing = 2 * kMs}), nullptr, 61 * kSec);
     };
     write("plain.tlr", 6, 0);
     write("zstd.tlr", 25, 3);

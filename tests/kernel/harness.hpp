@@ -46,15 +46,15 @@ int tcp_listen(int family, uint16_t port, int backlog = 128);
 int tcp_connect(int family, uint16_t port, uint16_t local_port = 0);  // to loopback
 int tcp_accept(int listener);
 uint16_t local_port(int fd);
-void linger_zero(int fd);          // close() sends RST
-int tcp_state(int fd);             // TCP_INFO tcpi_state
+void linger_zero(int fd);  // close() sends RST
+int tcp_state(int fd);     // TCP_INFO tcpi_state
 void read_until_eof(int fd);
 // n connections to `listener` (on port), the client closing first and the
 // server right after EOF: each leaves one client-side TIME-WAIT.
 void connect_close_client_first(int listener, int family, uint16_t port, int n);
 void sleep_ms(int ms);
-uint64_t now_ns();                 // CLOCK_MONOTONIC
-void sleep_until_ns(uint64_t t);   // absolute CLOCK_MONOTONIC deadline
+uint64_t now_ns();                // CLOCK_MONOTONIC
+void sleep_until_ns(uint64_t t);  // absolute CLOCK_MONOTONIC deadline
 // Real-time priority for a workload whose timing a test asserts: wake-ups
 // then do not wait for the other tests sharing the CPUs.
 void realtime_priority();
@@ -73,8 +73,8 @@ int attached_programs_in(const std::string& text);
 struct Gate {
     int fds[2] = {-1, -1};
     Gate();
-    void open();   // let the waiter pass
-    void wait();   // block until open() was called
+    void open();  // let the waiter pass
+    void wait();  // block until open() was called
 };
 
 struct Captured {

@@ -13,7 +13,9 @@ struct Pipe {
     int fds[2];
     Pipe() { EXPECT_EQ(pipe(fds), 0); }
     template <typename T>
-    void send(T v) { EXPECT_EQ(write(fds[1], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v))); }
+    void send(T v) {
+        EXPECT_EQ(write(fds[1], &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
+    }
     template <typename T>
     T receive() {
         T v{};
@@ -23,8 +25,9 @@ struct Pipe {
 };
 
 inline void expect_no_loss(const Captured& cap) {
-    EXPECT_EQ(cap.drops.lost(), 0u) << "ringbuf " << cap.drops.ringbuf_drops << " recursion " << cap.drops.recursion_lost
-                                    << " nested caught " << cap.drops.nested_caught << " events " << cap.drops.events;
+    EXPECT_EQ(cap.drops.lost(), 0u) << "ringbuf " << cap.drops.ringbuf_drops << " recursion "
+                                    << cap.drops.recursion_lost << " nested caught " << cap.drops.nested_caught
+                                    << " events " << cap.drops.events;
     EXPECT_EQ(cap.drops.sock_untracked + cap.drops.sock_map_full, 0u);
     EXPECT_EQ(cap.engine.evicted, 0u);
 }

@@ -1,26 +1,26 @@
 // End to end: the built tcplinger binary, as a user runs it.
 #include <bpf/bpf.h>
-#include <gtest/gtest.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
-#include <thread>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "../common/mini_json.hpp"
 #include "bpf_objects.hpp"
@@ -123,8 +123,8 @@ TEST(Binary, TraceJsonPrintsOneValidLinePerTransitionForBothFamilies) {
     std::istringstream lines(r.out);
     std::string line;
     std::map<int, std::vector<std::string>> client_seq;
-    const char* keys[] = {"ts", "ts_ns", "pid", "tid", "comm", "cookie", "netns", "family", "laddr", "lport",
-                          "raddr", "rport", "old", "new", "prev_ms", "reason", "owner_pid", "in_task"};
+    const char* keys[] = {"ts",    "ts_ns", "pid",   "tid", "comm", "cookie",  "netns",  "family",    "laddr",
+                          "lport", "raddr", "rport", "old", "new",  "prev_ms", "reason", "owner_pid", "in_task"};
     size_t n = 0;
     while (std::getline(lines, line)) {
         ++n;
@@ -212,10 +212,10 @@ TEST(Binary, BadNumbersAndStatesExit2WithAMessage) {
     };
     const std::vector<Case> cases = {
         {{"trace", "--netns", "99999999999999999999"}, "out of range"},  // was an abort (134)
-        {{"trace", "--netns", "4294967297"}, "1 to 4294967295"},          // was silently 1
-        {{"trace", "--duration", "-1"}, "give seconds"},                  // was a 309-digit range
-        {{"stats", "--duration", "1e11"}, "give seconds"},                // exited at once
-        {{"trace", "--duration", "nan"}, "give seconds"},                 // ran forever
+        {{"trace", "--netns", "4294967297"}, "1 to 4294967295"},         // was silently 1
+        {{"trace", "--duration", "-1"}, "give seconds"},                 // was a 309-digit range
+        {{"stats", "--duration", "1e11"}, "give seconds"},               // exited at once
+        {{"trace", "--duration", "nan"}, "give seconds"},                // ran forever
         {{"stats", "--interval", "nan"}, "give seconds"},
         {{"stats", "--state", "ESTABLISHED"}, "TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK and CLOSING"},
         {{"record", "-o", "/nonexistent/x", "--pid", "1"}, "filters apply when reading"},
@@ -236,10 +236,10 @@ TEST(Binary, BadNumbersAndStatesExit2WithAMessage) {
 TEST(Binary, NetnsInodeThatNamesNothingExit1) {
     char tmpl[] = "/tmp/tl-kbin-XXXXXX";
     const std::string dir = mkdtemp(tmpl);
-    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-             {TL_BINARY, "trace", "--netns", "12345"},
-             {TL_BINARY, "stats", "--netns", "12345", "--duration", "1"},
-             {TL_BINARY, "record", "-o", dir + "/r.tlr", "--netns", "12345"}}) {
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{TL_BINARY, "trace", "--netns", "12345"},
+                                               {TL_BINARY, "stats", "--netns", "12345", "--duration", "1"},
+                                               {TL_BINARY, "record", "-o", dir + "/r.tlr", "--netns", "12345"}}) {
         Result r = run(args);
         EXPECT_EQ(r.code, 1) << args[1] << ": " << r.err;
         EXPECT_NE(r.err.find("no network namespace has inode 12345"), std::string::npos) << r.err;
@@ -266,12 +266,14 @@ TEST(Binary, RecordToATlrPathWritesOneFileAndASummaryThatAddsUp) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_TRUE(std::filesystem::is_regular_file(file)) << r.err;
     std::smatch rec, drops;
-    ASSERT_TRUE(std::regex_search(r.err, rec,
-                                  std::regex(R"(recorded (\d+) events \((\d+) kernel records, (\d+) from the start )"
-                                             R"(snapshot and timewait probes\), \d+ bytes \([0-9.]+ bytes/event\) in 1 file\n)")))
+    ASSERT_TRUE(std::regex_search(
+        r.err, rec,
+        std::regex(R"(recorded (\d+) events \((\d+) kernel records, (\d+) from the start )"
+                   R"(snapshot and timewait probes\), \d+ bytes \([0-9.]+ bytes/event\) in 1 file\n)")))
         << r.err;
     ASSERT_TRUE(std::regex_search(r.err, drops, std::regex(R"(tcplinger: (\d+) events, 0 lost)"))) << r.err;
-    EXPECT_EQ(std::stoull(rec[2]), std::stoull(drops[1])) << "the kernel records are the drops line's events\n" << r.err;
+    EXPECT_EQ(std::stoull(rec[2]), std::stoull(drops[1])) << "the kernel records are the drops line's events\n"
+                                                          << r.err;
     EXPECT_EQ(std::stoull(rec[1]), std::stoull(rec[2]) + std::stoull(rec[3])) << r.err;
     EXPECT_GE(std::stoull(rec[2]), 20u * 5) << r.err;
 
@@ -333,11 +335,11 @@ TEST(Binary, TopBoundsJson) {
 TEST(Binary, EveryLiveModeSaysWhenItIsTracing) {
     char tmpl[] = "/tmp/tl-kbin-XXXXXX";
     const std::string dir = mkdtemp(tmpl);
-    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-             {TL_BINARY, "trace", "--duration", "1"},
-             {TL_BINARY, "stats", "--duration", "1"},
-             {TL_BINARY, "stats", "-j", "--duration", "1"},
-             {TL_BINARY, "record", "-o", dir + "/r.tlr", "--duration", "1"}}) {
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{TL_BINARY, "trace", "--duration", "1"},
+                                               {TL_BINARY, "stats", "--duration", "1"},
+                                               {TL_BINARY, "stats", "-j", "--duration", "1"},
+                                               {TL_BINARY, "record", "-o", dir + "/r.tlr", "--duration", "1"}}) {
         Proc p = launch_ready(args);
         int n = attached_programs_in(p.err_seen);
         EXPECT_GE(n, 8) << p.err_seen;
@@ -511,8 +513,7 @@ std::map<uint16_t, Move> moves_of(const std::string& jsonl, uint16_t server_port
         if ((*v)["old"].str != "FIN-WAIT-2" || (*v)["new"].str != "TIME-WAIT") continue;
         if (static_cast<uint16_t>((*v)["rport"].num) != server_port) continue;
         EXPECT_EQ((*v)["prev_ms_err"].kind, minijson::Value::Number) << line;
-        out[static_cast<uint16_t>((*v)["lport"].num)] =
-            Move{ts, (*v)["prev_ms"].num, (*v)["prev_ms_err"].num};
+        out[static_cast<uint16_t>((*v)["lport"].num)] = Move{ts, (*v)["prev_ms"].num, (*v)["prev_ms_err"].num};
     }
     return out;
 }
@@ -586,8 +587,8 @@ TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
         unsigned long long sec = 0, nsec = 0;
         unsigned sp = 0, cp = 0;
         char fl[64] = {};
-        if (std::sscanf(line.c_str(), "%llu.%llu IP 127.0.0.1.%u > 127.0.0.1.%u: Flags [%63[^]]", &sec, &nsec, &sp,
-                        &cp, fl) != 5)
+        if (std::sscanf(line.c_str(), "%llu.%llu IP 127.0.0.1.%u > 127.0.0.1.%u: Flags [%63[^]]", &sec, &nsec, &sp, &cp,
+                        fl) != 5)
             continue;
         if (sp == port && std::strchr(fl, 'F')) fin_wall[static_cast<uint16_t>(cp)] = sec * 1'000'000'000ULL + nsec;
     }
@@ -608,7 +609,6 @@ TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
         EXPECT_LE(distance(wall, fin_wall.at(cport)), static_cast<uint64_t>(m.err_ms * 1e6) + kClockErr)
             << "recovered " << wall << " tcpdump FIN " << fin_wall.at(cport) << " err " << m.err_ms << " ms";
         max_fw2 = std::max(max_fw2, m.prev_ms);
-
     }
     // record + report and record + trace -i: one recording, the same values.
     auto st_doc = minijson::parse(st.out.substr(st.out.rfind("{\"by\"")));

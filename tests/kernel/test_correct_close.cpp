@@ -3,8 +3,8 @@
 // TcpExt TCPTimeWaitOverflow and aborts are counted apart; a BPF socket
 // filter follows a connection to its end. Checked against tcpdump in the
 // namespace and the namespace's own TcpExt counters.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -74,8 +74,9 @@ public:
         if (pid_ == 0) {
             dup2(err[1], 2);
             close(err[0]);
-            execlp("ip", "ip", "netns", "exec", ns.name().c_str(), "tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode",
-                   "--time-stamp-precision=nano", "-w", path_.c_str(), filter.c_str(), (char*)nullptr);
+            execlp("ip", "ip", "netns", "exec", ns.name().c_str(), "tcpdump", "-i", "lo", "-n", "-U",
+                   "--immediate-mode", "--time-stamp-precision=nano", "-w", path_.c_str(), filter.c_str(),
+                   (char*)nullptr);
             _exit(127);
         }
         close(err[1]);
@@ -122,7 +123,8 @@ public:
             if (s != std::string::npos) {
                 std::string seq = rest.substr(s + 6, rest.find(',', s + 6) - s - 6);
                 auto colon = seq.find(':');
-                pk.seq_end = static_cast<uint32_t>(std::stoul(colon == std::string::npos ? seq : seq.substr(colon + 1)));
+                pk.seq_end =
+                    static_cast<uint32_t>(std::stoul(colon == std::string::npos ? seq : seq.substr(colon + 1)));
             }
             auto a = rest.find(", ack ");
             if (a != std::string::npos) {
@@ -423,7 +425,7 @@ TEST(CorrectClose, CloseAfterShutdownNamesTheCloserWhenNothingElseDid) {
         if (closer == 0) {
             int mine = receive_fd(pair[1]);
             dropped.wait();  // the holder's copy is gone: this close() is the last
-            close(mine);  // FIN-WAIT-2 -> FIN-WAIT-2: this process is the closer
+            close(mine);     // FIN-WAIT-2 -> FIN-WAIT-2: this process is the closer
             closed.open();
             _exit(0);
         }
@@ -600,8 +602,8 @@ struct Figures {
 std::string describe(const Figures& f) {
     std::string out;
     for (const auto& [st, v] : f.states)
-        out += std::string(state_name(st)) + " entered " + std::to_string(v[0]) + " completed " +
-               std::to_string(v[1]) + " current " + std::to_string(v[2]) + "; ";
+        out += std::string(state_name(st)) + " entered " + std::to_string(v[0]) + " completed " + std::to_string(v[1]) +
+               " current " + std::to_string(v[2]) + "; ";
     return out + "aborted " + std::to_string(f.aborted) + " no_timewait " + std::to_string(f.no_timewait);
 }
 

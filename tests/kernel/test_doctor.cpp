@@ -6,13 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 
 #include "../common/mini_json.hpp"
@@ -302,8 +301,8 @@ TEST(Doctor, ReviewsARecording) {
         connect_close_client_first(l, AF_INET, 8080, kConnections);
         return 0;
     });
-    ToolRun rec = tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), "recording to",
-                        [&] { go.open(); });
+    ToolRun rec =
+        tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), "recording to", [&] { go.open(); });
     ASSERT_EQ(reap(child), 0);
     ASSERT_EQ(rec.code, 0) << rec.err;
     ToolRun r = tcplinger("doctor -j -i " + file);

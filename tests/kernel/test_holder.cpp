@@ -4,11 +4,11 @@
 // it leaks there, its TIME-WAIT and LAST-ACK belong to that process, and a
 // CLOSE-WAIT still open is shown with the holder's pid and fd, whether
 // tracing saw the leak begin or started after it.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,8 +94,8 @@ const Connection* connection(Session& s, uint16_t lport, uint16_t rport) {
 // What stats would report now: CLOSE-WAIT sockets still open per process,
 // and the holder rows, with the holders the tracer reads at report time.
 struct Charged {
-    std::map<uint32_t, uint64_t> current;       // pid -> CLOSE-WAIT current
-    std::map<uint32_t, uint64_t> at_start;      // pid -> of which present at start
+    std::map<uint32_t, uint64_t> current;               // pid -> CLOSE-WAIT current
+    std::map<uint32_t, uint64_t> at_start;              // pid -> of which present at start
     std::vector<std::pair<uint32_t, HeldSocket>> rows;  // group pid, row
 };
 
@@ -241,7 +241,7 @@ TEST(Lifecycle, HolderScmRightsReceiverIsChargedWithItsFd) {
         ready.send<char>(1);
         int a = tcp_accept(l);
         if (!send_fd(sp[0], a)) return 3;
-        close(a);  // no transition: the fd in flight, then the receiver, hold it
+        close(a);            // no transition: the fd in flight, then the receiver, hold it
         sender_exit.wait();  // alive, so being charged would be possible
         return 0;
     });

@@ -28,9 +28,9 @@ TEST(LeanMode, SetUpIsNotShippedAndEachTimeWaitIsOneBirthRecord) {
     // (bpf/tcplinger.bpf.c: lean_skip, TL_EV_TW_BIRTH).
     int setup = 0, births = 0, tw_starts = 0;
     for (const Event& ev : cap.events) {
-        if (ev.kind == EventKind::State && (ev.new_state == kSynSent || ev.new_state == kSynRecv ||
-                                            ev.new_state == kEstablished || ev.new_state == kListen ||
-                                            ev.new_state == kFinWait1))
+        if (ev.kind == EventKind::State &&
+            (ev.new_state == kSynSent || ev.new_state == kSynRecv || ev.new_state == kEstablished ||
+             ev.new_state == kListen || ev.new_state == kFinWait1))
             ++setup;
         if (ev.kind == EventKind::TwBirth) ++births;
         if (ev.kind == EventKind::TwStart) ++tw_starts;

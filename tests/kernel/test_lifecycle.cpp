@@ -223,10 +223,9 @@ TEST(Lifecycle, TimeWaitEndedByNewSynIsReused) {
         if (t.cookie == cookie) first_life.push_back(t);
     // Lean mode ships neither set-up nor close() itself: accept() made the
     // socket known, the timewait birth says when FIN-WAIT-2 began.
-    EXPECT_EQ(sequence(first_life), lean_session()
-                                        ? "ESTABLISHED>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT TIME-WAIT>CLOSE"
-                                        : "LISTEN>SYN-RECV SYN-RECV>ESTABLISHED ESTABLISHED>FIN-WAIT-1 "
-                                          "FIN-WAIT-1>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT TIME-WAIT>CLOSE");
+    EXPECT_EQ(sequence(first_life), lean_session() ? "ESTABLISHED>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT TIME-WAIT>CLOSE"
+                                                   : "LISTEN>SYN-RECV SYN-RECV>ESTABLISHED ESTABLISHED>FIN-WAIT-1 "
+                                                     "FIN-WAIT-1>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT TIME-WAIT>CLOSE");
     EXPECT_EQ(first_life.back().reason, EndReason::Reused);
     EXPECT_EQ(r->owner.pid, static_cast<uint32_t>(tw.pid)) << "TIME-WAIT charged to the closer";
     expect_no_loss(cap);

@@ -35,7 +35,7 @@ Outcome aborted_connections(int n, uint32_t ringbuf_mb) {
             int c = tcp_connect(AF_INET, port);
             int a = tcp_accept(l);
             linger_zero(c);
-            close(c);          // RST: both sides go straight to CLOSE
+            close(c);           // RST: both sides go straight to CLOSE
             read_until_eof(a);  // ECONNRESET: the server saw the RST
             close(a);
         }

@@ -1,8 +1,8 @@
 // End to end, issue 10 sections 2 and 3: the built binary writing into a
 // real pipe read by a real `head`, into the real /dev/full, and printing a
 // comm that a hostile process chose, through every output kind.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,11 +14,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "bpf_objects.hpp"
 #include "harness.hpp"
@@ -210,14 +209,10 @@ void into_head(const std::vector<std::string>& command, const std::string& head_
 }
 
 // Under traffic: the write after head left fails with EPIPE.
-TEST(Output, TraceJsonIntoHeadUnderTrafficExitsWithinASecondAndDetaches) {
-    into_head({"trace", "-j"}, "3", true);
-}
+TEST(Output, TraceJsonIntoHeadUnderTrafficExitsWithinASecondAndDetaches) { into_head({"trace", "-j"}, "3", true); }
 
 // Idle: no write would ever fail; the pipe's POLLERR says head is gone.
-TEST(Output, IdleTraceIntoHeadExitsWithinASecondAndDetaches) {
-    into_head({"trace"}, "1", false);
-}
+TEST(Output, IdleTraceIntoHeadExitsWithinASecondAndDetaches) { into_head({"trace"}, "1", false); }
 
 // stats --interval writes a report every interval: the one after head left
 // fails with EPIPE.
@@ -269,8 +264,9 @@ void expect_write_error(const Result& r, const std::string& what) {
 TEST_F(OutputRecorded, ReplayCommandsIntoDevFullSayWhatFailedAndExit1) {
     const std::string in = recording();
     const std::vector<std::vector<std::string>> commands = {
-        {"trace", "-i", in},           {"trace", "-j", "-i", in},      {"export", "-i", in},
-        {"export", "--format", "csv", "-i", in}, {"report", "-i", in}, {"report", "-j", "-i", in},
+        {"trace", "-i", in},           {"trace", "-j", "-i", in},
+        {"export", "-i", in},          {"export", "--format", "csv", "-i", in},
+        {"report", "-i", in},          {"report", "-j", "-i", in},
         {"report", "--info", "-i", in}};
     for (auto args : commands) {
         std::string what;
@@ -283,9 +279,10 @@ TEST_F(OutputRecorded, ReplayCommandsIntoDevFullSayWhatFailedAndExit1) {
 TEST(Output, LiveCommandsIntoDevFullSayWhatFailedAndExit1) {
     Netns ns;
     pid_t load = spawn_in(ns, [] { return hostile_workload(7421, -1); });
-    const std::vector<std::vector<std::string>> commands = {
-        {"trace", "--duration", "30"}, {"trace", "-j", "--duration", "30"},
-        {"stats", "--duration", "1"},  {"stats", "-j", "--duration", "1"}};
+    const std::vector<std::vector<std::string>> commands = {{"trace", "--duration", "30"},
+                                                            {"trace", "-j", "--duration", "30"},
+                                                            {"stats", "--duration", "1"},
+                                                            {"stats", "-j", "--duration", "1"}};
     for (auto args : commands) {
         std::string what;
         for (const auto& a : args) what += a + " ";
@@ -396,7 +393,8 @@ TEST(Output, LiveTextOutputsEscapeCommAndCgroupPath) {
     EXPECT_TRUE(printable_ascii_lines(s.out)) << s.out;
     EXPECT_TRUE(printable_ascii_lines(c.out)) << c.out;
     size_t lines_with_comm = 0;
-    for (const std::string& line : lines_of(t.out)) lines_with_comm += line.find(" " + kHostileText + " ") != std::string::npos;
+    for (const std::string& line : lines_of(t.out))
+        lines_with_comm += line.find(" " + kHostileText + " ") != std::string::npos;
     EXPECT_GE(lines_with_comm, 3u) << t.out;
     EXPECT_NE(s.out.find(" " + kHostileText), std::string::npos) << s.out;
     // The table's key column is cut at 28; the no-TIME-WAIT and other lines

@@ -6,10 +6,10 @@
 // The acceptance run (50,000 connections over 60 s) is
 //   TL_RECORD_FULL=1 build/tests/tl_kernel --gtest_filter='RecordKernel.*'
 // without it, the same test makes 2,000 connections over 4 s.
-#include <gtest/gtest.h>
-#include <signal.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,9 +24,9 @@
 #include "cli/live.hpp"
 #include "cli/pipeline.hpp"
 #include "harness.hpp"
-#include "record_proc.hpp"
 #include "record/host_facts.hpp"
 #include "record/writer.hpp"
+#include "record_proc.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -214,9 +214,9 @@ TEST(RecordKernel, BinariesRecordRotateAndReportLikeStats) {
     Scratch dir;
     const std::string rec_dir = dir.path + "/flight";
     const uint64_t max_size = 256 << 10;
-    Proc recorder = launch({TL_BINARY, "record", "-o", rec_dir, "--netns", ns.path(), "--max-size", "256K",
-                            "--max-files", "3"},
-                           dir.path, "record");
+    Proc recorder =
+        launch({TL_BINARY, "record", "-o", rec_dir, "--netns", ns.path(), "--max-size", "256K", "--max-files", "3"},
+               dir.path, "record");
     Proc stats = launch({TL_BINARY, "stats", "-j", "--netns", ns.path()}, dir.path, "stats");
     ASSERT_TRUE(wait_for_tracing_file(recorder.err)) << slurp_file(recorder.err);
     ASSERT_TRUE(wait_for_tracing_file(stats.err)) << slurp_file(stats.err);

@@ -25,7 +25,8 @@ class Tmpfs {
 public:
     Tmpfs(const std::string& path, const std::string& size) : path_(path) {
         std::filesystem::create_directories(path);
-        mounted_ = mount("tmpfs", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, ("size=" + size + ",mode=0700").c_str()) == 0;
+        mounted_ =
+            mount("tmpfs", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, ("size=" + size + ",mode=0700").c_str()) == 0;
     }
     ~Tmpfs() {
         if (mounted_) umount2(path_.c_str(), MNT_DETACH);
@@ -154,10 +155,12 @@ TEST_F(RecordFullDisk, SingleFileLeavesNoHoleAndReadsBackWhileFull) {
 // it deletes files early, goes on, exits 0; every file left reads cleanly.
 TEST_F(RecordFullDisk, WhileRotatingDeletesEarlyAndSaysSo) {
     const std::string flight = dir.path + "/disk/flight";
-    Proc rec = start_recorder({"-o", flight, "--netns", ns.path(), "--max-size", "256K", "--max-files", "8"}, dir, "rec");
+    Proc rec =
+        start_recorder({"-o", flight, "--netns", ns.path(), "--max-size", "256K", "--max-files", "8"}, dir, "rec");
     pid_t child = churn_in(ns, 7900, 20000, 4);
     ASSERT_EQ(reap(child), 0);
-    ASSERT_TRUE(wait_for_text(rec.err, "is full: deleting the oldest recording files early", 10)) << slurp_file(rec.err);
+    ASSERT_TRUE(wait_for_text(rec.err, "is full: deleting the oldest recording files early", 10))
+        << slurp_file(rec.err);
     kill(rec.pid, SIGTERM);
     EXPECT_EQ(wait_exit(rec), 0) << slurp_file(rec.err);
     std::string err = slurp_file(rec.err);
@@ -269,9 +272,9 @@ TEST(RecordFaults, UnreadableDirectorySaysPermissionDenied) {
     ASSERT_EQ(wait_exit(rec), 0) << slurp_file(rec.err);
 
     auto as_nobody = [&](const std::string& input) {
-        return run_binary({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "report", "-i",
-                           input},
-                          dir.path);
+        return run_binary(
+            {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "report", "-i", input},
+            dir.path);
     };
     Output d = as_nobody(priv);
     EXPECT_EQ(d.code, 1);

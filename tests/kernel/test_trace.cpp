@@ -64,7 +64,9 @@ TEST_P(TraceTest, ClientClosesFirst) {
     });
     uint16_t cport = pp.receive();
     ASSERT_EQ(s.wait(child), 0);
-    s.pump_until([&] { return sequence(of_socket(s.so_far().transitions, cport, port)).find("TIME-WAIT") != std::string::npos; }, 2);
+    s.pump_until(
+        [&] { return sequence(of_socket(s.so_far().transitions, cport, port)).find("TIME-WAIT") != std::string::npos; },
+        2);
     Captured cap = s.finish();
     auto client = of_socket(cap.transitions, cport, port);
     auto server = of_socket(cap.transitions, port, cport);
@@ -105,7 +107,9 @@ TEST_P(TraceTest, ServerClosesFirst) {
     });
     uint16_t cport = pp.receive();
     ASSERT_EQ(s.wait(child), 0);
-    s.pump_until([&] { return sequence(of_socket(s.so_far().transitions, port, cport)).find("TIME-WAIT") != std::string::npos; }, 2);
+    s.pump_until(
+        [&] { return sequence(of_socket(s.so_far().transitions, port, cport)).find("TIME-WAIT") != std::string::npos; },
+        2);
     Captured cap = s.finish();
     auto client = of_socket(cap.transitions, cport, port);
     auto server = of_socket(cap.transitions, port, cport);

@@ -48,7 +48,8 @@ std::string kinds(const LineVerdict& v) {
 }
 
 TEST(DoctorConf, ParsesSysctlDSyntax) {
-    auto lines = parse_conf("# c\n ; c\n\nnet/ipv4/tcp_fin_timeout=30\n-kernel.x  =  a   b \nnet/ipv4/conf/eth0.1/rp_filter = 1\nbad\n");
+    auto lines = parse_conf(
+        "# c\n ; c\n\nnet/ipv4/tcp_fin_timeout=30\n-kernel.x  =  a   b \nnet/ipv4/conf/eth0.1/rp_filter = 1\nbad\n");
     ASSERT_EQ(lines.size(), 4u);
     EXPECT_EQ(lines[0].number, 4);
     EXPECT_EQ(lines[0].key, "net.ipv4.tcp_fin_timeout");

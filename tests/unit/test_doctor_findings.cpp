@@ -2,11 +2,11 @@
 // /proc/net/tcp and sockstat readers.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "doctor/findings.hpp"
 #include "doctor/host.hpp"
 #include "doctor/render.hpp"
-
-#include <sstream>
 
 namespace tcplinger::doctor {
 namespace {
@@ -24,12 +24,18 @@ NetnsState defaults() {
     NetnsState ns;
     ns.inode = 42;
     ns.name = "blue";
-    ns.settings = {{"net.ipv4.tcp_fin_timeout", "60"},       {"net.ipv4.tcp_tw_reuse", "2"},
-                   {"net.ipv4.tcp_tw_reuse_delay", "1000"},  {"net.ipv4.tcp_timestamps", "1"},
-                   {"net.ipv4.tcp_max_tw_buckets", "131072"}, {"net.ipv4.tcp_rfc1337", "0"},
-                   {"net.ipv4.ip_local_port_range", "32768 60999"}, {"net.ipv4.ip_local_reserved_ports", ""},
-                   {"net.ipv4.tcp_max_orphans", "131072"},   {"net.ipv4.tcp_orphan_retries", "0"},
-                   {"net.core.somaxconn", "4096"},           {"net.ipv4.tcp_max_syn_backlog", "2048"},
+    ns.settings = {{"net.ipv4.tcp_fin_timeout", "60"},
+                   {"net.ipv4.tcp_tw_reuse", "2"},
+                   {"net.ipv4.tcp_tw_reuse_delay", "1000"},
+                   {"net.ipv4.tcp_timestamps", "1"},
+                   {"net.ipv4.tcp_max_tw_buckets", "131072"},
+                   {"net.ipv4.tcp_rfc1337", "0"},
+                   {"net.ipv4.ip_local_port_range", "32768 60999"},
+                   {"net.ipv4.ip_local_reserved_ports", ""},
+                   {"net.ipv4.tcp_max_orphans", "131072"},
+                   {"net.ipv4.tcp_orphan_retries", "0"},
+                   {"net.core.somaxconn", "4096"},
+                   {"net.ipv4.tcp_max_syn_backlog", "2048"},
                    {"net.ipv4.tcp_syncookies", "1"}};
     ns.sockstat.known = true;
     return ns;
@@ -181,8 +187,11 @@ TEST(DoctorRender, JsonEvidenceNumbersAndSettings) {
     f.severity = Severity::Warn;
     f.check = "headroom";
     f.summary = "a \"quoted\" summary";
-    f.evidence = {{"held", "1,203"}, {"net.ipv4.ip_local_reserved_ports", "100,200"}, {"exhaustion", "5.0 s"},
-                  {"time_wait_per_s", "1.5"}, {"odd", "1,20"}};
+    f.evidence = {{"held", "1,203"},
+                  {"net.ipv4.ip_local_reserved_ports", "100,200"},
+                  {"exhaustion", "5.0 s"},
+                  {"time_wait_per_s", "1.5"},
+                  {"odd", "1,20"}};
     std::ostringstream out;
     render_json(out, {NamespaceReport{7, "blue", "/run/netns/blue", "now", {f}}});
     EXPECT_EQ(out.str(),

@@ -93,10 +93,10 @@ TEST(Headroom, ReservedAndListeningPortsAreGoneForEveryDestination) {
 TEST(Headroom, TimeWaitReuseNeedsSettingTimestampsAgeAndSubstate) {
     Endpoint lo_srv = ep(127, 0, 0, 1, 8080);
     std::vector<SocketSample> s = {
-        sock(ep(127, 0, 0, 1, 40000), lo_srv, kTimeWait, 1500),            // old enough
-        sock(ep(127, 0, 0, 1, 40001), lo_srv, kTimeWait, 500),             // younger than 1 s
+        sock(ep(127, 0, 0, 1, 40000), lo_srv, kTimeWait, 1500),              // old enough
+        sock(ep(127, 0, 0, 1, 40001), lo_srv, kTimeWait, 500),               // younger than 1 s
         sock(ep(127, 0, 0, 1, 40002), lo_srv, kTimeWait, 30000, kFinWait2),  // orphaned FIN-WAIT-2
-        sock(ep(127, 0, 0, 1, 40003), lo_srv, kTimeWait),                  // age unknown
+        sock(ep(127, 0, 0, 1, 40003), lo_srv, kTimeWait),                    // age unknown
     };
     Destination d{7, 4, ep(127, 0, 0, 1, 0).addr, lo_srv.addr, 8080};
     EXPECT_EQ(compute_one(hundred_ports(0), s, d).headroom, 96u);

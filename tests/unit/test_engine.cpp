@@ -125,11 +125,11 @@ TEST(Engine, EarlyKillCauses) {
         bool hint;
         EndReason want;
     } cases[] = {
-        {0, true, EndReason::Reused},                      // SYN on the 4-tuple (request socket followed)
-        {flag::kConnectReuse, false, EndReason::Reused},   // connect() under tcp_tw_reuse
-        {flag::kNetDying, false, EndReason::Purged},       // netns teardown
-        {0, false, EndReason::Reset},                      // nothing followed: RST in TIME-WAIT
-        {flag::kDue, false, EndReason::Unknown},           // due but never ran
+        {0, true, EndReason::Reused},                     // SYN on the 4-tuple (request socket followed)
+        {flag::kConnectReuse, false, EndReason::Reused},  // connect() under tcp_tw_reuse
+        {flag::kNetDying, false, EndReason::Purged},      // netns teardown
+        {0, false, EndReason::Reset},                     // nothing followed: RST in TIME-WAIT
+        {flag::kDue, false, EndReason::Unknown},          // due but never ran
     };
     for (const auto& c : cases) {
         Stream s;
@@ -417,12 +417,18 @@ TEST(Engine, NoTimeWaitNeedsTheOverflowMarkEverythingElseIsAnAbort) {
         uint16_t flags;
         bool no_timewait, aborted;
     } cases[] = {
-        {kFinWait2, flag::kTwOverflow, true, false}, {kClosing, flag::kTwOverflow, true, false},
-        {kFinWait2, 0, false, true},                  {kFinWait2, flag::kSkErr, false, true},
-        {kClosing, 0, false, true},                   {kEstablished, 0, false, true},
-        {kCloseWait, flag::kSkErr, false, true},      {kFinWait1, 0, false, true},
-        {kLastAck, 0, false, false},                  {kLastAck, flag::kSkErr, false, true},
-        {kSynSent, flag::kSkErr, false, false},       {kListen, 0, false, false},
+        {kFinWait2, flag::kTwOverflow, true, false},
+        {kClosing, flag::kTwOverflow, true, false},
+        {kFinWait2, 0, false, true},
+        {kFinWait2, flag::kSkErr, false, true},
+        {kClosing, 0, false, true},
+        {kEstablished, 0, false, true},
+        {kCloseWait, flag::kSkErr, false, true},
+        {kFinWait1, 0, false, true},
+        {kLastAck, 0, false, false},
+        {kLastAck, flag::kSkErr, false, true},
+        {kSynSent, flag::kSkErr, false, false},
+        {kListen, 0, false, false},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(std::string(state_name(c.from)) + " flags " + std::to_string(c.flags));

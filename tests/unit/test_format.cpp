@@ -4,11 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "../common/mini_json.hpp"
 #include "record/codec.hpp"
@@ -166,7 +165,8 @@ TEST(StatsFormat, TextTableAndHistogramGolden) {
     EXPECT_NE(text.find("1234 curl                           3        0    60934.8    62000.0    62000.0          -"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("TIME-WAIT: entered 3, present at start 0, now 0, ended: expired 2 reused 1"), std::string::npos)
+    EXPECT_NE(text.find("TIME-WAIT: entered 3, present at start 0, now 0, ended: expired 2 reused 1"),
+              std::string::npos)
         << text;
     EXPECT_NE(text.find("     32768 -> 65535    : 3        |****************************************|"),
               std::string::npos)
@@ -267,10 +267,14 @@ std::string ref_text(std::string_view s, size_t max_width = std::string::npos) {
     std::vector<std::string> units;
     for (unsigned char c : s) {
         char b[8];
-        if (c == '\\') units.push_back("\\\\");
-        else if (c == '\n') units.push_back("\\n");
-        else if (c == '\t') units.push_back("\\t");
-        else if (c == '\r') units.push_back("\\r");
+        if (c == '\\')
+            units.push_back("\\\\");
+        else if (c == '\n')
+            units.push_back("\\n");
+        else if (c == '\t')
+            units.push_back("\\t");
+        else if (c == '\r')
+            units.push_back("\\r");
         else if (c < 0x20 || c >= 0x7f) {
             std::snprintf(b, sizeof(b), "\\x%02x", c);
             units.push_back(b);
@@ -295,7 +299,10 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
     auto strf = [&](const char* fmt, bool utc) {
         time_t secs = static_cast<time_t>(wall / 1'000'000'000ULL);
         struct tm tm {};
-        if (utc) gmtime_r(&secs, &tm); else localtime_r(&secs, &tm);
+        if (utc)
+            gmtime_r(&secs, &tm);
+        else
+            localtime_r(&secs, &tm);
         char buf[64];
         std::strftime(buf, sizeof(buf), fmt, &tm);
         return std::string(buf);
@@ -310,22 +317,30 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
                 size_t n = c >= 0x80 ? ref_utf8_length(s, i) : 1;
                 char b[8];
                 switch (c) {
-                case '"': out << "\\\""; break;
-                case '\\': out << "\\\\"; break;
-                case '\n': out << "\\n"; break;
-                case '\t': out << "\\t"; break;
-                default:
-                    if (c < 0x20 || c == 0x7f || n == 0) {
-                        std::snprintf(b, sizeof(b), "\\u%04x", c);
-                        out << b;
-                    } else if (n == 2 && ref_code_point(s.substr(i, 2)) < 0xa0) {  // C1 control
-                        std::snprintf(b, sizeof(b), "\\u%04x", ref_code_point(s.substr(i, 2)));
-                        out << b;
-                        ++i;
-                    } else {
-                        out << s.substr(i, n);
-                        i += n - 1;
-                    }
+                    case '"':
+                        out << "\\\"";
+                        break;
+                    case '\\':
+                        out << "\\\\";
+                        break;
+                    case '\n':
+                        out << "\\n";
+                        break;
+                    case '\t':
+                        out << "\\t";
+                        break;
+                    default:
+                        if (c < 0x20 || c == 0x7f || n == 0) {
+                            std::snprintf(b, sizeof(b), "\\u%04x", c);
+                            out << b;
+                        } else if (n == 2 && ref_code_point(s.substr(i, 2)) < 0xa0) {  // C1 control
+                            std::snprintf(b, sizeof(b), "\\u%04x", ref_code_point(s.substr(i, 2)));
+                            out << b;
+                            ++i;
+                        } else {
+                            out << s.substr(i, n);
+                            i += n - 1;
+                        }
                 }
             }
             out << '"';
@@ -333,15 +348,30 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
         std::snprintf(frac, sizeof(frac), ".%06uZ", static_cast<unsigned>((wall % 1'000'000'000ULL) / 1000));
         out << "{\"ts\":\"" << strf("%Y-%m-%dT%H:%M:%S", true) + frac << "\",\"ts_ns\":" << t.ts_ns;
         out << ",\"pid\":";
-        if (t.actor.known()) out << t.actor.pid; else out << "null";
+        if (t.actor.known())
+            out << t.actor.pid;
+        else
+            out << "null";
         out << ",\"tid\":";
-        if (t.tid) out << t.tid; else out << "null";
+        if (t.tid)
+            out << t.tid;
+        else
+            out << "null";
         out << ",\"comm\":";
-        if (t.actor.known()) jstr(t.actor.comm); else out << "null";
+        if (t.actor.known())
+            jstr(t.actor.comm);
+        else
+            out << "null";
         out << ",\"owner_pid\":";
-        if (t.owner.known()) out << t.owner.pid; else out << "null";
+        if (t.owner.known())
+            out << t.owner.pid;
+        else
+            out << "null";
         out << ",\"owner_comm\":";
-        if (t.owner.known()) jstr(t.owner.comm); else out << "null";
+        if (t.owner.known())
+            jstr(t.owner.comm);
+        else
+            out << "null";
         out << ",\"in_task\":" << (t.in_task ? "true" : "false");
         out << ",\"cookie\":" << t.cookie << ",\"netns\":" << t.netns;
         out << ",\"family\":" << static_cast<int>(t.local.family);
@@ -349,13 +379,22 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
         out << ",\"raddr\":\"" << format_addr(t.remote.family, t.remote.addr) << "\",\"rport\":" << t.remote.port;
         out << ",\"old\":\"" << state_name(t.old_state) << "\",\"new\":\"" << state_name(t.new_state) << "\"";
         out << ",\"prev_ms\":";
-        if (t.prev_ns) out << printf_millis(*t.prev_ns); else out << "null";
+        if (t.prev_ns)
+            out << printf_millis(*t.prev_ns);
+        else
+            out << "null";
         out << ",\"prev_at_least\":" << (t.prev_at_least ? "true" : "false");
         out << ",\"prev_ms_err\":";
-        if (t.prev_ns) out << printf_millis(t.prev_err_ns); else out << "null";
+        if (t.prev_ns)
+            out << printf_millis(t.prev_err_ns);
+        else
+            out << "null";
         out << ",\"timewait\":" << (t.timewait ? "true" : "false");
         out << ",\"reason\":";
-        if (t.reason != EndReason::None) out << '"' << end_reason_name(t.reason) << '"'; else out << "null";
+        if (t.reason != EndReason::None)
+            out << '"' << end_reason_name(t.reason) << '"';
+        else
+            out << "null";
         out << "}\n";
         return out.str();
     }
@@ -386,20 +425,46 @@ std::string reference_line(const Transition& t, TraceStyle style, WallClock cloc
 uint64_t awkward_ns(std::mt19937_64& rng) {
     uint64_t r = rng();
     switch (r % 8) {
-    case 0: return (rng() % 100'000'000'000'000ULL) / 1000 * 1000 + 499 + rng() % 3;
-    case 1: return (rng() % 1'000'000'000'000ULL) * 62'500;
-    case 2: return (1ULL << 53) - 5000 + rng() % 10'000;
-    case 3: return rng();  // beyond any real duration: the printf fallback
-    default: return rng() >> (rng() % 64);
+        case 0:
+            return (rng() % 100'000'000'000'000ULL) / 1000 * 1000 + 499 + rng() % 3;
+        case 1:
+            return (rng() % 1'000'000'000'000ULL) * 62'500;
+        case 2:
+            return (1ULL << 53) - 5000 + rng() % 10'000;
+        case 3:
+            return rng();  // beyond any real duration: the printf fallback
+        default:
+            return rng() >> (rng() % 64);
     }
 }
 }  // namespace
 
 TEST(TraceFormat, MillisMatchesPrintfForEveryMagnitude) {
     std::mt19937_64 rng(20261118);
-    std::vector<uint64_t> edges = {0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 1501, 62'500, 187'500, 999'499,
-                                   999'500, 999'501, 999'999, 1'000'000, 60'020'000'000ULL, UINT64_MAX,
-                                   UINT64_MAX - 500, (1ULL << 52), (1ULL << 53) - 1, (1ULL << 53), (1ULL << 53) + 1};
+    std::vector<uint64_t> edges = {0,
+                                   1,
+                                   499,
+                                   500,
+                                   501,
+                                   999,
+                                   1000,
+                                   1499,
+                                   1500,
+                                   1501,
+                                   62'500,
+                                   187'500,
+                                   999'499,
+                                   999'500,
+                                   999'501,
+                                   999'999,
+                                   1'000'000,
+                                   60'020'000'000ULL,
+                                   UINT64_MAX,
+                                   UINT64_MAX - 500,
+                                   (1ULL << 52),
+                                   (1ULL << 53) - 1,
+                                   (1ULL << 53),
+                                   (1ULL << 53) + 1};
     for (uint64_t p = 1;; p *= 10) {
         for (uint64_t d : {p - 1, p, p + 1, p / 2, p / 2 + 500}) edges.push_back(d);
         if (p > UINT64_MAX / 10) break;
@@ -426,8 +491,9 @@ TEST(TraceFormat, RendererMatchesPrintfReference) {
     std::mt19937_64 rng(77);
     const std::string long_comm(600, 'x');
     const std::string nul_comm("ab\0cd", 5);
-    const Process procs[] = {{1, "init", 0},   {4294967295u, "max", 0}, {42, "we\"ird\\\x01\x7f\xc3\xa9\n\t", 0},
-                             {7, long_comm, 0}, {8, nul_comm, 0},         {9, "", 0}, {0, "", 0}};
+    const Process procs[] = {{1, "init", 0},    {4294967295u, "max", 0}, {42, "we\"ird\\\x01\x7f\xc3\xa9\n\t", 0},
+                             {7, long_comm, 0}, {8, nul_comm, 0},        {9, "", 0},
+                             {0, "", 0}};
     WallClock clock;
     clock.offset_ns = 1'774'828'790'000'000'000LL;  // near the 2026-03-29 CET -> CEST switch
     for (TraceStyle style : {TraceStyle{true, false}, TraceStyle{false, false}, TraceStyle{false, true}}) {
@@ -453,7 +519,10 @@ TEST(TraceFormat, RendererMatchesPrintfReference) {
             t.remote.port = static_cast<uint16_t>(rng());
             t.old_state = static_cast<uint8_t>(rng() % 16);
             t.new_state = static_cast<uint8_t>(rng() % 16);
-            if (rng() % 5) t.prev_ns = awkward_ns(rng); else t.prev_ns.reset();
+            if (rng() % 5)
+                t.prev_ns = awkward_ns(rng);
+            else
+                t.prev_ns.reset();
             t.prev_at_least = rng() % 2;
             t.prev_err_ns = rng() % 3 ? 0 : awkward_ns(rng) % 5'000'000;
             t.actor = procs[rng() % std::size(procs)];
@@ -587,8 +656,8 @@ TEST(StatsFormat, TextEscapesCommAndCgroupJsonStaysValid) {
         render_stats_json(json_out, rep);
         EXPECT_TRUE(printable_ascii_lines(text_out.str())) << text_out.str();
         // The table's key column is 28 wide: the cgroup is cut after a whole escape.
-        const char* want = by == GroupBy::Process ? "\n1234 a,b\"c\\n\\x1b[31m\\xff     "
-                                                  : "\n/evil\\n\\x1b]0;title\\x07\\xff~ ";
+        const char* want =
+            by == GroupBy::Process ? "\n1234 a,b\"c\\n\\x1b[31m\\xff     " : "\n/evil\\n\\x1b]0;title\\x07\\xff~ ";
         EXPECT_NE(text_out.str().find(want), std::string::npos) << text_out.str();
         EXPECT_TRUE(valid_utf8(json_out.str()));
         nlohmann::json v = nlohmann::json::parse(json_out.str());
@@ -604,7 +673,8 @@ namespace {
 // A stream that sets every field the codec knows, across several frames.
 std::string encode_sample_recording(int zstd_level) {
     std::mt19937_64 rng(5);
-    const Process procs[] = {{1201, "curl", 4001}, {900, "nginx", 5000}, {0, "swapper/1", 1}, {7, "a-long-comm-name", 9}};
+    const Process procs[] = {
+        {1201, "curl", 4001}, {900, "nginx", 5000}, {0, "swapper/1", 1}, {7, "a-long-comm-name", 9}};
     rec::EventsEncoder enc;
     std::string file = rec::encode_prefix();
     uint32_t seq = 0;

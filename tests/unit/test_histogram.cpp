@@ -35,7 +35,8 @@ TEST(Histogram, QuantilesWithinTwoPercent) {
     std::sort(values.begin(), values.end());
     for (double q : {0.5, 0.9, 0.99}) {
         uint64_t exact = values[static_cast<size_t>(std::ceil(q * values.size())) - 1];
-        double err = std::abs(static_cast<double>(h.quantile(q)) - static_cast<double>(exact)) / static_cast<double>(exact);
+        double err =
+            std::abs(static_cast<double>(h.quantile(q)) - static_cast<double>(exact)) / static_cast<double>(exact);
         EXPECT_LE(err, 0.02) << "q=" << q;
     }
     EXPECT_EQ(h.quantile(1.0), values.back());
@@ -64,9 +65,9 @@ TEST(Histogram, SixtySecondsIsResolvedToTheSecondDecimal) {
 
 TEST(Histogram, Log2RowsInMilliseconds) {
     Histogram h;
-    h.add(500'000);       // 0.5 ms -> row 0
-    h.add(3'000'000);     // 3 ms -> [2,3]
-    h.add(3'500'000);     // 3.5 ms -> [2,3]
+    h.add(500'000);         // 0.5 ms -> row 0
+    h.add(3'000'000);       // 3 ms -> [2,3]
+    h.add(3'500'000);       // 3.5 ms -> [2,3]
     h.add(60'000'000'000);  // 60 s
     auto rows = h.log2_rows(1'000'000);
     ASSERT_FALSE(rows.empty());
@@ -95,17 +96,17 @@ TEST(Histogram, BucketEdgesAroundOneMillisecond) {
         uint64_t value, low, high;
     };
     const Case cases[] = {
-        {63, 63, 64},                        // last exact bucket
-        {64, 64, 65},                        // 2^6: still 1 ns wide
-        {129, 128, 130},                     // 2^7: 2 ns wide
-        {999'423, 991'232, 999'424},         // 2^19 + 57 * 8192
-        {999'424, 999'424, 1'007'616},       // first value of sub-bucket 58
-        {1'000'000, 999'424, 1'007'616},     // 1 ms
-        {1'007'615, 999'424, 1'007'616},     // last value of sub-bucket 58
-        {1'007'616, 1'007'616, 1'015'808},   // first value of sub-bucket 59
-        {1'048'575, 1'040'384, 1'048'576},   // 2^20 - 1: last sub-bucket below 2^20
-        {1'048'576, 1'048'576, 1'064'960},   // 2^20: width doubles to 16384
-        {2'000'000, 1'998'848, 2'015'232},   // 2^20 + 58 * 16384
+        {63, 63, 64},                                      // last exact bucket
+        {64, 64, 65},                                      // 2^6: still 1 ns wide
+        {129, 128, 130},                                   // 2^7: 2 ns wide
+        {999'423, 991'232, 999'424},                       // 2^19 + 57 * 8192
+        {999'424, 999'424, 1'007'616},                     // first value of sub-bucket 58
+        {1'000'000, 999'424, 1'007'616},                   // 1 ms
+        {1'007'615, 999'424, 1'007'616},                   // last value of sub-bucket 58
+        {1'007'616, 1'007'616, 1'015'808},                 // first value of sub-bucket 59
+        {1'048'575, 1'040'384, 1'048'576},                 // 2^20 - 1: last sub-bucket below 2^20
+        {1'048'576, 1'048'576, 1'064'960},                 // 2^20: width doubles to 16384
+        {2'000'000, 1'998'848, 2'015'232},                 // 2^20 + 58 * 16384
         {60'020'000'000, 59'592'671'232, 60'129'542'144},  // 2^35 + 47 * 2^29
     };
     for (const Case& c : cases) {
@@ -117,19 +118,19 @@ TEST(Histogram, BucketEdgesAroundOneMillisecond) {
 
 TEST(Histogram, QuantileIsTheMidpointOfTheNearestRankBucket) {
     Histogram h;
-    for (uint64_t v : {999'424ULL, 1'007'615ULL, 1'007'616ULL, 1'048'575ULL, 1'048'576ULL, 1'064'959ULL,
-                       1'064'960ULL, 1'500'000ULL, 2'000'000ULL, 60'020'000'000ULL})
+    for (uint64_t v : {999'424ULL, 1'007'615ULL, 1'007'616ULL, 1'048'575ULL, 1'048'576ULL, 1'064'959ULL, 1'064'960ULL,
+                       1'500'000ULL, 2'000'000ULL, 60'020'000'000ULL})
         h.add(v);
     // Nearest rank: the ceil(q * 10)th smallest value's bucket.
-    EXPECT_EQ(h.quantile(0.1), 1'003'519u);   // rank 1: [999424, 1007616)
-    EXPECT_EQ(h.quantile(0.2), 1'003'519u);   // rank 2: the same bucket's last value
-    EXPECT_EQ(h.quantile(0.25), 1'011'711u);  // rank 3: [1007616, 1015808)
-    EXPECT_EQ(h.quantile(0.4), 1'044'479u);   // rank 4: [1040384, 1048576)
-    EXPECT_EQ(h.quantile(0.5), 1'056'767u);   // rank 5: [1048576, 1064960)
-    EXPECT_EQ(h.quantile(0.6), 1'056'767u);   // rank 6: the same bucket's last value
-    EXPECT_EQ(h.quantile(0.65), 1'073'151u);  // rank 7: [1064960, 1081344)
-    EXPECT_EQ(h.quantile(0.8), 1'499'135u);   // rank 8: [1490944, 1507328)
-    EXPECT_EQ(h.quantile(0.9), 2'007'039u);   // rank 9: [1998848, 2015232)
+    EXPECT_EQ(h.quantile(0.1), 1'003'519u);        // rank 1: [999424, 1007616)
+    EXPECT_EQ(h.quantile(0.2), 1'003'519u);        // rank 2: the same bucket's last value
+    EXPECT_EQ(h.quantile(0.25), 1'011'711u);       // rank 3: [1007616, 1015808)
+    EXPECT_EQ(h.quantile(0.4), 1'044'479u);        // rank 4: [1040384, 1048576)
+    EXPECT_EQ(h.quantile(0.5), 1'056'767u);        // rank 5: [1048576, 1064960)
+    EXPECT_EQ(h.quantile(0.6), 1'056'767u);        // rank 6: the same bucket's last value
+    EXPECT_EQ(h.quantile(0.65), 1'073'151u);       // rank 7: [1064960, 1081344)
+    EXPECT_EQ(h.quantile(0.8), 1'499'135u);        // rank 8: [1490944, 1507328)
+    EXPECT_EQ(h.quantile(0.9), 2'007'039u);        // rank 9: [1998848, 2015232)
     EXPECT_EQ(h.quantile(0.99), 59'861'106'687u);  // rank 10, below 1: the bucket's midpoint
     EXPECT_EQ(h.quantile(1.0), 60'020'000'000u);   // exact maximum
 }

@@ -34,9 +34,9 @@ struct Parsed {
 
 TEST(Options, TraceFlagsAndFilters) {
     Parsed p;
-    p.parse({"trace", "-j", "-T", "--duration", "5", "--lport", "80", "--rport", "5432", "--port", "443", "--addr",
-             "10.0.0.0/8", "--addr", "::1", "--netns", "4026531840", "--state", "TIME-WAIT", "-4", "--pid", "12",
-             "--comm", "nginx"});
+    p.parse({"trace",      "-j",      "-T",        "--duration", "5",          "--lport", "80",     "--rport",
+             "5432",       "--port",  "443",       "--addr",     "10.0.0.0/8", "--addr",  "::1",    "--netns",
+             "4026531840", "--state", "TIME-WAIT", "-4",         "--pid",      "12",      "--comm", "nginx"});
     EXPECT_TRUE(p.trace_cmd->parsed());
     EXPECT_TRUE(p.trace.json);
     EXPECT_TRUE(p.trace.hms);
@@ -81,18 +81,17 @@ TEST(Options, StatsDefaultsAndChoices) {
 }
 
 TEST(Options, BadValuesAreParseErrors) {
-    for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-             {"trace", "--lport", "0"},
-             {"trace", "--lport", "70000"},
-             {"trace", "--state", "WAITING"},
-             {"trace", "--addr", "10.0.0.0/33"},
-             {"trace", "--addr", "not-an-ip"},
-             {"trace", "--duration", "-1"},
-             {"trace", "-4", "-6"},
-             {"stats", "--by", "color"},
-             {"stats", "--top", "0"},
-             {"trace", "--ringbuf-mb", "3"},
-             {"trace", "--unknown"}}) {
+    for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"trace", "--lport", "0"},
+                                                                              {"trace", "--lport", "70000"},
+                                                                              {"trace", "--state", "WAITING"},
+                                                                              {"trace", "--addr", "10.0.0.0/33"},
+                                                                              {"trace", "--addr", "not-an-ip"},
+                                                                              {"trace", "--duration", "-1"},
+                                                                              {"trace", "-4", "-6"},
+                                                                              {"stats", "--by", "color"},
+                                                                              {"stats", "--top", "0"},
+                                                                              {"trace", "--ringbuf-mb", "3"},
+                                                                              {"trace", "--unknown"}}) {
         Parsed p;
         EXPECT_THROW(p.parse(bad), CLI::ParseError) << bad[1];
     }
@@ -155,13 +154,13 @@ TEST(Options, StatsStateIsATrackedStateAndListsThem) {
 }
 
 TEST(Options, RecordRefusesProcessFiltersSayingWhereTheyApply) {
-    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-             {"record", "-o", "x", "--pid", "1"},
-             {"record", "-o", "x", "-p", "1"},
-             {"record", "-o", "x", "--comm", "nginx"},
-             {"record", "-o", "x", "--state", "TIME-WAIT"},
-             {"record", "-o", "x", "--addr", "10.0.0.0/8"},
-             {"record", "-o", "x", "--cgroup", "/system.slice"}}) {
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{"record", "-o", "x", "--pid", "1"},
+                                               {"record", "-o", "x", "-p", "1"},
+                                               {"record", "-o", "x", "--comm", "nginx"},
+                                               {"record", "-o", "x", "--state", "TIME-WAIT"},
+                                               {"record", "-o", "x", "--addr", "10.0.0.0/8"},
+                                               {"record", "-o", "x", "--cgroup", "/system.slice"}}) {
         std::string msg = parse_error(args);
         EXPECT_NE(msg.find("record filters sockets only"), std::string::npos) << args[3] << ": " << msg;
         EXPECT_NE(msg.find("report, trace -i or export"), std::string::npos) << msg;

@@ -191,7 +191,8 @@ TEST(RecordMetadata, HeaderAndTrailerRoundTrip) {
     h.file_start_ns = 20;
     h.drops_at_start = DropCounters{1, 2, 3, 4, 5, 6, 7};
     h.command = "tcplinger record -o /x";
-    h.netns.push_back(NetnsFacts{4026531840u, "/proc/1/ns/net",
+    h.netns.push_back(NetnsFacts{4026531840u,
+                                 "/proc/1/ns/net",
                                  {{"net.ipv4.tcp_fin_timeout", "60"}, {"net.ipv4.tcp_tw_reuse", "2"}},
                                  {{"TW", 5}, {"TCPTimeWaitOverflow", 0}}});
     std::string encoded = encode_header(h);

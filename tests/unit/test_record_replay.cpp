@@ -116,9 +116,8 @@ TEST(RecordReplay, ReportEqualsLiveStatsFigureForFigure) {
     add({"--by", "lport", "--top", "2"}, [](StatsOptions& o) { o.by = "lport", o.top = 2; });
     add({"-j", "--by", "cgroup"}, [](StatsOptions& o) { o.json = true, o.by = "cgroup"; });
     add({"-j", "--state", "CLOSE-WAIT"}, [](StatsOptions& o) { o.json = true, o.common.filter.state = "CLOSE-WAIT"; });
-    add({"-j", "--pid", "1202", "--port", "81"}, [](StatsOptions& o) {
-        o.json = true, o.common.filter.pids = {1202}, o.common.filter.port = 81;
-    });
+    add({"-j", "--pid", "1202", "--port", "81"},
+        [](StatsOptions& o) { o.json = true, o.common.filter.pids = {1202}, o.common.filter.port = 81; });
     add({"-j", "-6"}, [](StatsOptions& o) { o.json = true, o.common.filter.ipv6 = true; });
     for (const auto& c : cases) {
         LiveRun run = make_run(3000, 2 * kMs);

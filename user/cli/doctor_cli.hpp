@@ -10,13 +10,13 @@
 namespace tcplinger {
 
 struct DoctorOptions {
-    CommonOptions common;            // tracer tuning for --observe
-    std::string netns;               // inode, /run/netns name or path; empty: every namespace
-    double observe = 0;              // seconds of capture; 0: none
-    std::vector<std::string> conf;   // sysctl.conf / sysctl.d files to check
-    std::vector<std::string> inputs; // recordings
+    CommonOptions common;             // tracer tuning for --observe
+    std::string netns;                // inode, /run/netns name or path; empty: every namespace
+    double observe = 0;               // seconds of capture; 0: none
+    std::vector<std::string> conf;    // sysctl.conf / sysctl.d files to check
+    std::vector<std::string> inputs;  // recordings
     bool json = false;
-    bool all = false;                // details for ok findings too
+    bool all = false;  // details for ok findings too
 };
 
 CLI::App* setup_doctor(CLI::App& app, DoctorOptions& o);

@@ -24,8 +24,7 @@ bool prefix_equal(const uint8_t* a, const uint8_t* b, unsigned bits) {
 bool Cidr::contains(const Endpoint& ep) const {
     if (family == ep.family) return prefix_equal(addr.data(), ep.addr.data(), prefix);
     // An IPv4 range also covers v4-mapped IPv6 addresses (dual-stack sockets).
-    if (family == 4 && ep.family == 6 &&
-        std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), ep.addr.begin()))
+    if (family == 4 && ep.family == 6 && std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), ep.addr.begin()))
         return prefix_equal(addr.data(), ep.addr.data() + 12, prefix);
     return false;
 }
@@ -79,8 +78,7 @@ Filter::Filter(const FilterOptions& o) : pids_(o.pids), comms_(o.comms) {
     }
     if (!o.state.empty()) {
         state_ = parse_state(o.state);
-        if (!state_)
-            throw FatalError("unknown state '" + o.state + "': use a name as ss prints it, e.g. TIME-WAIT");
+        if (!state_) throw FatalError("unknown state '" + o.state + "': use a name as ss prints it, e.g. TIME-WAIT");
     }
 }
 

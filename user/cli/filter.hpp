@@ -17,9 +17,9 @@ struct FilterOptions {
     uint16_t lport = 0, rport = 0, port = 0;
     std::vector<std::string> addrs;  // CIDRs, matched against either end
     uint32_t netns = 0;
-    std::string netns_path;          // alternative to netns: /run/netns/NAME or /proc/PID/ns/net
-    std::string cgroup;              // cgroup v2 path
-    std::string state;               // transitions into or out of this state
+    std::string netns_path;  // alternative to netns: /run/netns/NAME or /proc/PID/ns/net
+    std::string cgroup;      // cgroup v2 path
+    std::string state;       // transitions into or out of this state
     bool ipv4 = false, ipv6 = false;
 };
 

@@ -52,8 +52,9 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     check_netns_exists(opts.tracer.filter.netns);
     Tracer tracer(opts.tracer);
     if (!tracer.accept_attached())
-        std::fprintf(stderr, "tcplinger: warning: accept() tracepoints unavailable (tracefs not mountable); "
-                             "accepted sockets are attributed when they close\n");
+        std::fprintf(stderr,
+                     "tcplinger: warning: accept() tracepoints unavailable (tracefs not mountable); "
+                     "accepted sockets are attributed when they close\n");
     if (hooks.on_loaded) hooks.on_loaded(tracer);
     if (hooks.on_started) hooks.on_started();
     Tracer::Callback cb = [&](const Event& ev) { hooks.on_event(ev); };

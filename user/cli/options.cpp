@@ -24,8 +24,9 @@ const CLI::Validator kWallTime(
     [](std::string& v) {
         return parse_wall_time(v, sys::realtime_ns())
                    ? std::string()
-                   : "bad time '" + v + "': give 2026-11-22T03:12:00Z, \"2026-11-22 03:12:00\" (local), 03:12:00 "
-                                        "(today) or @EPOCH";
+                   : "bad time '" + v +
+                         "': give 2026-11-22T03:12:00Z, \"2026-11-22 03:12:00\" (local), 03:12:00 "
+                         "(today) or @EPOCH";
     },
     "TIME");
 const CLI::Validator kSize(
@@ -74,7 +75,8 @@ const CLI::Validator kNetns(
         uint64_t n = 0;
         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
         if (ec != std::errc() || n == 0 || n > UINT32_MAX)
-            return "inode " + v + " out of range: a network namespace inode is 1 to 4294967295 (ls -iL /proc/PID/ns/net)";
+            return "inode " + v +
+                   " out of range: a network namespace inode is 1 to 4294967295 (ls -iL /proc/PID/ns/net)";
         return std::string();
     },
     "INODE|PATH");
@@ -107,8 +109,9 @@ void add_grouping(CLI::App& cmd, StatsOptions& o) {
 // sort and is one of the tracked states.
 void sort_by_state(CLI::App& cmd) {
     CLI::Option* state = cmd.get_option("--state");
-    state->description("sort the table by this state (default TIME-WAIT): TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, "
-                       "LAST-ACK or CLOSING");
+    state->description(
+        "sort the table by this state (default TIME-WAIT): TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, "
+        "LAST-ACK or CLOSING");
     state->check(kLingeringStateName);
 }
 
@@ -157,7 +160,9 @@ void setup_process_filters(CLI::App& app, CommonOptions& o) {
     FilterOptions& f = o.filter;
     app.add_option("-p,--pid", f.pids, "only sockets of these processes (owner or acting task)")->group("Filters");
     app.add_option("-c,--comm", f.comms, "only sockets of processes with this command name")->group("Filters");
-    app.add_option("--addr", f.addrs, "local or remote address in this CIDR (repeatable)")->check(kCidr)->group("Filters");
+    app.add_option("--addr", f.addrs, "local or remote address in this CIDR (repeatable)")
+        ->check(kCidr)
+        ->group("Filters");
     app.add_option("--cgroup", f.cgroup, "cgroup v2 path, e.g. /system.slice/nginx.service")->group("Filters");
     app.add_option("--state", f.state, "transitions into or out of this state (ss names: TIME-WAIT, CLOSE-WAIT, ...)")
         ->check(kStateName)
@@ -188,8 +193,9 @@ CLI::App* setup_trace(CLI::App& app, TraceOptions& o) {
     cmd->add_flag("-j,--json", o.json, "JSON Lines (fields documented in README)");
     cmd->add_flag("-T,--time", o.hms, "time as HH:MM:SS.mmm instead of the full date");
     cmd->add_flag("--raw", o.raw, "also show the kernel's X -> CLOSE of the full socket at the TIME-WAIT handoff");
-    auto* duration = cmd->add_option("-d,--duration", o.duration, "stop after this many seconds (default: until Ctrl-C)")
-        ->check(kSeconds);
+    auto* duration =
+        cmd->add_option("-d,--duration", o.duration, "stop after this many seconds (default: until Ctrl-C)")
+            ->check(kSeconds);
     auto* input = cmd->add_option("-i,--input", o.inputs,
                                   "replay recordings (files or directories from 'tcplinger record') instead of tracing")
                       ->excludes(duration);
@@ -199,19 +205,22 @@ CLI::App* setup_trace(CLI::App& app, TraceOptions& o) {
     setup_filters(*cmd, o.common);
     cmd->footer(
         std::string("EXAMPLES:\n"
-        "  tcplinger trace                        # every transition, all namespaces\n"
-        "  tcplinger trace -T --state TIME-WAIT   # who enters and leaves TIME-WAIT\n"
-        "  tcplinger trace -j --duration 10 > t.jsonl\n"
-        "  tcplinger trace --netns /run/netns/blue --rport 5432\n"
-        "  tcplinger trace -i /var/lib/tcplinger --from \"2026-11-22 03:10\" --to \"2026-11-22 03:15\" --rport 5432\n"
-        "\nWith -i, the transitions are rebuilt from the recording from its start, and --from/--to\n"
-        "print exactly those whose time t has FROM <= t < TO.\n") + kWindowHelp +
+                    "  tcplinger trace                        # every transition, all namespaces\n"
+                    "  tcplinger trace -T --state TIME-WAIT   # who enters and leaves TIME-WAIT\n"
+                    "  tcplinger trace -j --duration 10 > t.jsonl\n"
+                    "  tcplinger trace --netns /run/netns/blue --rport 5432\n"
+                    "  tcplinger trace -i /var/lib/tcplinger --from \"2026-11-22 03:10\" --to \"2026-11-22 03:15\" "
+                    "--rport 5432\n"
+                    "\nWith -i, the transitions are rebuilt from the recording from its start, and --from/--to\n"
+                    "print exactly those whose time t has FROM <= t < TO.\n") +
+        kWindowHelp +
         "\nColumns: PID/COMM is the task that made the transition when it ran in process context,\n"
         "otherwise the socket's owner (connect/listen/accept caller), '-' if unknown. MS is the\n"
         "time spent in the old state ('-' unknown, '>=' began before tracing).\n"
         "\nLines come in time order: each is held about 1 s, until the probe round that could still\n"
         "recover an earlier hidden FIN-WAIT-2 -> TIME-WAIT move has run. That moment is known to a\n"
-        "jiffy only (4 ms at HZ=250): -j gives the bound of MS as prev_ms_err.\n" + kReadyHelp);
+        "jiffy only (4 ms at HZ=250): -j gives the bound of MS as prev_ms_err.\n" +
+        kReadyHelp);
     return cmd;
 }
 
@@ -239,7 +248,7 @@ CLI::App* setup_stats(CLI::App& app, StatsOptions& o) {
         "by its time (-j: one object per line, with \"ts\").\n"
         "Each stay is charged to the process that closed the socket (close()/shutdown()); a\n"
         "CLOSE-WAIT still open to the process holding it now, listed with its fd ('held by').\n" +
-            std::string(kReadyHelp));
+        std::string(kReadyHelp));
     return cmd;
 }
 
@@ -264,11 +273,12 @@ CLI::App* setup_record(CLI::App& app, RecordOptions& o) {
     // Accepted only to say why not (kNotWhileRecording). Hidden (group ""),
     // so CLI11 leaves the name out of its messages: the error names it.
     for (const char* name : {"-p,--pid", "-c,--comm", "--addr", "--cgroup", "--state"})
-        cmd->add_option_function<std::string>(
-               name, [name](const std::string&) {
-                   std::string shown = name;
-                   throw CLI::ValidationError(shown.substr(shown.find("--")), kNotWhileRecording);
-               })
+        cmd->add_option_function<std::string>(name,
+                                              [name](const std::string&) {
+                                                  std::string shown = name;
+                                                  throw CLI::ValidationError(shown.substr(shown.find("--")),
+                                                                             kNotWhileRecording);
+                                              })
             ->group("");
     cmd->callback([&o, size, files] { o.max_given = size->count() > 0 || files->count() > 0; });
     cmd->footer(
@@ -298,19 +308,18 @@ CLI::App* setup_report(CLI::App& app, ReportOptions& o) {
     setup_socket_filters(*cmd, s.common);
     sort_by_state(*cmd);
     cmd->footer(
-        std::string(
-            "EXAMPLES:\n"
-            "  tcplinger report -i /var/lib/tcplinger                 # the whole recording\n"
-            "  tcplinger report -i /var/lib/tcplinger --from 03:10 --to 03:15 --by endpoint\n"
-            "  tcplinger report -i incident.tlr -j --state CLOSE-WAIT\n"
-            "  tcplinger report -i /var/lib/tcplinger --info\n"
-            "\nThe output is stats' output for the recorded run; over the same run the figures are equal.\n"
-            "--from/--to give what stats would have printed had it run from FROM to TO: IN counts the\n"
-            "entries into the state at FROM <= t < TO; P50/P99/MAX are the stays that began and ended in\n"
-            "the window (one that began before FROM counts as present at start, as for a live run);\n"
-            "NOW/OLD are the sockets in the state at TO. Sockets are rebuilt from the start of the\n"
-            "recording, so owners and ages are right across FROM. Lost events are counted per flush\n"
-            "(1 s); TCPTimeWaitOverflow only for runs wholly inside the window.\n") +
+        std::string("EXAMPLES:\n"
+                    "  tcplinger report -i /var/lib/tcplinger                 # the whole recording\n"
+                    "  tcplinger report -i /var/lib/tcplinger --from 03:10 --to 03:15 --by endpoint\n"
+                    "  tcplinger report -i incident.tlr -j --state CLOSE-WAIT\n"
+                    "  tcplinger report -i /var/lib/tcplinger --info\n"
+                    "\nThe output is stats' output for the recorded run; over the same run the figures are equal.\n"
+                    "--from/--to give what stats would have printed had it run from FROM to TO: IN counts the\n"
+                    "entries into the state at FROM <= t < TO; P50/P99/MAX are the stays that began and ended in\n"
+                    "the window (one that began before FROM counts as present at start, as for a live run);\n"
+                    "NOW/OLD are the sockets in the state at TO. Sockets are rebuilt from the start of the\n"
+                    "recording, so owners and ages are right across FROM. Lost events are counted per flush\n"
+                    "(1 s); TCPTimeWaitOverflow only for runs wholly inside the window.\n") +
         kWindowHelp);
     return cmd;
 }

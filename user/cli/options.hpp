@@ -42,14 +42,14 @@ struct StatsOptions {
 };
 
 struct RecordOptions {
-    CommonOptions common;         // only the socket filters and tuning apply
-    std::string output;           // a directory (rotating files) or a file ending in .tlr
-    std::string max_size = "64M"; // per file
+    CommonOptions common;          // only the socket filters and tuning apply
+    std::string output;            // a directory (rotating files) or a file ending in .tlr
+    std::string max_size = "64M";  // per file
     uint32_t max_files = 8;
-    bool max_given = false;       // --max-size or --max-files given
+    bool max_given = false;  // --max-size or --max-files given
     double duration = 0;
     int zstd_level = 3;
-    std::string command_line;     // stored in the recording's header
+    std::string command_line;  // stored in the recording's header
 };
 
 struct ReportOptions {

@@ -8,8 +8,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <ostream>
+#include <queue>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -160,10 +160,10 @@ private:
 
 // What a read of recordings gave the renderers besides the events.
 struct ReplayResult {
-    bool useful = false;          // something was read: exit 0
-    uint64_t now_ns = 0;          // monotonic end of the last run (or the window's end)
-    uint64_t duration_ns = 0;     // summed over runs, within the window
-    DropCounters drops;           // lost during the runs (within the window, per 1 s flush)
+    bool useful = false;       // something was read: exit 0
+    uint64_t now_ns = 0;       // monotonic end of the last run (or the window's end)
+    uint64_t duration_ns = 0;  // summed over runs, within the window
+    DropCounters drops;        // lost during the runs (within the window, per 1 s flush)
     std::map<uint32_t, uint64_t> tw_overflow;
     std::map<uint64_t, std::string> cgroup_paths;
     uint64_t events = 0;

@@ -9,9 +9,12 @@ namespace tcplinger {
 
 namespace {
 DropCounters plus(const DropCounters& a, const DropCounters& b) {
-    return DropCounters{a.events + b.events,           a.ringbuf_drops + b.ringbuf_drops,
-                        a.sock_untracked + b.sock_untracked, a.sock_map_full + b.sock_map_full,
-                        a.nested_caught + b.nested_caught, a.recursion_lost + b.recursion_lost,
+    return DropCounters{a.events + b.events,
+                        a.ringbuf_drops + b.ringbuf_drops,
+                        a.sock_untracked + b.sock_untracked,
+                        a.sock_map_full + b.sock_map_full,
+                        a.nested_caught + b.nested_caught,
+                        a.recursion_lost + b.recursion_lost,
                         a.no_cookie + b.no_cookie};
 }
 
@@ -81,9 +84,7 @@ public:
     }
 
 private:
-    uint64_t feed_to() const {
-        return w_.to > UINT64_MAX - p_.lookahead_ns() ? UINT64_MAX : w_.to + p_.lookahead_ns();
-    }
+    uint64_t feed_to() const { return w_.to > UINT64_MAX - p_.lookahead_ns() ? UINT64_MAX : w_.to + p_.lookahead_ns(); }
     uint64_t wall(uint64_t mono_ns) const { return static_cast<uint64_t>(static_cast<int64_t>(mono_ns) + offset_); }
     uint64_t mono(uint64_t wall_ns) const { return static_cast<uint64_t>(static_cast<int64_t>(wall_ns) - offset_); }
 

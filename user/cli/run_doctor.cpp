@@ -72,8 +72,10 @@ std::string read_whole(const std::string& path) {
 }
 
 void print(const DoctorOptions& o, const std::vector<NamespaceReport>& reports) {
-    if (o.json) render_json(std::cout, reports);
-    else render_text(std::cout, reports, o.all);
+    if (o.json)
+        render_json(std::cout, reports);
+    else
+        render_text(std::cout, reports, o.all);
     std::cout.flush();
 }
 
@@ -114,8 +116,10 @@ int run_conf(const DoctorOptions& o) {
         files.push_back({o.conf[i], check_conf(parsed[i], all_keys, ctx)});
         for (const auto& v : files.back().lines) worst = std::max(worst, v.worst());
     }
-    if (o.json) render_conf_json(std::cout, files);
-    else render_conf_text(std::cout, files);
+    if (o.json)
+        render_conf_json(std::cout, files);
+    else
+        render_conf_text(std::cout, files);
     std::cout.flush();
     return worst == Severity::Problem ? 1 : 0;
 }
@@ -214,7 +218,8 @@ int run_recording(const DoctorOptions& o) {
     rec::ReadSummary summary = rec::replay(o.inputs, feed);
     for (const auto& line : summary.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
     if (!summary.useful() || !feed.first)
-        throw FatalError("failed to read a recording from the input: give files or directories made by tcplinger record");
+        throw FatalError(
+            "failed to read a recording from the input: give files or directories made by tcplinger record");
     double seconds = feed.end_ns > feed.start_ns ? (feed.end_ns - feed.start_ns) / 1e9 : 0;
     std::vector<NamespaceReport> reports;
     std::string source = "recording of " + feed.first->hostname + ", " + feed.first->kernel_release;

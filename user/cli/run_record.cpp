@@ -19,8 +19,9 @@ rec::RecorderOptions recorder_options(const RecordOptions& o, const Filter& filt
     // A path ending in .tlr is one file, never a directory of rotated ones.
     bool single = o.output.size() > 4 && o.output.substr(o.output.size() - 4) == ".tlr";
     if (single && std::filesystem::is_directory(o.output, ec))
-        throw FatalError(o.output + " is a directory, but a path ending in .tlr names one recording file: give a "
-                                    "new file name, or a directory path not ending in .tlr to rotate files in it");
+        throw FatalError(o.output +
+                         " is a directory, but a path ending in .tlr names one recording file: give a "
+                         "new file name, or a directory path not ending in .tlr to rotate files in it");
     if (single && o.max_given)
         throw FatalError("--max-size and --max-files rotate files in a directory: give -o DIRECTORY, not a .tlr file");
     r.rotate = !single;
@@ -87,14 +88,16 @@ int run_record(const RecordOptions& o) {
     // answers. Say both, so the two counts add up.
     uint64_t handed = t.events + t.lost_events;
     uint64_t extra = handed > drops.events ? handed - drops.events : 0;
-    std::fprintf(stderr, "tcplinger: recorded %llu events (%llu kernel records, %llu from the start snapshot and "
-                         "timewait probes), %llu bytes (%.1f bytes/event) in %llu file%s%s\n",
+    std::fprintf(stderr,
+                 "tcplinger: recorded %llu events (%llu kernel records, %llu from the start snapshot and "
+                 "timewait probes), %llu bytes (%.1f bytes/event) in %llu file%s%s\n",
                  static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(handed - extra),
                  static_cast<unsigned long long>(extra), static_cast<unsigned long long>(t.bytes),
                  t.events ? static_cast<double>(t.bytes) / static_cast<double>(t.events) : 0.0,
                  static_cast<unsigned long long>(t.files), t.files == 1 ? "" : "s",
                  t.deleted_files ? (", " + std::to_string(t.deleted_files) + " old file" +
-                                    (t.deleted_files == 1 ? "" : "s") + " deleted").c_str()
+                                    (t.deleted_files == 1 ? "" : "s") + " deleted")
+                                       .c_str()
                                  : "");
     std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
     if (t.deleted_for_space)

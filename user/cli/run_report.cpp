@@ -46,17 +46,21 @@ public:
              << text(h.tool_version) << ")\n";
         out_ << "  recording " << id << " file " << h.file_index << ", host " << text(h.hostname) << ", kernel "
              << text(h.kernel_release) << ", boot " << text(h.boot_id) << ", CONFIG_HZ "
-             << (h.hz ? std::to_string(h.hz) : trailer && trailer->hz ? std::to_string(trailer->hz) : "?") << "\n";
+             << (h.hz                     ? std::to_string(h.hz)
+                 : trailer && trailer->hz ? std::to_string(trailer->hz)
+                                          : "?")
+             << "\n";
         out_ << "  " << when(h.file_start_ns, h.clock_offset_ns) << " to "
              << when(std::max(r.last_mono_ns, h.file_start_ns), h.clock_offset_ns) << " (local time), " << r.events
              << " events, "
-             << (!trailer ? "not closed"
-                 : trailer->reason == rec::Trailer::Reason::Rotated ? "closed (rotated)"
+             << (!trailer                                               ? "not closed"
+                 : trailer->reason == rec::Trailer::Reason::Rotated     ? "closed (rotated)"
                  : trailer->reason == rec::Trailer::Reason::WriteFailed ? "closed after a write failure"
-                                                                     : "closed")
+                                                                        : "closed")
              << "\n";
         char ratio[64];
-        std::snprintf(ratio, sizeof(ratio), "%.2f", r.stored_bytes ? static_cast<double>(r.raw_bytes) / r.stored_bytes : 0.0);
+        std::snprintf(ratio, sizeof(ratio), "%.2f",
+                      r.stored_bytes ? static_cast<double>(r.raw_bytes) / r.stored_bytes : 0.0);
         out_ << "  " << r.frames << " frames: " << r.stored_bytes << " bytes stored, " << r.raw_bytes
              << " decompressed (x" << ratio << ")";
         if (r.events) {

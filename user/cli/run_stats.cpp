@@ -50,8 +50,9 @@ int run_stats(const StatsOptions& o) {
         started = sys::monotonic_ns();
         at_start = rec::netns_facts(filter.kernel().netns, false);
         if (!o.json)
-            std::fprintf(stderr, o.duration > 0 ? "tcplinger: tracing for %g s... Ctrl-C to end early\n"
-                                                : "tcplinger: tracing... Ctrl-C to end\n",
+            std::fprintf(stderr,
+                         o.duration > 0 ? "tcplinger: tracing for %g s... Ctrl-C to end early\n"
+                                        : "tcplinger: tracing... Ctrl-C to end\n",
                          o.duration);
     };
     hooks.on_event = [&](const Event& ev) { pipeline.event(ev); };

@@ -23,8 +23,8 @@ namespace {
 int replay_trace(const TraceOptions& o, const Filter& filter) {
     TimeWindow window = parse_window(o.from, o.to, sys::realtime_ns());
     Output out;
-    TracePipeline pipeline(out.stream(), o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
-                           filter, window);
+    TracePipeline pipeline(out.stream(), o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms,
+                           o.raw, filter, window);
     pipeline.set_max_connections(o.common.max_sockets);
     pipeline.header();
     ReplayResult r = replay_recordings(o.inputs, window, pipeline, [&] { return out.failed(); });
@@ -39,8 +39,8 @@ int run_trace(const TraceOptions& o) {
     Filter filter(o.common.filter);
     if (!o.inputs.empty()) return replay_trace(o, filter);
     Output out;
-    TracePipeline pipeline(out.stream(), o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms, o.raw,
-                           filter);
+    TracePipeline pipeline(out.stream(), o.json ? TracePipeline::Format::Json : TracePipeline::Format::Text, o.hms,
+                           o.raw, filter);
     pipeline.set_max_connections(o.common.max_sockets);
     pipeline.begin_run(WallClock::now().offset_ns);
 

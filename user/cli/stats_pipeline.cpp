@@ -1,8 +1,7 @@
 // Engine + Aggregator + stats renderer, for stats (live) and report.
-#include "cli/pipeline.hpp"
-
 #include <algorithm>
 
+#include "cli/pipeline.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -43,7 +42,8 @@ StatsReport StatsPipeline::report(uint64_t now_ns, uint64_t duration_ns, const D
     // Sockets that entered their state before --from and are still in it
     // at --to are present at start of the window, not entered.
     uint64_t since = 0;
-    if (window_.has_from()) since = static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(window_.from) - offset_));
+    if (window_.has_from())
+        since = static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(window_.from) - offset_));
     StatsReport report;
     report.by = by_;
     report.groups = agg_.report(*engine_, now_ns, since, holders ? holders() : std::vector<SocketHolder>{});

@@ -31,7 +31,8 @@ void TracePipeline::use_clock(int64_t clock_offset_ns) {
     if (renderer_ && clock_offset_ns == renderer_offset_) return;
     renderer_offset_ = clock_offset_ns;
     std::ostream& target = format_ == Format::Csv ? static_cast<std::ostream&>(json_line_) : out_;
-    renderer_ = std::make_unique<TraceRenderer>(target, TraceStyle{format_ != Format::Text, hms_}, WallClock{renderer_offset_});
+    renderer_ =
+        std::make_unique<TraceRenderer>(target, TraceStyle{format_ != Format::Text, hms_}, WallClock{renderer_offset_});
 }
 
 void TracePipeline::event(const Event& ev) {

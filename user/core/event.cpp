@@ -13,9 +13,8 @@ namespace tcplinger {
 
 namespace {
 constexpr std::array<std::string_view, 13> kStateNames = {
-    "UNKNOWN",  "ESTABLISHED", "SYN-SENT",   "SYN-RECV", "FIN-WAIT-1",
-    "FIN-WAIT-2", "TIME-WAIT", "CLOSE",      "CLOSE-WAIT", "LAST-ACK",
-    "LISTEN",   "CLOSING",     "NEW-SYN-RECV"};
+    "UNKNOWN", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",  "TIME-WAIT",
+    "CLOSE",   "CLOSE-WAIT",  "LAST-ACK", "LISTEN",   "CLOSING",    "NEW-SYN-RECV"};
 
 std::string canonical(std::string_view text) {
     std::string out;
@@ -27,14 +26,10 @@ std::string canonical(std::string_view text) {
     return out;
 }
 
-std::string comm_of(const char* raw) {
-    return std::string(raw, strnlen(raw, TL_COMM_LEN));
-}
+std::string comm_of(const char* raw) { return std::string(raw, strnlen(raw, TL_COMM_LEN)); }
 }  // namespace
 
-std::string_view state_name(uint8_t state) {
-    return state < kStateNames.size() ? kStateNames[state] : "UNKNOWN";
-}
+std::string_view state_name(uint8_t state) { return state < kStateNames.size() ? kStateNames[state] : "UNKNOWN"; }
 
 std::optional<uint8_t> parse_state(std::string_view text) {
     unsigned value = 0;
@@ -84,8 +79,7 @@ std::string format_endpoint(const Endpoint& ep) {
 }
 
 std::optional<Event> decode(const tl_event& raw) {
-    if (raw.abi != TL_ABI_VERSION || raw.kind < TL_EV_STATE || raw.kind > TL_EV_TW_BIRTH)
-        return std::nullopt;
+    if (raw.abi != TL_ABI_VERSION || raw.kind < TL_EV_STATE || raw.kind > TL_EV_TW_BIRTH) return std::nullopt;
     if (raw.family != 4 && raw.family != 6) return std::nullopt;
     Event ev;
     ev.kind = static_cast<EventKind>(raw.kind);
@@ -102,8 +96,7 @@ std::optional<Event> decode(const tl_event& raw) {
     ev.flags = raw.flags;
     ev.task = Process{raw.pid, comm_of(raw.comm), raw.cgroup_id};
     ev.task_tid = raw.tid;
-    if (raw.flags & TL_F_OWNER_KNOWN)
-        ev.owner = Process{raw.owner_pid, comm_of(raw.owner_comm), raw.owner_cgroup};
+    if (raw.flags & TL_F_OWNER_KNOWN) ev.owner = Process{raw.owner_pid, comm_of(raw.owner_comm), raw.owner_cgroup};
     ev.aux0 = raw.aux0;
     ev.aux1 = raw.aux1;
     ev.hz = raw.hz;
@@ -133,8 +126,7 @@ tl_event encode(const Event& ev) {
     if (ev.flags & TL_F_OWNER_KNOWN) {
         raw.owner_pid = ev.owner.pid;
         raw.owner_cgroup = ev.owner.cgroup;
-        std::memcpy(raw.owner_comm, ev.owner.comm.data(),
-                    std::min<size_t>(ev.owner.comm.size(), TL_COMM_LEN));
+        std::memcpy(raw.owner_comm, ev.owner.comm.data(), std::min<size_t>(ev.owner.comm.size(), TL_COMM_LEN));
     }
     raw.aux0 = ev.aux0;
     raw.aux1 = ev.aux1;

@@ -53,8 +53,8 @@ struct Process {
 };
 
 struct Endpoint {
-    uint8_t family = 4;                 // 4 or 6
-    std::array<uint8_t, 16> addr{};     // IPv4 in the first 4 bytes
+    uint8_t family = 4;              // 4 or 6
+    std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes
     uint16_t port = 0;
     bool operator==(const Endpoint&) const = default;
     auto operator<=>(const Endpoint&) const = default;
@@ -88,7 +88,7 @@ struct Event {
     Endpoint local, remote;
     uint8_t old_state = 0, new_state = 0;
     uint16_t flags = 0;
-    Process task;   // current task (tid in task_tid)
+    Process task;  // current task (tid in task_tid)
     uint32_t task_tid = 0;
     Process owner;  // valid when flags & kOwnerKnown
     uint64_t aux0 = 0, aux1 = 0;

@@ -10,14 +10,22 @@ namespace tcplinger::doctor {
 
 std::string_view answer_kind_name(AnswerKind k) {
     switch (k) {
-    case AnswerKind::Ok: return "ok";
-    case AnswerKind::Default: return "default";
-    case AnswerKind::Myth: return "myth";
-    case AnswerKind::Risky: return "risky";
-    case AnswerKind::Missing: return "missing";
-    case AnswerKind::Removed: return "removed";
-    case AnswerKind::Foreign: return "foreign";
-    case AnswerKind::Syntax: return "syntax";
+        case AnswerKind::Ok:
+            return "ok";
+        case AnswerKind::Default:
+            return "default";
+        case AnswerKind::Myth:
+            return "myth";
+        case AnswerKind::Risky:
+            return "risky";
+        case AnswerKind::Missing:
+            return "missing";
+        case AnswerKind::Removed:
+            return "removed";
+        case AnswerKind::Foreign:
+            return "foreign";
+        case AnswerKind::Syntax:
+            return "syntax";
     }
     return "?";
 }
@@ -106,7 +114,8 @@ public:
         }
         const Knob* k = find_knob(l.key);
         risky(l, add);
-        if (k && !k->myth.empty()) add(AnswerKind::Myth, Severity::Info, std::string(k->myth) + ": " + std::string(k->does));
+        if (k && !k->myth.empty())
+            add(AnswerKind::Myth, Severity::Info, std::string(k->myth) + ": " + std::string(k->does));
         if (k && !k->default_value.empty() && normalize_value(k->default_value) == l.value)
             add(AnswerKind::Default, Severity::Info, "already the default: the line changes nothing");
         if (v.answers.empty()) {
@@ -167,7 +176,8 @@ private:
             if (r->size() < ctx_.max_ports_to_one_destination)
                 add(AnswerKind::Risky, Severity::Problem,
                     "only " + thousands(r->size()) + " ports, but the busiest destination holds " +
-                        thousands(ctx_.max_ports_to_one_destination) + " local ports now: connect() would fail with "
+                        thousands(ctx_.max_ports_to_one_destination) +
+                        " local ports now: connect() would fail with "
                         "EADDRNOTAVAIL");
         } else if (l.key == "net.ipv4.tcp_timestamps" && l.value == "0") {
             add(AnswerKind::Risky, Severity::Warn,
@@ -182,8 +192,9 @@ private:
             auto n = num();
             if (n && *n < 60)
                 add(AnswerKind::Myth, Severity::Info,
-                    "shortens orphaned FIN-WAIT-2 to " + std::to_string(*n) + " s; TIME-WAIT stays 60 s "
-                    "(TCP_TIMEWAIT_LEN, tcp_minisocks.c: tcp_time_wait)");
+                    "shortens orphaned FIN-WAIT-2 to " + std::to_string(*n) +
+                        " s; TIME-WAIT stays 60 s "
+                        "(TCP_TIMEWAIT_LEN, tcp_minisocks.c: tcp_time_wait)");
         }
     }
 

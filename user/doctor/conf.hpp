@@ -17,10 +17,10 @@ namespace tcplinger::doctor {
 
 struct ConfLine {
     int number = 0;
-    std::string text;       // the line as written
-    std::string key;        // dotted, normalized; empty for a syntax error
-    std::string raw_key;    // as written (without '-')
-    std::string value;      // whitespace folded
+    std::string text;             // the line as written
+    std::string key;              // dotted, normalized; empty for a syntax error
+    std::string raw_key;          // as written (without '-')
+    std::string value;            // whitespace folded
     bool ignore_missing = false;  // '-' prefix
     bool syntax_error = false;
 };
@@ -29,9 +29,9 @@ std::vector<ConfLine> parse_conf(const std::string& text);
 
 // What the host shows, for the "risky given this host" answers.
 struct ConfContext {
-    std::function<bool(const std::string& raw_key)> key_exists;       // /proc/sys has it
+    std::function<bool(const std::string& raw_key)> key_exists;                 // /proc/sys has it
     std::function<std::optional<std::string>(const std::string& key)> current;  // its value now
-    uint64_t time_wait_now = 0;        // sockets in TIME-WAIT (largest namespace)
+    uint64_t time_wait_now = 0;                 // sockets in TIME-WAIT (largest namespace)
     uint32_t max_ports_to_one_destination = 0;  // local ports held toward the busiest destination
     std::vector<uint16_t> listening_ports;
 };
@@ -53,7 +53,7 @@ struct LineVerdict {
 
 // Every line of one file; `all_keys` are the keys the checked files set
 // together (ip_local_reserved_ports set in another file counts).
-std::vector<LineVerdict> check_conf(const std::vector<ConfLine>& lines, const std::map<std::string, std::string>& all_keys,
-                                    const ConfContext& ctx);
+std::vector<LineVerdict> check_conf(const std::vector<ConfLine>& lines,
+                                    const std::map<std::string, std::string>& all_keys, const ConfContext& ctx);
 
 }  // namespace tcplinger::doctor

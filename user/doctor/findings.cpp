@@ -10,10 +10,14 @@ namespace tcplinger::doctor {
 
 std::string_view severity_name(Severity s) {
     switch (s) {
-    case Severity::Ok: return "ok";
-    case Severity::Info: return "info";
-    case Severity::Warn: return "warn";
-    case Severity::Problem: return "problem";
+        case Severity::Ok:
+            return "ok";
+        case Severity::Info:
+            return "info";
+        case Severity::Warn:
+            return "warn";
+        case Severity::Problem:
+            return "problem";
     }
     return "?";
 }
@@ -30,9 +34,12 @@ std::string thousands(uint64_t n) {
 std::string duration_text(double s) {
     char buf[64];
     if (std::isinf(s)) return "never";
-    if (s < 120) std::snprintf(buf, sizeof(buf), "%.1f s", s);
-    else if (s < 7200) std::snprintf(buf, sizeof(buf), "%.1f min", s / 60);
-    else std::snprintf(buf, sizeof(buf), "%.1f h", s / 3600);
+    if (s < 120)
+        std::snprintf(buf, sizeof(buf), "%.1f s", s);
+    else if (s < 7200)
+        std::snprintf(buf, sizeof(buf), "%.1f min", s / 60);
+    else
+        std::snprintf(buf, sizeof(buf), "%.1f h", s / 3600);
     return buf;
 }
 
@@ -101,7 +108,9 @@ private:
         out_.push_back(std::move(f));
         return out_.back();
     }
-    static void ev(Finding& f, const std::string& name, const std::string& value) { f.evidence.push_back({name, value}); }
+    static void ev(Finding& f, const std::string& name, const std::string& value) {
+        f.evidence.push_back({name, value});
+    }
     void setting_ev(Finding& f, const char* key) const {
         auto it = ns_.settings.find(key);
         ev(f, key, it == ns_.settings.end() ? "(absent)" : it->second);
@@ -115,18 +124,19 @@ private:
             if (!ns_.settings.count(std::string(k.key)))
                 absent += (absent.empty() ? "" : ", ") + std::string(k.key) +
                           (k.since.empty() ? "" : " (added in " + std::string(k.since) + ")");
-        auto& f = add(absent.empty() ? Severity::Ok : Severity::Info, "settings",
-                      absent.empty() ? "all " + std::to_string(knobs().size()) + " knobs read"
-                                     : (ns_.recorded ? "not stored in the recording: " : "not on this kernel: ") + absent,
-                      "most TCP knobs are per network namespace (struct netns_ipv4, sysctl_net_ipv4.c: "
-                      "ipv4_net_table); tcp_max_orphans is one host-wide value (ipv4_table, registered for "
-                      "init_net only)");
+        auto& f =
+            add(absent.empty() ? Severity::Ok : Severity::Info, "settings",
+                absent.empty() ? "all " + std::to_string(knobs().size()) + " knobs read"
+                               : (ns_.recorded ? "not stored in the recording: " : "not on this kernel: ") + absent,
+                "most TCP knobs are per network namespace (struct netns_ipv4, sysctl_net_ipv4.c: "
+                "ipv4_net_table); tcp_max_orphans is one host-wide value (ipv4_table, registered for "
+                "init_net only)");
         for (const auto& k : knobs()) {
             std::string key(k.key);
             auto it = ns_.settings.find(key);
             if (it == ns_.settings.end()) continue;
-            bool from_host = std::find(ns_.global_from_host.begin(), ns_.global_from_host.end(), key) !=
-                             ns_.global_from_host.end();
+            bool from_host =
+                std::find(ns_.global_from_host.begin(), ns_.global_from_host.end(), key) != ns_.global_from_host.end();
             ev(f, key, it->second + (k.per_netns ? "" : from_host ? " (host-wide, the host's)" : " (host-wide)"));
         }
     }
@@ -144,8 +154,9 @@ private:
         std::string summary = "tcp_fin_timeout=" + std::to_string(*v) + (*v == 60 ? " (default)" : "") +
                               " bounds orphaned FIN-WAIT-2 only" + measured;
         auto& f = add(s, "tcp_fin_timeout", summary, knob_does("net.ipv4.tcp_fin_timeout"),
-                      *v == 60 ? "" : "expect no change in TIME-WAIT from this knob; it only ends FIN-WAIT-2 of "
-                                      "sockets the application closed when the peer never sends FIN");
+                      *v == 60 ? ""
+                               : "expect no change in TIME-WAIT from this knob; it only ends FIN-WAIT-2 of "
+                                 "sockets the application closed when the peer never sends FIN");
         setting_ev(f, "net.ipv4.tcp_fin_timeout");
         if (obs_ && obs_->tw_expired) {
             ev(f, "time_wait_expired", thousands(obs_->tw_expired));
@@ -175,10 +186,10 @@ private:
                      "tcp_tw_reuse=" + std::to_string(*reuse) + " has no effect: tcp_timestamps=0", does,
                      "turn tcp_timestamps back on (1), or drop tcp_tw_reuse from your configuration");
         } else if (*reuse == 2) {
-            f = &add(Severity::Ok, "tcp_tw_reuse",
-                     "tcp_tw_reuse=2 (default): connect() reuses TIME-WAITs older than " + delay_text +
-                         " on loopback only",
-                     does);
+            f = &add(
+                Severity::Ok, "tcp_tw_reuse",
+                "tcp_tw_reuse=2 (default): connect() reuses TIME-WAITs older than " + delay_text + " on loopback only",
+                does);
         } else {
             f = &add(Severity::Ok, "tcp_tw_reuse",
                      "tcp_tw_reuse=1: connect() reuses TIME-WAITs older than " + delay_text +
@@ -187,8 +198,10 @@ private:
         }
         setting_ev(*f, "net.ipv4.tcp_tw_reuse");
         setting_ev(*f, "net.ipv4.tcp_timestamps");
-        if (delay) setting_ev(*f, "net.ipv4.tcp_tw_reuse_delay");
-        else ev(*f, "net.ipv4.tcp_tw_reuse_delay", "(not on this kernel: added in 6.14)");
+        if (delay)
+            setting_ev(*f, "net.ipv4.tcp_tw_reuse_delay");
+        else
+            ev(*f, "net.ipv4.tcp_tw_reuse_delay", "(not on this kernel: added in 6.14)");
         ev(*f, "TWRecycled", thousands(counter("TWRecycled")));
         if (auto d = delta("TWRecycled")) ev(*f, "TWRecycled_in_window", std::to_string(*d));
     }
@@ -196,9 +209,9 @@ private:
     void timestamps() {
         auto ts = get("net.ipv4.tcp_timestamps");
         if (!ts || *ts != 0) return;
-        auto& f = add(Severity::Warn, "tcp_timestamps",
-                      "tcp_timestamps=0: no PAWS and no TIME-WAIT reuse in this namespace",
-                      knob_does("net.ipv4.tcp_timestamps"), "set tcp_timestamps=1 (the default)");
+        auto& f =
+            add(Severity::Warn, "tcp_timestamps", "tcp_timestamps=0: no PAWS and no TIME-WAIT reuse in this namespace",
+                knob_does("net.ipv4.tcp_timestamps"), "set tcp_timestamps=1 (the default)");
         setting_ev(f, "net.ipv4.tcp_timestamps");
     }
 
@@ -257,8 +270,8 @@ private:
         std::string text = str("net.ipv4.ip_local_port_range");
         auto r = headroom::parse_port_range(text);
         if (!r) return;
-        auto reserved = headroom::parse_port_list(str("net.ipv4.ip_local_reserved_ports")).value_or(
-            std::vector<uint16_t>{});
+        auto reserved =
+            headroom::parse_port_list(str("net.ipv4.ip_local_reserved_ports")).value_or(std::vector<uint16_t>{});
         const std::string does = knob_does("net.ipv4.ip_local_port_range");
         uint32_t size = r->size();
         Finding* f;
@@ -282,8 +295,9 @@ private:
                      does);
         }
         if ((r->low & 1) == (r->high & 1))
-            ev(*f, "note", "start and end have the same parity; the kernel prefers them different "
-                           "(connect() uses even ports first, bind(0) odd ones)");
+            ev(*f, "note",
+               "start and end have the same parity; the kernel prefers them different "
+               "(connect() uses even ports first, bind(0) odd ones)");
         setting_ev(*f, "net.ipv4.ip_local_port_range");
         setting_ev(*f, "net.ipv4.ip_local_reserved_ports");
     }
@@ -370,14 +384,14 @@ private:
         auto& f = add(s, "listen_overflow",
                       now ? "ListenOverflows rose by " + thousands(*d) + " in " + duration_text(obs_->seconds) +
                                 ": an accept queue is full"
-                          : overflows ? "ListenOverflows " + thousands(overflows) + ", ListenDrops " +
-                                            thousands(drops) + " since the namespace began"
-                                      : "no accept-queue overflow",
+                      : overflows ? "ListenOverflows " + thousands(overflows) + ", ListenDrops " + thousands(drops) +
+                                        " since the namespace began"
+                                  : "no accept-queue overflow",
                       knob_does("net.core.somaxconn"),
                       s == Severity::Ok ? ""
                                         : "the application accepts too slowly, or its listen() backlog is small: "
-                                          "backlog = min(listen() argument, somaxconn=" + somax +
-                                              "); ss -ltn shows Recv-Q against Send-Q per listener");
+                                          "backlog = min(listen() argument, somaxconn=" +
+                                              somax + "); ss -ltn shows Recv-Q against Send-Q per listener");
         ev(f, "ListenOverflows", thousands(overflows));
         ev(f, "ListenDrops", thousands(drops));
         if (d) ev(f, "ListenOverflows_in_window", std::to_string(*d));
@@ -398,19 +412,19 @@ private:
         auto dc = delta("TCPAbortOnClose"), dd = delta("TCPAbortOnData");
         int64_t window = (dc ? *dc : 0) + (dd ? *dd : 0);
         Severity s = window > 0 ? Severity::Info : Severity::Ok;
-        auto& f = add(s, "aborts",
-                      window > 0 ? thousands(window) + " connections reset by close() in " +
-                                       duration_text(obs_->seconds) + " (" + std::to_string(dc.value_or(0)) +
-                                       " with unread data, " + std::to_string(dd.value_or(0)) +
-                                       " receiving data after close)"
-                                 : "aborts since the namespace began: " + thousands(on_close) +
-                                       " close() with unread data, " + thousands(on_data) + " data after close()",
-                      "close() with unread received data sends RST instead of FIN (tcp.c: __tcp_close, "
-                      "TCPAbortOnClose); data arriving after close()/shutdown() gets RST (tcp_input.c: "
-                      "tcp_rcv_state_process, TCPAbortOnData). Either way the connection gets no TIME-WAIT",
-                      window > 0 ? "resets that end connections on purpose (SO_LINGER 0) are a way to avoid "
-                                   "TIME-WAIT; unintended ones mean the application closes before reading all"
-                                 : "");
+        auto& f =
+            add(s, "aborts",
+                window > 0 ? thousands(window) + " connections reset by close() in " + duration_text(obs_->seconds) +
+                                 " (" + std::to_string(dc.value_or(0)) + " with unread data, " +
+                                 std::to_string(dd.value_or(0)) + " receiving data after close)"
+                           : "aborts since the namespace began: " + thousands(on_close) +
+                                 " close() with unread data, " + thousands(on_data) + " data after close()",
+                "close() with unread received data sends RST instead of FIN (tcp.c: __tcp_close, "
+                "TCPAbortOnClose); data arriving after close()/shutdown() gets RST (tcp_input.c: "
+                "tcp_rcv_state_process, TCPAbortOnData). Either way the connection gets no TIME-WAIT",
+                window > 0 ? "resets that end connections on purpose (SO_LINGER 0) are a way to avoid "
+                             "TIME-WAIT; unintended ones mean the application closes before reading all"
+                           : "");
         ev(f, "TCPAbortOnClose", thousands(on_close));
         ev(f, "TCPAbortOnData", thousands(on_data));
         if (dc) ev(f, "TCPAbortOnClose_in_window", std::to_string(*dc));
@@ -427,16 +441,18 @@ private:
             double left = headroom::seconds_to_exhaustion(h, rate, d.growth_per_s);
             double level = headroom::steady_time_wait(rate);
             Severity s = Severity::Info;
-            if (h.usable && h.headroom * 10 <= h.usable) s = Severity::Problem;
-            else if (left < 600 || (h.usable && h.headroom * 2 <= h.usable) || level * 2 > h.usable) s = Severity::Warn;
+            if (h.usable && h.headroom * 10 <= h.usable)
+                s = Severity::Problem;
+            else if (left < 600 || (h.usable && h.headroom * 2 <= h.usable) || level * 2 > h.usable)
+                s = Severity::Warn;
             std::string who = d.processes.empty() ? "" : " from " + d.processes.front();
             std::string dest = format_endpoint(Endpoint{h.dest.family, h.dest.daddr, h.dest.dport});
             std::string summary = dest + " takes " + rate_text(rate) + " new TIME-WAIT/s" + who;
             if (d.closes_without_time_wait)
                 summary += " (and " + thousands(d.closes_without_time_wait) + " closes got none: tcp_max_tw_buckets)";
-            summary += "; headroom " +
-                                  thousands(h.headroom) + " of " + thousands(h.usable) + " ports";
-            if (!std::isinf(left)) summary += ", exhausted in " + duration_text(left) + " at this rate";
+            summary += "; headroom " + thousands(h.headroom) + " of " + thousands(h.usable) + " ports";
+            if (!std::isinf(left))
+                summary += ", exhausted in " + duration_text(left) + " at this rate";
             else if (rate > 0)
                 summary += "; at this rate TIME-WAIT levels off at " + thousands(static_cast<uint64_t>(level)) +
                            " ports (rate x 60 s)";
@@ -445,13 +461,13 @@ private:
             if (s != Severity::Info) {
                 advice = "for " + dest + " the fix is connection pooling (keep-alive)";
                 if (h.reuse == headroom::ReuseVerdict::NotLoopback || h.reuse == headroom::ReuseVerdict::Off)
-                    advice += std::string(", or tcp_tw_reuse=1") + (ts ? " (timestamps are on)" : " with timestamps on");
+                    advice +=
+                        std::string(", or tcp_tw_reuse=1") + (ts ? " (timestamps are on)" : " with timestamps on");
                 else if (h.reuse == headroom::ReuseVerdict::NoTimestamps)
                     advice += ", or tcp_timestamps=1 so tcp_tw_reuse works";
                 advice += "; a wider ip_local_port_range only buys time";
             }
-            auto& f = add(s, "destination",
-                          summary,
+            auto& f = add(s, "destination", summary,
                           "each client-side close leaves a TIME-WAIT holding the local port to this destination "
                           "for 60 s (tcp_minisocks.c: tcp_time_wait); connect() skips held 4-tuples "
                           "(inet_hashtables.c: __inet_hash_connect) and fails with EADDRNOTAVAIL when none is left",
@@ -478,13 +494,12 @@ private:
         for (const auto& p : obs_->processes) {
             if (shown++ >= 5 || !p.time_wait_entered) break;
             double rate = p.time_wait_entered / std::max(obs_->seconds, 1e-3);
-            std::string who = p.process.known() ? p.process.comm + " (pid " + std::to_string(p.process.pid) + ")"
-                                                : "unknown process";
+            std::string who =
+                p.process.known() ? p.process.comm + " (pid " + std::to_string(p.process.pid) + ")" : "unknown process";
             auto& f = add(Severity::Info, "process",
                           who + " closed first " + thousands(p.time_wait_entered) + " times in " +
                               duration_text(obs_->seconds) + ": " + rate_text(rate) + " TIME-WAIT/s",
-                          "the side that calls close() first gets the TIME-WAIT (tcp_minisocks.c: tcp_time_wait)",
-                          "");
+                          "the side that calls close() first gets the TIME-WAIT (tcp_minisocks.c: tcp_time_wait)", "");
             ev(f, "time_wait_entered", thousands(p.time_wait_entered));
             ev(f, "time_wait_per_s", rate_text(rate));
             if (p.process.known()) ev(f, "pid", std::to_string(p.process.pid));
@@ -493,8 +508,8 @@ private:
 
     void close_wait() {
         for (const auto& g : obs_->close_wait) {
-            std::string who = g.owner.known() ? g.owner.comm + " (pid " + std::to_string(g.owner.pid) + ")"
-                                              : "an unknown process";
+            std::string who =
+                g.owner.known() ? g.owner.comm + " (pid " + std::to_string(g.owner.pid) + ")" : "an unknown process";
             auto& f = add(Severity::Warn, "close_wait",
                           who + " holds " + thousands(g.sockets) + " CLOSE-WAIT socket(s), the oldest " +
                               (g.oldest_at_least ? "at least " : "") + duration_text(g.oldest_ms / 1e3) +

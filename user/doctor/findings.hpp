@@ -28,17 +28,17 @@ struct Finding {
     std::string netns_name;
     std::string summary;  // what was seen, one sentence with the numbers
     std::vector<Evidence> evidence;
-    std::string kernel;   // what the kernel does, with the function
-    std::string advice;   // what to do; empty: nothing
+    std::string kernel;  // what the kernel does, with the function
+    std::string advice;  // what to do; empty: nothing
 };
 
 // What a capture (or a recording) measured in one namespace.
 struct DestinationLoad {
-    headroom::Headroom headroom;       // at the end
-    uint64_t time_wait_entered = 0;    // client-side TIME-WAITs toward it
+    headroom::Headroom headroom;            // at the end
+    uint64_t time_wait_entered = 0;         // client-side TIME-WAITs toward it
     uint64_t closes_without_time_wait = 0;  // tcp_max_tw_buckets was full
-    double growth_per_s = 0;           // ports held at end minus at start, per second
-    std::vector<std::string> processes;  // "comm (pid)" making them, busiest first
+    double growth_per_s = 0;                // ports held at end minus at start, per second
+    std::vector<std::string> processes;     // "comm (pid)" making them, busiest first
 };
 struct ProcessLoad {
     Process process;
@@ -55,12 +55,12 @@ struct Observation {
     double seconds = 0;
     std::map<std::string, int64_t> tcpext_delta;  // end - start
     bool tcpext_known = false;
-    std::vector<DestinationLoad> destinations;    // busiest first
-    std::vector<ProcessLoad> processes;           // busiest first
+    std::vector<DestinationLoad> destinations;  // busiest first
+    std::vector<ProcessLoad> processes;         // busiest first
     std::vector<CloseWaitGroup> close_wait;
-    uint64_t tw_expired = 0;        // TIME-WAITs that ran their full length
+    uint64_t tw_expired = 0;                // TIME-WAITs that ran their full length
     uint64_t tw_p50_ns = 0, tw_max_ns = 0;  // their residency
-    uint64_t no_timewait = 0;       // closes that got no TIME-WAIT (tcp_max_tw_buckets)
+    uint64_t no_timewait = 0;               // closes that got no TIME-WAIT (tcp_max_tw_buckets)
     uint64_t lost_events = 0;
 };
 

@@ -57,10 +57,14 @@ Sockstat parse_sockstat(const std::string& text) {
         std::string key;
         uint64_t v = 0;
         while (f >> key >> v) {
-            if (key == "inuse") s.inuse = v;
-            else if (key == "orphan") s.orphan = v;
-            else if (key == "tw") s.tw = v;
-            else if (key == "alloc") s.alloc = v;
+            if (key == "inuse")
+                s.inuse = v;
+            else if (key == "orphan")
+                s.orphan = v;
+            else if (key == "tw")
+                s.tw = v;
+            else if (key == "alloc")
+                s.alloc = v;
         }
         s.known = true;
     }
@@ -71,7 +75,7 @@ std::vector<headroom::SocketSample> parse_proc_net_tcp(const std::string& text, 
     std::vector<headroom::SocketSample> out;
     std::istringstream in(text);
     std::string line;
-    std::getline(in, line);  // header
+    std::getline(in, line);            // header
     constexpr uint64_t kUserHz = 100;  // jiffies_delta_to_clock_t
     while (std::getline(in, line)) {
         std::istringstream f(line);

@@ -25,7 +25,8 @@ struct NetnsState {
     std::string name;   // NAME, "host", or "pid 123 (comm)"
     bool host = false;  // the initial namespace (that of pid 1)
     bool in_place = false;
-    bool recorded = false;  // from a recording's header: a missing knob was not stored  // read without setns(): our own namespace, no CAP_SYS_ADMIN
+    bool recorded = false;  // from a recording's header: a missing knob was not stored  // read without setns(): our
+                            // own namespace, no CAP_SYS_ADMIN
     // knob key -> value as /proc/sys prints it (whitespace folded); a knob
     // missing here does not exist on this kernel (or, for a global knob in
     // another namespace, is the host's: see global_from_host).

@@ -54,11 +54,9 @@ const std::vector<Knob>& knobs() {
          "handshake's last ACK (tcp_ipv4.c: tcp_v4_syn_recv_sock, ListenOverflows)",
          ""},
         {"net.ipv4.tcp_max_syn_backlog", true, "", "",
-         "half-open connections kept per listener before SYN cookies or drops (tcp_input.c: tcp_conn_request)",
-         ""},
+         "half-open connections kept per listener before SYN cookies or drops (tcp_input.c: tcp_conn_request)", ""},
         {"net.ipv4.tcp_syncookies", true, "1", "",
-         "1: SYN cookies when the SYN queue overflows (tcp_input.c: tcp_syn_flood_action); 0: SYNs are dropped",
-         ""},
+         "1: SYN cookies when the SYN queue overflows (tcp_input.c: tcp_syn_flood_action); 0: SYNs are dropped", ""},
     };
     return k;
 }

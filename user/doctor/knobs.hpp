@@ -11,12 +11,12 @@
 namespace tcplinger::doctor {
 
 struct Knob {
-    std::string_view key;           // sysctl name, "net.ipv4.tcp_tw_reuse"
-    bool per_netns = true;          // false: one value for the host (init netns only)
-    std::string_view default_value; // as /proc/sys prints it; empty when it depends on the host
-    std::string_view since;         // kernel that added it, when it is recent ("6.14")
-    std::string_view does;          // what the kernel does with it, with the function
-    std::string_view myth;          // what common advice claims instead (empty: none)
+    std::string_view key;            // sysctl name, "net.ipv4.tcp_tw_reuse"
+    bool per_netns = true;           // false: one value for the host (init netns only)
+    std::string_view default_value;  // as /proc/sys prints it; empty when it depends on the host
+    std::string_view since;          // kernel that added it, when it is recent ("6.14")
+    std::string_view does;           // what the kernel does with it, with the function
+    std::string_view myth;           // what common advice claims instead (empty: none)
 };
 
 // The knobs doctor reads per namespace, in the order it reports them.

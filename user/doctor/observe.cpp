@@ -57,8 +57,10 @@ void Observer::begin_run() {
 
 void Observer::event(const Event& ev) {
     if (!first_ns_) first_ns_ = ev.ts_ns;
-    if (ev.kind == EventKind::Existing && snapshot_open_) start_.push_back(sample_of(ev));
-    else if (ev.kind != EventKind::Owner) snapshot_open_ = false;
+    if (ev.kind == EventKind::Existing && snapshot_open_)
+        start_.push_back(sample_of(ev));
+    else if (ev.kind != EventKind::Owner)
+        snapshot_open_ = false;
     if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
         listening_.insert({ev.netns, ev.local.port});
     // A timewait socket is born: lean mode's TwBirth or the full TwStart.

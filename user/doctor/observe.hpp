@@ -52,9 +52,9 @@ private:
     std::map<std::pair<uint32_t, std::pair<uint32_t, std::string>>, uint64_t> by_process_;
     std::vector<headroom::SocketSample> start_, end_;
     bool end_given_ = false;
-    bool snapshot_open_ = true;  // Existing events before any other belong to the start
+    bool snapshot_open_ = true;                          // Existing events before any other belong to the start
     std::set<std::pair<uint32_t, uint16_t>> listening_;  // (netns, port) seen listening
-    std::unordered_set<uint64_t> tw_cookies_;  // timewait sockets counted
+    std::unordered_set<uint64_t> tw_cookies_;            // timewait sockets counted
     std::map<headroom::Destination, uint64_t> tw_born_;
     std::map<headroom::Destination, uint64_t> no_tw_by_dest_;  // closes that got no TIME-WAIT
     std::map<headroom::Destination, std::map<std::pair<uint32_t, std::string>, uint64_t>> dest_processes_;

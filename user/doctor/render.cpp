@@ -13,7 +13,8 @@ namespace {
 std::vector<const Finding*> worst_first(const std::vector<Finding>& f) {
     std::vector<const Finding*> out;
     for (const auto& x : f) out.push_back(&x);
-    std::stable_sort(out.begin(), out.end(), [](const Finding* a, const Finding* b) { return a->severity > b->severity; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Finding* a, const Finding* b) { return a->severity > b->severity; });
     return out;
 }
 
@@ -31,8 +32,10 @@ std::optional<std::string> as_number(const Evidence& e) {
 void jevidence(std::ostream& out, const Evidence& e) {
     json::string(out, e.name);
     out << ':';
-    if (auto n = as_number(e)) out << *n;
-    else json::string(out, e.value);
+    if (auto n = as_number(e))
+        out << *n;
+    else
+        json::string(out, e.value);
 }
 
 // "[warn]    ": the severity column of the text output. Built by appending:
@@ -60,8 +63,9 @@ void render_text(std::ostream& out, const std::vector<NamespaceReport>& reports,
         for (const auto& f : r.findings) ++counts[static_cast<int>(f.severity)];
         // Namespace names, process names and conf lines come from outside:
         // text() escapes them as trace and stats do (render/escape.hpp).
-        out << "== network namespace " << text(r.name) << " (inode " << r.inode << ", " << r.source << "): "
-            << counts[3] << " problem, " << counts[2] << " warn, " << counts[1] << " info, " << counts[0] << " ok\n";
+        out << "== network namespace " << text(r.name) << " (inode " << r.inode << ", " << r.source
+            << "): " << counts[3] << " problem, " << counts[2] << " warn, " << counts[1] << " info, " << counts[0]
+            << " ok\n";
         for (const Finding* f : worst_first(r.findings)) {
             out << severity_column(f->severity) << f->check << ": " << text(f->summary) << "\n";
             if (f->severity == Severity::Ok && !details_for_ok) continue;

@@ -23,8 +23,10 @@ std::optional<std::vector<uint16_t>> parse_port_list(const std::string& text) {
         long a = 0, b = 0;
         char* end = nullptr;
         a = std::strtol(item.c_str(), &end, 10);
-        if (*end == '-') b = std::strtol(end + 1, &end, 10);
-        else b = a;
+        if (*end == '-')
+            b = std::strtol(end + 1, &end, 10);
+        else
+            b = a;
         if (*end || a < 0 || b > 65535 || a > b) return std::nullopt;
         for (long p = a; p <= b; ++p) out.push_back(static_cast<uint16_t>(p));
     }
@@ -60,10 +62,14 @@ ReuseVerdict reuse_verdict(const ReuseSettings& s, const Destination& d) {
 
 std::string reuse_verdict_text(ReuseVerdict v) {
     switch (v) {
-    case ReuseVerdict::Applies: return "TIME-WAIT reuse applies";
-    case ReuseVerdict::Off: return "tcp_tw_reuse=0: no TIME-WAIT reuse";
-    case ReuseVerdict::NotLoopback: return "tcp_tw_reuse=2 reuses loopback only: not here";
-    case ReuseVerdict::NoTimestamps: return "tcp_timestamps=0: TIME-WAIT reuse needs timestamps";
+        case ReuseVerdict::Applies:
+            return "TIME-WAIT reuse applies";
+        case ReuseVerdict::Off:
+            return "tcp_tw_reuse=0: no TIME-WAIT reuse";
+        case ReuseVerdict::NotLoopback:
+            return "tcp_tw_reuse=2 reuses loopback only: not here";
+        case ReuseVerdict::NoTimestamps:
+            return "tcp_timestamps=0: TIME-WAIT reuse needs timestamps";
     }
     return "";
 }
@@ -135,8 +141,10 @@ Headroom compute_group(const NetnsPorts& ports, const Excluded& x, const Destina
         if (s->state == kTimeWait) tw_ports.insert(s->local.port);
     }
     for (const auto& [p, blocked] : held) {
-        if (blocked) ++h.taken;
-        else ++h.reusable_tw;
+        if (blocked)
+            ++h.taken;
+        else
+            ++h.reusable_tw;
     }
     h.time_wait = static_cast<uint32_t>(tw_ports.size());
     h.headroom = h.usable > h.taken ? h.usable - h.taken : 0;

@@ -39,9 +39,9 @@ std::optional<PortRange> parse_port_range(const std::string& text);
 std::optional<std::vector<uint16_t>> parse_port_list(const std::string& text);
 
 struct ReuseSettings {
-    int tw_reuse = 2;               // 0 off, 1 on, 2 loopback only
-    bool timestamps = true;         // tcp_timestamps != 0
-    uint32_t reuse_delay_ms = 1000; // tcp_tw_reuse_delay (1 s before 6.14)
+    int tw_reuse = 2;                // 0 off, 1 on, 2 loopback only
+    bool timestamps = true;          // tcp_timestamps != 0
+    uint32_t reuse_delay_ms = 1000;  // tcp_tw_reuse_delay (1 s before 6.14)
 };
 
 // What one namespace allows connect() to pick from.
@@ -71,7 +71,8 @@ struct Destination {
     auto operator<=>(const Destination&) const = default;
 };
 std::string format_destination(const Destination& d);
-Destination destination_of(uint32_t netns, const Endpoint& local, const Endpoint& remote);  // "127.0.0.1 -> 127.0.0.1:8080"
+Destination destination_of(uint32_t netns, const Endpoint& local,
+                           const Endpoint& remote);  // "127.0.0.1 -> 127.0.0.1:8080"
 
 // Loopback as tcp_twsk_unique tests it for tcp_tw_reuse=2: 127.0.0.0/8,
 // ::1 and ::ffff:127.0.0.0/104 on either end.
@@ -84,14 +85,14 @@ std::string reuse_verdict_text(ReuseVerdict v);
 
 struct Headroom {
     Destination dest;
-    uint32_t range = 0;          // ports in ip_local_port_range
-    uint32_t reserved = 0;       // of them in ip_local_reserved_ports
-    uint32_t bound = 0;          // of them held by bind()/listen() (not reserved)
-    uint32_t usable = 0;         // range - reserved - bound
-    uint32_t taken = 0;          // usable ports whose 4-tuple to dest is held, not reusable
-    uint32_t time_wait = 0;      // of the held 4-tuples, TIME-WAIT (reusable or not)
-    uint32_t reusable_tw = 0;    // TIME-WAITs connect() would take over now
-    uint32_t headroom = 0;       // usable - taken: connect() calls that can succeed now
+    uint32_t range = 0;        // ports in ip_local_port_range
+    uint32_t reserved = 0;     // of them in ip_local_reserved_ports
+    uint32_t bound = 0;        // of them held by bind()/listen() (not reserved)
+    uint32_t usable = 0;       // range - reserved - bound
+    uint32_t taken = 0;        // usable ports whose 4-tuple to dest is held, not reusable
+    uint32_t time_wait = 0;    // of the held 4-tuples, TIME-WAIT (reusable or not)
+    uint32_t reusable_tw = 0;  // TIME-WAITs connect() would take over now
+    uint32_t headroom = 0;     // usable - taken: connect() calls that can succeed now
     ReuseVerdict reuse = ReuseVerdict::Off;
 };
 

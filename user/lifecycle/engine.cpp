@@ -8,12 +8,18 @@ namespace tcplinger {
 
 std::string_view end_reason_name(EndReason r) {
     switch (r) {
-    case EndReason::None: return "";
-    case EndReason::Expired: return "expired";
-    case EndReason::Reused: return "reused";
-    case EndReason::Reset: return "reset";
-    case EndReason::Purged: return "purged";
-    case EndReason::Unknown: return "unknown";
+        case EndReason::None:
+            return "";
+        case EndReason::Expired:
+            return "expired";
+        case EndReason::Reused:
+            return "reused";
+        case EndReason::Reset:
+            return "reset";
+        case EndReason::Purged:
+            return "purged";
+        case EndReason::Unknown:
+            return "unknown";
     }
     return "unknown";
 }
@@ -51,8 +57,8 @@ Connection* Engine::find_or_create(const Event& ev, bool* created) {
     return &c;
 }
 
-void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
-                  const Event* ev, EndReason reason, uint64_t ts_err_ns) {
+void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to, const Event* ev,
+                  EndReason reason, uint64_t ts_err_ns) {
     if (!transition_fn_ || (transitions_ == Transitions::NoTimeWaitOnly && !no_timewait_ && !aborted_)) return;
     Transition t;
     t.ts_ns = ts;
@@ -86,8 +92,8 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     transition_fn_(t);
 }
 
-void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
-                     EndReason reason, uint64_t ts_err_ns) {
+void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev, EndReason reason,
+                     uint64_t ts_err_ns) {
     emit(c, cookie, ts, c.state, to, ev, reason, ts_err_ns);
     if (residency_fn_ && (c.entered_known || c.existing) && c.state != kClose) {
         Residency r;
@@ -124,15 +130,33 @@ void Engine::process(const Event& ev) {
     learn_clock(ev);
     if (ev.ts_ns > kResolveWindowNs) settle_pending(ev.ts_ns - kResolveWindowNs);
     switch (ev.kind) {
-    case EventKind::State: on_state(ev); break;
-    case EventKind::TwStart: on_tw_start(ev); break;
-    case EventKind::TwCancel: on_tw_cancel(ev); break;
-    case EventKind::TwExpire: on_tw_explained(ev, EndReason::Expired); break;
-    case EventKind::TwReuse: on_tw_explained(ev, EndReason::Reused); break;
-    case EventKind::Owner: on_owner(ev); break;
-    case EventKind::Existing: on_existing(ev); break;
-    case EventKind::TwProbe: on_tw_probe(ev); break;
-    case EventKind::TwBirth: on_tw_birth(ev); break;
+        case EventKind::State:
+            on_state(ev);
+            break;
+        case EventKind::TwStart:
+            on_tw_start(ev);
+            break;
+        case EventKind::TwCancel:
+            on_tw_cancel(ev);
+            break;
+        case EventKind::TwExpire:
+            on_tw_explained(ev, EndReason::Expired);
+            break;
+        case EventKind::TwReuse:
+            on_tw_explained(ev, EndReason::Reused);
+            break;
+        case EventKind::Owner:
+            on_owner(ev);
+            break;
+        case EventKind::Existing:
+            on_existing(ev);
+            break;
+        case EventKind::TwProbe:
+            on_tw_probe(ev);
+            break;
+        case EventKind::TwBirth:
+            on_tw_birth(ev);
+            break;
     }
 }
 
@@ -146,7 +170,7 @@ void Engine::reveal_before(const Event& ev, uint64_t limit_ns) {
     if (!c.timewait || c.pending || c.state != kFinWait2) return;
     // As on_tw_probe and finish_timewait would bound it.
     Recovered at = ev.kind == EventKind::TwProbe ? recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns)
-                                                  : recover_timewait_start(ev.aux0, c.entered_ns, ev.ts_ns, ev.ts_ns);
+                                                 : recover_timewait_start(ev.aux0, c.entered_ns, ev.ts_ns, ev.ts_ns);
     if (at.ts_ns < limit_ns) move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
@@ -171,8 +195,7 @@ void Engine::on_state(const Event& ev) {
     // A backup program that was itself interrupted can report a transition
     // its primary already did (see bpf/tcplinger.bpf.c, hit rings): same
     // transition again, with the state already moved on.
-    if (ev.in_task() && !c->closer.known() && tl_is_close_call(ev.old_state, ev.new_state))
-        c->closer = ev.task;
+    if (ev.in_task() && !c->closer.known() && tl_is_close_call(ev.old_state, ev.new_state)) c->closer = ev.task;
     if (ev.old_state == ev.new_state) {
         // close() after shutdown() (tcp.c: tcp_close_state maps FIN-WAIT-1,
         // FIN-WAIT-2, CLOSING and LAST-ACK to themselves): the same stay
@@ -323,14 +346,16 @@ void Engine::learn_clock(const Event& ev) {
     if (ev.hz) hz_ = ev.hz;
     if (!ev.aux1) return;
     switch (ev.kind) {
-    case EventKind::TwStart:
-    case EventKind::TwCancel:
-    case EventKind::TwExpire:
-    case EventKind::TwProbe: break;
-    case EventKind::Existing:
-        if (ev.new_state != kTimeWait) return;
-        break;
-    default: return;
+        case EventKind::TwStart:
+        case EventKind::TwCancel:
+        case EventKind::TwExpire:
+        case EventKind::TwProbe:
+            break;
+        case EventKind::Existing:
+            if (ev.new_state != kTimeWait) return;
+            break;
+        default:
+            return;
     }
     // Probe answers carry no HZ: the one the other records had.
     clock_.observe(ev.ts_ns, ev.aux1, ev.hz ? ev.hz : hz_);
@@ -407,9 +432,7 @@ void Engine::settle_pending(uint64_t up_to_ns) {
     }
 }
 
-void Engine::forget(uint64_t cookie) {
-    conns_.erase(cookie);
-}
+void Engine::forget(uint64_t cookie) { conns_.erase(cookie); }
 
 void Engine::advance(uint64_t now_ns) {
     if (now_ns > kResolveWindowNs) settle_pending(now_ns - kResolveWindowNs);

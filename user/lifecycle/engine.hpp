@@ -29,11 +29,11 @@ struct Transition {
     // prev_ns is exact to this (ns) either way: non-zero when one of its ends
     // is a moment recovered from a timer's expiry (Engine::recover_timewait_start).
     uint64_t prev_err_ns = 0;
-    Process actor;                    // who made it (task context) or whose socket it is
-    uint32_t tid = 0;                 // thread, when the transition ran in task context
+    Process actor;     // who made it (task context) or whose socket it is
+    uint32_t tid = 0;  // thread, when the transition ran in task context
     bool in_task = false;
     Process owner;
-    Process charged;                  // the process the new state is charged to (responsible())
+    Process charged;                     // the process the new state is charged to (responsible())
     EndReason reason = EndReason::None;  // set on TIME-WAIT/FIN-WAIT-2 -> CLOSE from the timewait socket
     bool timewait = false;               // made from the timewait socket's life
     bool rearmed = false;                // the timewait timer was re-armed
@@ -52,9 +52,9 @@ struct Transition {
 struct Residency {
     uint8_t state = 0;
     uint64_t start_ns = 0, end_ns = 0;
-    bool lower_bound = false;  // began before tracing; duration is at least this
+    bool lower_bound = false;       // began before tracing; duration is at least this
     bool present_at_start = false;  // began before tracing (start known exactly only for TIME-WAIT)
-    Process owner;             // the process this stay is charged to (see responsible())
+    Process owner;                  // the process this stay is charged to (see responsible())
     uint32_t netns = 0;
     Endpoint local, remote;
     uint64_t cookie = 0;
@@ -67,17 +67,17 @@ struct Connection {
     uint32_t netns = 0;
     Endpoint local, remote;
     uint8_t state = 0;
-    uint8_t prev_state = 0;      // the state before it (duplicate detection)
-    uint64_t entered_ns = 0;     // when state began (0 with entered_known false)
-    bool entered_known = false;  // false: before tracing started; entered_ns is the start of tracing
-    bool existing = false;       // present when tracing started
+    uint8_t prev_state = 0;          // the state before it (duplicate detection)
+    uint64_t entered_ns = 0;         // when state began (0 with entered_known false)
+    bool entered_known = false;      // false: before tracing started; entered_ns is the start of tracing
+    bool existing = false;           // present when tracing started
     bool stay_before_start = false;  // the current stay began before tracing (even if entered_known)
     uint64_t entered_err_ns = 0;     // entered_ns is recovered, exact to +- this
-    Process owner;   // connect()/listen()/accept() caller
-    Process closer;  // first task to close()/shutdown(): the one charged (responsible())
-    bool timewait = false;  // now a timewait socket
+    Process owner;                   // connect()/listen()/accept() caller
+    Process closer;                  // first task to close()/shutdown(): the one charged (responsible())
+    bool timewait = false;           // now a timewait socket
     bool rearmed = false;
-    uint64_t kaddr = 0;     // timewait socket address (live only), for the substate probe
+    uint64_t kaddr = 0;         // timewait socket address (live only), for the substate probe
     bool probe_queued = false;  // waiting in the engine's probe queue
     uint32_t hz = 0;
     struct PendingEnd {
@@ -129,7 +129,7 @@ private:
 
 struct EngineCounters {
     uint64_t events = 0;
-    uint64_t evicted = 0;        // sockets not tracked (engine table full), each counted once
+    uint64_t evicted = 0;          // sockets not tracked (engine table full), each counted once
     uint64_t unknown_sockets = 0;  // events for sockets first seen mid-life
     uint64_t duplicates = 0;       // the same transition reported twice (dropped)
 };
@@ -182,8 +182,8 @@ public:
 
 private:
     Connection* find_or_create(const Event& ev, bool* created);
-    void emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to,
-              const Event* ev, EndReason reason, uint64_t ts_err_ns = 0);
+    void emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to, const Event* ev,
+              EndReason reason, uint64_t ts_err_ns = 0);
     void move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
                  EndReason reason = EndReason::None, uint64_t ts_err_ns = 0);
     void finish_timewait(uint64_t cookie, Connection& c, EndReason reason);
@@ -205,8 +205,7 @@ private:
         uint64_t ts_ns = 0, err_ns = 0;
     };
     // seen_ns: the event that showed the move, for a stream with no HZ.
-    Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
-                                     uint64_t seen_ns) const;
+    Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after, uint64_t seen_ns) const;
     void learn_clock(const Event& ev);
     void on_owner(const Event& ev);
     void on_existing(const Event& ev);

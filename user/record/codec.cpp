@@ -44,8 +44,8 @@ void EventsEncoder::address(const Endpoint& ep) {
 
 void EventsEncoder::process(const Process& p) {
     // try_emplace: no map node made and thrown away for a process seen before.
-    auto [it, added] = processes_.try_emplace(std::make_tuple(p.pid, p.comm, p.cgroup),
-                                              static_cast<uint32_t>(processes_.size()));
+    auto [it, added] =
+        processes_.try_emplace(std::make_tuple(p.pid, p.comm, p.cgroup), static_cast<uint32_t>(processes_.size()));
     put_varint(out_, it->second);
     if (!added) return;
     put_varint(out_, p.pid);
@@ -163,7 +163,8 @@ public:
                 item.type = Item::Type::CgroupName;
                 item.cgroup_id = in_.varint();
                 item.cgroup_path = std::string(in_.string(kMaxPath));
-            } else if (tag >= static_cast<uint8_t>(EventKind::State) && tag <= static_cast<uint8_t>(EventKind::TwProbe)) {
+            } else if (tag >= static_cast<uint8_t>(EventKind::State) &&
+                       tag <= static_cast<uint8_t>(EventKind::TwProbe)) {
                 item.event = event(static_cast<EventKind>(tag));
             } else {
                 return std::nullopt;

@@ -67,8 +67,8 @@ private:
 
 struct Item {
     enum class Type : uint8_t { Event, Advance, CgroupName } type = Type::Event;
-    Event event;       // Event
-    uint64_t ts_ns = 0;  // Advance
+    Event event;             // Event
+    uint64_t ts_ns = 0;      // Advance
     uint64_t cgroup_id = 0;  // CgroupName
     std::string cgroup_path;
 };

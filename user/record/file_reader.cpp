@@ -33,16 +33,18 @@ public:
         std::string_view prefix = src_.at(0, kPrefixSize);
         if (src_.error()) return read_failed(0);
         switch (check_prefix(prefix, &version)) {
-        case PrefixCheck::NotRecording: return verdict(FileReport::Verdict::NotRecording);
-        case PrefixCheck::TooShort:
-            r_.truncated_bytes = src_.size();
-            return verdict(FileReport::Verdict::NoHeader);
-        case PrefixCheck::Damaged:
-            // Frames check themselves: read them as this version's.
-            r_.prefix_damaged = true;
-            version = kFormatVersion;
-            break;
-        case PrefixCheck::Ok: break;
+            case PrefixCheck::NotRecording:
+                return verdict(FileReport::Verdict::NotRecording);
+            case PrefixCheck::TooShort:
+                r_.truncated_bytes = src_.size();
+                return verdict(FileReport::Verdict::NoHeader);
+            case PrefixCheck::Damaged:
+                // Frames check themselves: read them as this version's.
+                r_.prefix_damaged = true;
+                version = kFormatVersion;
+                break;
+            case PrefixCheck::Ok:
+                break;
         }
         r_.version = version;
         if (version > kFormatVersion) return verdict(FileReport::Verdict::Newer);
@@ -136,41 +138,41 @@ private:
     // False when a frame that passed its checksum does not decode.
     bool dispatch(const FrameHeader& h, const std::string& payload) {
         switch (h.type) {
-        case FrameType::Header: {
-            if (r_.header) return true;  // the copy (or a repeat) is ignored
-            auto header = decode_header(payload);
-            if (!header) return false;
-            r_.header = std::move(header);
-            r_.header_from_copy = h.seq != 0;
-            r_.stopped = !v_.header(*r_.header);
-            return true;
-        }
-        case FrameType::Events:
-        case FrameType::Carry: {
-            // Events before the header cannot be placed in time: skipped.
-            if (!r_.header) return false;
-            auto decoded = decode_items(payload);
-            if (!decoded) return false;
-            for (const Item& item : decoded->items) {
-                if (item.type == Item::Type::Event) {
-                    ++r_.events;
-                    if (h.type == FrameType::Events) r_.last_mono_ns = std::max(r_.last_mono_ns, item.event.ts_ns);
-                }
+            case FrameType::Header: {
+                if (r_.header) return true;  // the copy (or a repeat) is ignored
+                auto header = decode_header(payload);
+                if (!header) return false;
+                r_.header = std::move(header);
+                r_.header_from_copy = h.seq != 0;
+                r_.stopped = !v_.header(*r_.header);
+                return true;
             }
-            if (decoded->status) r_.last_mono_ns = std::max(r_.last_mono_ns, decoded->status->mono_ns);
-            r_.stopped = !v_.items(h.type, *decoded);
-            return true;
-        }
-        case FrameType::Trailer: {
-            if (!r_.header) return false;
-            auto trailer = decode_trailer(payload);
-            if (!trailer) return false;
-            r_.trailer = true;
-            r_.write_failed = trailer->reason == Trailer::Reason::WriteFailed;
-            r_.last_mono_ns = std::max(r_.last_mono_ns, trailer->end_ns);
-            r_.stopped = !v_.trailer(*trailer);
-            return true;
-        }
+            case FrameType::Events:
+            case FrameType::Carry: {
+                // Events before the header cannot be placed in time: skipped.
+                if (!r_.header) return false;
+                auto decoded = decode_items(payload);
+                if (!decoded) return false;
+                for (const Item& item : decoded->items) {
+                    if (item.type == Item::Type::Event) {
+                        ++r_.events;
+                        if (h.type == FrameType::Events) r_.last_mono_ns = std::max(r_.last_mono_ns, item.event.ts_ns);
+                    }
+                }
+                if (decoded->status) r_.last_mono_ns = std::max(r_.last_mono_ns, decoded->status->mono_ns);
+                r_.stopped = !v_.items(h.type, *decoded);
+                return true;
+            }
+            case FrameType::Trailer: {
+                if (!r_.header) return false;
+                auto trailer = decode_trailer(payload);
+                if (!trailer) return false;
+                r_.trailer = true;
+                r_.write_failed = trailer->reason == Trailer::Reason::WriteFailed;
+                r_.last_mono_ns = std::max(r_.last_mono_ns, trailer->end_ns);
+                r_.stopped = !v_.trailer(*trailer);
+                return true;
+            }
         }
         return false;
     }
@@ -193,9 +195,7 @@ std::string wall_text(const FileReport& r) {
     return buf;
 }
 
-std::string plural(uint64_t n, const char* what) {
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
+std::string plural(uint64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 }  // namespace
 
 std::unique_ptr<FileSource> FileSource::open(const std::string& path, std::string* error) {
@@ -257,20 +257,23 @@ FileReport peek_header(std::string_view data) {
 std::string describe(const std::string& path, const FileReport& r) {
     using V = FileReport::Verdict;
     switch (r.verdict) {
-    case V::Empty: return path + ": empty file: nothing recovered, skipped";
-    case V::NotRecording: return path + ": not a tcplinger recording (no TLRECORD signature): skipped";
-    case V::Newer:
-        return path + ": format version " + std::to_string(r.version) + " is newer than this tcplinger reads (" +
-               std::to_string(kFormatVersion) + "): skipped; read it with a newer tcplinger";
-    case V::NoHeader:
-        if (r.read_error)
-            return path + ": cannot read: " + std::strerror(r.read_error) + ": nothing recovered, skipped";
-        if (r.file_bytes < kPrefixSize + kFrameHeaderSize && r.truncated_bytes)
-            return path + ": truncated before its header (" + plural(r.file_bytes, "byte") +
-                   "): nothing recovered, skipped";
-        return path + ": header frame missing or damaged: nothing recovered, skipped all " +
-               plural(r.file_bytes, "byte");
-    case V::Read: break;
+        case V::Empty:
+            return path + ": empty file: nothing recovered, skipped";
+        case V::NotRecording:
+            return path + ": not a tcplinger recording (no TLRECORD signature): skipped";
+        case V::Newer:
+            return path + ": format version " + std::to_string(r.version) + " is newer than this tcplinger reads (" +
+                   std::to_string(kFormatVersion) + "): skipped; read it with a newer tcplinger";
+        case V::NoHeader:
+            if (r.read_error)
+                return path + ": cannot read: " + std::strerror(r.read_error) + ": nothing recovered, skipped";
+            if (r.file_bytes < kPrefixSize + kFrameHeaderSize && r.truncated_bytes)
+                return path + ": truncated before its header (" + plural(r.file_bytes, "byte") +
+                       "): nothing recovered, skipped";
+            return path + ": header frame missing or damaged: nothing recovered, skipped all " +
+                   plural(r.file_bytes, "byte");
+        case V::Read:
+            break;
     }
     if (r.clean() && !r.write_failed) return "";
     std::vector<std::string> skipped;
@@ -288,9 +291,9 @@ std::string describe(const std::string& path, const FileReport& r) {
     std::string cause = r.read_error        ? std::string("read error")
                         : r.truncated_bytes ? "truncated (recorder killed, power cut or disk full?)"
                         : r.damaged_regions ? "damaged (checksum mismatch)"
-                        : r.write_failed ? "recording stopped by a write error (disk full?)"
-                        : !r.trailer ? "not closed (recorder killed, disk full, or still recording)"
-                                     : "damaged";
+                        : r.write_failed    ? "recording stopped by a write error (disk full?)"
+                        : !r.trailer        ? "not closed (recorder killed, disk full, or still recording)"
+                                            : "damaged";
     std::string line = path + ": " + cause + ": recovered " + plural(r.frames, "frame") + ", " +
                        plural(r.events, "event") + wall_text(r);
     if (!skipped.empty()) {

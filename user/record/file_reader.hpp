@@ -43,16 +43,16 @@ struct FileReport {
     uint64_t events = 0;           // events read (carry included)
     uint64_t damaged_regions = 0;  // stretches of bad bytes skipped
     uint64_t damaged_bytes = 0;
-    uint64_t frames_lost = 0;      // frame numbers missing around damage
-    uint64_t truncated_bytes = 0;  // incomplete last frame (or unreadable tail)
-    int read_error = 0;            // errno of a failed read (the rest of the file is unread)
-    bool header_from_copy = false; // the first header frame was damaged; its copy was read
+    uint64_t frames_lost = 0;       // frame numbers missing around damage
+    uint64_t truncated_bytes = 0;   // incomplete last frame (or unreadable tail)
+    int read_error = 0;             // errno of a failed read (the rest of the file is unread)
+    bool header_from_copy = false;  // the first header frame was damaged; its copy was read
     bool prefix_damaged = false;
     bool trailer = false;
-    bool write_failed = false;     // the trailer says the recorder stopped on a write error
-    bool stopped = false;          // the visitor asked to stop
+    bool write_failed = false;  // the trailer says the recorder stopped on a write error
+    bool stopped = false;       // the visitor asked to stop
     std::optional<FileHeader> header;
-    uint64_t last_mono_ns = 0;     // latest flush status or event time read
+    uint64_t last_mono_ns = 0;  // latest flush status or event time read
     bool useful() const { return verdict == Verdict::Read && header.has_value(); }
     bool clean() const {
         return useful() && !damaged_regions && !truncated_bytes && !prefix_damaged && (trailer || stopped);

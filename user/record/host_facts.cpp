@@ -22,7 +22,8 @@ uint32_t config_hz(const std::string& release) {
     std::ifstream in("/boot/config-" + release);
     std::string line;
     while (std::getline(in, line))
-        if (line.rfind("CONFIG_HZ=", 0) == 0) return static_cast<uint32_t>(std::strtoul(line.c_str() + 10, nullptr, 10));
+        if (line.rfind("CONFIG_HZ=", 0) == 0)
+            return static_cast<uint32_t>(std::strtoul(line.c_str() + 10, nullptr, 10));
     return 0;
 }
 

@@ -6,8 +6,23 @@ namespace tcplinger::rec {
 
 namespace {
 enum HeaderKey : uint64_t {
-    kFormatVersionKey = 1, kToolVersion, kAbi, kHostname, kKernelRelease, kBootId, kClockOffset, kHz,
-    kRecordingId, kFileIndex, kRecordingStart, kFileStart, kDropsAtStart, kCommand, kNetns, kCarried, kCarryDropped,
+    kFormatVersionKey = 1,
+    kToolVersion,
+    kAbi,
+    kHostname,
+    kKernelRelease,
+    kBootId,
+    kClockOffset,
+    kHz,
+    kRecordingId,
+    kFileIndex,
+    kRecordingStart,
+    kFileStart,
+    kDropsAtStart,
+    kCommand,
+    kNetns,
+    kCarried,
+    kCarryDropped,
 };
 enum TrailerKey : uint64_t { kEnd = 1, kDrops, kTrailerNetns, kReason, kTrailerHz, kEvents };
 enum NetnsKey : uint64_t { kInode = 1, kPath, kSysctl, kTcpExt };
@@ -25,8 +40,8 @@ void field_s(std::string& out, uint64_t key, int64_t v) { field_u(out, key, zigz
 
 std::string encode_drops(const DropCounters& d) {
     std::string out;
-    for (uint64_t v : {d.events, d.ringbuf_drops, d.sock_untracked, d.sock_map_full, d.nested_caught,
-                       d.recursion_lost, d.no_cookie})
+    for (uint64_t v :
+         {d.events, d.ringbuf_drops, d.sock_untracked, d.sock_map_full, d.nested_caught, d.recursion_lost, d.no_cookie})
         put_varint(out, v);
     return out;
 }
@@ -81,28 +96,31 @@ std::optional<NetnsFacts> decode_netns(std::string_view payload) {
     bool ok = for_fields(payload, [&](uint64_t key, std::string_view v) {
         uint64_t x = 0;
         switch (key) {
-        case kInode:
-            if (!read_u(v, &x)) return false;
-            n.inode = static_cast<uint32_t>(x);
-            return true;
-        case kPath: n.path = v; return true;
-        case kSysctl: {
-            Cursor in(v);
-            std::string name(in.string(v.size()));
-            std::string value(in.string(v.size()));
-            if (!in.ok()) return false;
-            n.sysctls.emplace_back(std::move(name), std::move(value));
-            return true;
-        }
-        case kTcpExt: {
-            Cursor in(v);
-            std::string name(in.string(v.size()));
-            uint64_t value = in.varint();
-            if (!in.ok()) return false;
-            n.tcpext[name] = value;
-            return true;
-        }
-        default: return true;
+            case kInode:
+                if (!read_u(v, &x)) return false;
+                n.inode = static_cast<uint32_t>(x);
+                return true;
+            case kPath:
+                n.path = v;
+                return true;
+            case kSysctl: {
+                Cursor in(v);
+                std::string name(in.string(v.size()));
+                std::string value(in.string(v.size()));
+                if (!in.ok()) return false;
+                n.sysctls.emplace_back(std::move(name), std::move(value));
+                return true;
+            }
+            case kTcpExt: {
+                Cursor in(v);
+                std::string name(in.string(v.size()));
+                uint64_t value = in.varint();
+                if (!in.ok()) return false;
+                n.tcpext[name] = value;
+                return true;
+            }
+            default:
+                return true;
         }
     });
     if (!ok) return std::nullopt;
@@ -126,9 +144,7 @@ std::map<uint32_t, uint64_t> tw_overflow_between(const std::vector<NetnsFacts>& 
     return out;
 }
 
-bool same_drops(const DropCounters& a, const DropCounters& b) {
-    return encode_drops(a) == encode_drops(b);
-}
+bool same_drops(const DropCounters& a, const DropCounters& b) { return encode_drops(a) == encode_drops(b); }
 
 std::string encode_header(const FileHeader& h) {
     std::string out;
@@ -163,32 +179,54 @@ std::optional<FileHeader> decode_header(std::string_view payload) {
             return true;
         };
         switch (key) {
-        case kFormatVersionKey: return number(&h.format_version);
-        case kToolVersion: h.tool_version = v; return true;
-        case kAbi: return number(&h.abi);
-        case kHostname: h.hostname = v; return true;
-        case kKernelRelease: h.kernel_release = v; return true;
-        case kBootId: h.boot_id = v; return true;
-        case kClockOffset:
-            if (!read_u(v, &x)) return false;
-            h.clock_offset_ns = unzigzag(x);
-            return true;
-        case kHz: return number(&h.hz);
-        case kRecordingId: return number(&h.recording_id);
-        case kFileIndex: return number(&h.file_index);
-        case kRecordingStart: return number(&h.recording_start_ns);
-        case kFileStart: return number(&h.file_start_ns);
-        case kDropsAtStart: h.drops_at_start = decode_drops(v, &ok); return ok;
-        case kCommand: h.command = v; return true;
-        case kCarried: return number(&h.carried);
-        case kCarryDropped: return number(&h.carry_dropped);
-        case kNetns: {
-            auto n = decode_netns(v);
-            if (!n) return false;
-            h.netns.push_back(std::move(*n));
-            return true;
-        }
-        default: return true;
+            case kFormatVersionKey:
+                return number(&h.format_version);
+            case kToolVersion:
+                h.tool_version = v;
+                return true;
+            case kAbi:
+                return number(&h.abi);
+            case kHostname:
+                h.hostname = v;
+                return true;
+            case kKernelRelease:
+                h.kernel_release = v;
+                return true;
+            case kBootId:
+                h.boot_id = v;
+                return true;
+            case kClockOffset:
+                if (!read_u(v, &x)) return false;
+                h.clock_offset_ns = unzigzag(x);
+                return true;
+            case kHz:
+                return number(&h.hz);
+            case kRecordingId:
+                return number(&h.recording_id);
+            case kFileIndex:
+                return number(&h.file_index);
+            case kRecordingStart:
+                return number(&h.recording_start_ns);
+            case kFileStart:
+                return number(&h.file_start_ns);
+            case kDropsAtStart:
+                h.drops_at_start = decode_drops(v, &ok);
+                return ok;
+            case kCommand:
+                h.command = v;
+                return true;
+            case kCarried:
+                return number(&h.carried);
+            case kCarryDropped:
+                return number(&h.carry_dropped);
+            case kNetns: {
+                auto n = decode_netns(v);
+                if (!n) return false;
+                h.netns.push_back(std::move(*n));
+                return true;
+            }
+            default:
+                return true;
         }
     });
     if (!parsed || !ok) return std::nullopt;
@@ -212,24 +250,29 @@ std::optional<Trailer> decode_trailer(std::string_view payload) {
     bool parsed = for_fields(payload, [&](uint64_t key, std::string_view v) {
         uint64_t x = 0;
         switch (key) {
-        case kEnd: return read_u(v, &t.end_ns);
-        case kDrops: t.drops = decode_drops(v, &ok); return ok;
-        case kTrailerNetns: {
-            auto n = decode_netns(v);
-            if (!n) return false;
-            t.netns.push_back(std::move(*n));
-            return true;
-        }
-        case kReason:
-            if (!read_u(v, &x) || x > 2) return false;
-            t.reason = static_cast<Trailer::Reason>(x);
-            return true;
-        case kTrailerHz:
-            if (!read_u(v, &x)) return false;
-            t.hz = static_cast<uint32_t>(x);
-            return true;
-        case kEvents: return read_u(v, &t.events);
-        default: return true;
+            case kEnd:
+                return read_u(v, &t.end_ns);
+            case kDrops:
+                t.drops = decode_drops(v, &ok);
+                return ok;
+            case kTrailerNetns: {
+                auto n = decode_netns(v);
+                if (!n) return false;
+                t.netns.push_back(std::move(*n));
+                return true;
+            }
+            case kReason:
+                if (!read_u(v, &x) || x > 2) return false;
+                t.reason = static_cast<Trailer::Reason>(x);
+                return true;
+            case kTrailerHz:
+                if (!read_u(v, &x)) return false;
+                t.hz = static_cast<uint32_t>(x);
+                return true;
+            case kEvents:
+                return read_u(v, &t.events);
+            default:
+                return true;
         }
     });
     if (!parsed || !ok) return std::nullopt;

@@ -16,9 +16,14 @@ namespace tcplinger::rec {
 
 // The TcpExt counters a recording keeps (/proc/net/netstat): the timewait
 // life, aborts and listen-queue drops (doctor -i reviews them).
-inline constexpr const char* kTcpExtKept[] = {"TW",          "TWKilled",       "TWRecycled",
-                                              "TCPTimeWaitOverflow", "TCPAbortOnData", "TCPAbortOnClose",
-                                              "ListenOverflows",     "ListenDrops"};
+inline constexpr const char* kTcpExtKept[] = {"TW",
+                                              "TWKilled",
+                                              "TWRecycled",
+                                              "TCPTimeWaitOverflow",
+                                              "TCPAbortOnData",
+                                              "TCPAbortOnClose",
+                                              "ListenOverflows",
+                                              "ListenDrops"};
 
 // One traced network namespace, as seen from inside it.
 struct NetnsFacts {
@@ -34,10 +39,10 @@ struct FileHeader {
     std::string tool_version;  // TL_VERSION
     uint32_t abi = 0;          // TL_ABI_VERSION of the tracer that recorded
     std::string hostname, kernel_release, boot_id;
-    int64_t clock_offset_ns = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC when the file began
-    uint32_t hz = 0;              // CONFIG_HZ (0: unknown; events carry it too)
-    uint64_t recording_id = 0;    // random, shared by the files of one recording
-    uint32_t file_index = 1;      // 1, 2, ... within the recording
+    int64_t clock_offset_ns = 0;      // CLOCK_REALTIME - CLOCK_MONOTONIC when the file began
+    uint32_t hz = 0;                  // CONFIG_HZ (0: unknown; events carry it too)
+    uint64_t recording_id = 0;        // random, shared by the files of one recording
+    uint32_t file_index = 1;          // 1, 2, ... within the recording
     uint64_t recording_start_ns = 0;  // CLOCK_MONOTONIC: tracing began
     uint64_t file_start_ns = 0;       // CLOCK_MONOTONIC: this file began
     DropCounters drops_at_start;      // cumulative when this file began
@@ -49,8 +54,8 @@ struct FileHeader {
 
 struct Trailer {
     enum class Reason : uint8_t { Stopped = 0, Rotated = 1, WriteFailed = 2 };
-    uint64_t end_ns = 0;  // CLOCK_MONOTONIC: the figures' "now"
-    DropCounters drops;   // cumulative, final
+    uint64_t end_ns = 0;            // CLOCK_MONOTONIC: the figures' "now"
+    DropCounters drops;             // cumulative, final
     std::vector<NetnsFacts> netns;  // TcpExt at end
     Reason reason = Reason::Stopped;
     uint32_t hz = 0;      // CONFIG_HZ seen in the events

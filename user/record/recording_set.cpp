@@ -45,7 +45,8 @@ std::vector<std::string> expand(const std::vector<std::string>& inputs, std::vec
                 problems.push_back(in + ": cannot read directory: " + ec.message());
                 continue;
             }
-            if (found.empty()) problems.push_back(in + ": no recordings (*" + kFileSuffix + " files) in this directory");
+            if (found.empty())
+                problems.push_back(in + ": no recordings (*" + kFileSuffix + " files) in this directory");
             std::sort(found.begin(), found.end());
             for (const auto& f : found) add(f);
         } else if (!fs::exists(st)) {
@@ -68,14 +69,16 @@ public:
         if (type == FrameType::Carry && !use_carry_) return true;
         for (const Item& item : d.items) {
             switch (item.type) {
-            case Item::Type::Event:
-                ++s_.events;
-                if (!v_.event(item.event)) return false;
-                break;
-            case Item::Type::Advance: v_.advance(item.ts_ns); break;
-            case Item::Type::CgroupName:
-                if (!item.cgroup_path.empty()) s_.cgroup_paths[item.cgroup_id] = item.cgroup_path;
-                break;
+                case Item::Type::Event:
+                    ++s_.events;
+                    if (!v_.event(item.event)) return false;
+                    break;
+                case Item::Type::Advance:
+                    v_.advance(item.ts_ns);
+                    break;
+                case Item::Type::CgroupName:
+                    if (!item.cgroup_path.empty()) s_.cgroup_paths[item.cgroup_id] = item.cgroup_path;
+                    break;
             }
             if (item.type == Item::Type::Event) last_ns = std::max(last_ns, item.event.ts_ns);
         }
@@ -129,9 +132,12 @@ SegmentEnd finish_segment(const OpenSegment& seg) {
 }  // namespace
 
 DropCounters drops_between(const DropCounters& a, const DropCounters& b) {
-    return DropCounters{sub(b.events, a.events),           sub(b.ringbuf_drops, a.ringbuf_drops),
-                        sub(b.sock_untracked, a.sock_untracked), sub(b.sock_map_full, a.sock_map_full),
-                        sub(b.nested_caught, a.nested_caught), sub(b.recursion_lost, a.recursion_lost),
+    return DropCounters{sub(b.events, a.events),
+                        sub(b.ringbuf_drops, a.ringbuf_drops),
+                        sub(b.sock_untracked, a.sock_untracked),
+                        sub(b.sock_map_full, a.sock_map_full),
+                        sub(b.nested_caught, a.nested_caught),
+                        sub(b.recursion_lost, a.recursion_lost),
                         sub(b.no_cookie, a.no_cookie)};
 }
 

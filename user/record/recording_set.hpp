@@ -18,10 +18,10 @@ namespace tcplinger::rec {
 // after a missing or damaged file (then the sockets carried over into the
 // next file stand in for the history that is gone).
 struct SegmentEnd {
-    uint64_t start_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC: the run the figures cover
-    bool closed = false;                // ended with a trailer
-    DropCounters drops;                 // lost during the segment
-    bool overflow_known = false;        // TcpExt read at both ends
+    uint64_t start_ns = 0, end_ns = 0;         // CLOCK_MONOTONIC: the run the figures cover
+    bool closed = false;                       // ended with a trailer
+    DropCounters drops;                        // lost during the segment
+    bool overflow_known = false;               // TcpExt read at both ends
     std::map<uint32_t, uint64_t> tw_overflow;  // netns -> TCPTimeWaitOverflow during the segment
 };
 

@@ -68,9 +68,12 @@ std::optional<uint64_t> parse_size(const std::string& text) {
     if (unit.size() == 2 && (unit[1] == 'i' || unit[1] == 'I')) unit.pop_back();  // MiB
     if (unit.empty()) return n;
     switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
-    case 'K': return unit.size() == 1 ? std::optional<uint64_t>(n << 10) : std::nullopt;
-    case 'M': return unit.size() == 1 ? std::optional<uint64_t>(n << 20) : std::nullopt;
-    case 'G': return unit.size() == 1 ? std::optional<uint64_t>(n << 30) : std::nullopt;
+        case 'K':
+            return unit.size() == 1 ? std::optional<uint64_t>(n << 10) : std::nullopt;
+        case 'M':
+            return unit.size() == 1 ? std::optional<uint64_t>(n << 20) : std::nullopt;
+        case 'G':
+            return unit.size() == 1 ? std::optional<uint64_t>(n << 30) : std::nullopt;
     }
     return std::nullopt;
 }
@@ -80,7 +83,8 @@ Recorder::Recorder(RecorderOptions opts) : opts_(std::move(opts)) {
     std::string dir = opts_.path;
     if (opts_.rotate) {
         if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-            throw FatalError(dir + " is not a directory: give a directory for rotating files, or a name ending in .tlr");
+            throw FatalError(dir +
+                             " is not a directory: give a directory for rotating files, or a name ending in .tlr");
         if (!fs::exists(dir, ec)) {
             if (mkdir(dir.c_str(), 0700) != 0)
                 throw FatalError("failed to create directory " + dir + ": " + errno_text());
@@ -151,7 +155,8 @@ void Recorder::lock_directory() {
                          "): stop it, or record to another directory");
     }
     std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(lock_fd_, 0) != 0 || pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    if (ftruncate(lock_fd_, 0) != 0 ||
+        pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
         // The lock holds without the pid in it; only the message of a second recorder is poorer.
     }
 }
@@ -208,7 +213,8 @@ void Recorder::start(uint64_t started_mono_ns) {
 
     std::string header = encode_header(file_header(started_mono_ns));
     if (opts_.rotate && kPrefixSize + 2 * (kFrameHeaderSize + header.size()) + trailer_reserve() > opts_.max_size / 2)
-        throw FatalError("--max-size " + std::to_string(opts_.max_size) + " is too small: a file's header and trailer take " +
+        throw FatalError("--max-size " + std::to_string(opts_.max_size) +
+                         " is too small: a file's header and trailer take " +
                          std::to_string(2 * header.size() + trailer_reserve()) + " bytes (" +
                          std::to_string(netns_.size()) + " network namespaces); give at least " +
                          std::to_string(4 * (2 * header.size() + trailer_reserve())) + " or trace one --netns");

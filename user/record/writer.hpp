@@ -21,25 +21,25 @@
 namespace tcplinger::rec {
 
 struct RecorderOptions {
-    std::string path;        // a directory (rotation) or a single file
-    bool rotate = true;      // path is a directory of tcplinger-NNNNNN.tlr files
+    std::string path;                 // a directory (rotation) or a single file
+    bool rotate = true;               // path is a directory of tcplinger-NNNNNN.tlr files
     uint64_t max_size = 64ull << 20;  // per file (rotation only)
     uint32_t max_files = 8;           // files kept in the directory, oldest deleted
     int zstd_level = 3;               // 0: no compression
     uint64_t flush_ns = 1'000'000'000;
-    uint32_t netns = 0;      // the traced namespace (0: all), for the per-netns facts
-    std::string command;     // stored in the header
+    uint32_t netns = 0;   // the traced namespace (0: all), for the per-netns facts
+    std::string command;  // stored in the header
 };
 
 struct RecorderTotals {
     uint64_t events = 0;
-    uint64_t files = 0;         // files opened
-    uint64_t bytes = 0;         // bytes written, all files
-    uint64_t deleted_files = 0; // removed by rotation
+    uint64_t files = 0;              // files opened
+    uint64_t bytes = 0;              // bytes written, all files
+    uint64_t deleted_files = 0;      // removed by rotation
     uint64_t deleted_for_space = 0;  // of those, removed early because the disk was full
-    uint64_t carried = 0;       // sockets carried over into rotated files
-    uint64_t carry_dropped = 0; // lingering sockets left out of a carry frame (size cap)
-    uint64_t lost_events = 0;   // events not written after a write failure
+    uint64_t carried = 0;            // sockets carried over into rotated files
+    uint64_t carry_dropped = 0;      // lingering sockets left out of a carry frame (size cap)
+    uint64_t lost_events = 0;        // events not written after a write failure
 };
 
 class Recorder {
@@ -80,7 +80,7 @@ private:
     void write_header(std::string_view header, uint64_t now_ns);
     void write_frame(FrameType type, std::string_view payload, bool may_rotate, uint64_t now_ns);
     bool write_all(std::string_view bytes);
-    bool make_room();  // deletes the oldest file; false if none can go
+    bool make_room();       // deletes the oldest file; false if none can go
     void lock_directory();  // throws FatalError naming the pid that holds it
     void name_cgroups();
     // Lingering sockets as Existing/Owner events, in frames.
@@ -93,13 +93,13 @@ private:
     std::vector<NetnsFacts> netns_;  // TcpExt as of the current file's start
     uint64_t recording_id_ = 0;
     uint64_t started_ns_ = 0;
-    uint32_t file_index_ = 0;      // within this recording
-    uint32_t next_name_ = 1;       // tcplinger-NNNNNN.tlr
+    uint32_t file_index_ = 0;  // within this recording
+    uint32_t next_name_ = 1;   // tcplinger-NNNNNN.tlr
     std::vector<std::string> own_files_;
     int fd_ = -1;
     int dir_fd_ = -1;
-    int lock_fd_ = -1;  // flock'ed .tcplinger.lock (rotation only)
-    bool started_ = false;      // tracing began: the files are a recording
+    int lock_fd_ = -1;      // flock'ed .tcplinger.lock (rotation only)
+    bool started_ = false;  // tracing began: the files are a recording
     bool created_dir_ = false;
     std::string file_path_;
     uint64_t file_bytes_ = 0;
@@ -107,8 +107,8 @@ private:
     uint64_t file_events_ = 0;
     uint32_t hz_seen_ = 0;
     EventsEncoder encoder_;
-    std::string payload_;   // the Events frame being written; swaps storage with encoder_
-    FrameEncoder framer_;   // every frame is built here
+    std::string payload_;              // the Events frame being written; swaps storage with encoder_
+    FrameEncoder framer_;              // every frame is built here
     uint64_t frame_limit_ = 1u << 20;  // raw bytes per Events frame
     uint64_t last_flush_ns_ = 0, last_sync_ns_ = 0;
     bool events_since_mark_ = false;

@@ -78,31 +78,48 @@ private:
             if (pos_ >= s_.size()) return false;
             char e = s_[pos_++];
             switch (e) {
-            case '"': out.push_back('"'); break;
-            case '\\': out.push_back('\\'); break;
-            case '/': out.push_back('/'); break;
-            case 'n': out.push_back('\n'); break;
-            case 't': out.push_back('\t'); break;
-            case 'r': out.push_back('\r'); break;
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
-            case 'u': {
-                // A code point, written back as UTF-8: a CSV has no escapes,
-                // and must stay valid UTF-8 (json::append_string writes
-                // \u00XX for controls and for bytes that were not UTF-8).
-                if (pos_ + 4 > s_.size()) return false;
-                unsigned v = 0;
-                for (int i = 0; i < 4; ++i) {
-                    int h = hex(s_[pos_ + i]);
-                    if (h < 0) return false;
-                    v = v * 16 + static_cast<unsigned>(h);
+                case '"':
+                    out.push_back('"');
+                    break;
+                case '\\':
+                    out.push_back('\\');
+                    break;
+                case '/':
+                    out.push_back('/');
+                    break;
+                case 'n':
+                    out.push_back('\n');
+                    break;
+                case 't':
+                    out.push_back('\t');
+                    break;
+                case 'r':
+                    out.push_back('\r');
+                    break;
+                case 'b':
+                    out.push_back('\b');
+                    break;
+                case 'f':
+                    out.push_back('\f');
+                    break;
+                case 'u': {
+                    // A code point, written back as UTF-8: a CSV has no escapes,
+                    // and must stay valid UTF-8 (json::append_string writes
+                    // \u00XX for controls and for bytes that were not UTF-8).
+                    if (pos_ + 4 > s_.size()) return false;
+                    unsigned v = 0;
+                    for (int i = 0; i < 4; ++i) {
+                        int h = hex(s_[pos_ + i]);
+                        if (h < 0) return false;
+                        v = v * 16 + static_cast<unsigned>(h);
+                    }
+                    pos_ += 4;
+                    if (v >= 0xd800 && v <= 0xdfff) return false;  // never written: no surrogate pairs
+                    append_utf8(out, v);
+                    break;
                 }
-                pos_ += 4;
-                if (v >= 0xd800 && v <= 0xdfff) return false;  // never written: no surrogate pairs
-                append_utf8(out, v);
-                break;
-            }
-            default: return false;
+                default:
+                    return false;
             }
         }
         return false;

@@ -38,10 +38,18 @@ size_t text_unit(unsigned char c, char* buf) {
     }
     buf[0] = '\\';
     switch (c) {
-    case '\\': buf[1] = '\\'; return 2;
-    case '\n': buf[1] = 'n'; return 2;
-    case '\t': buf[1] = 't'; return 2;
-    case '\r': buf[1] = 'r'; return 2;
+        case '\\':
+            buf[1] = '\\';
+            return 2;
+        case '\n':
+            buf[1] = 'n';
+            return 2;
+        case '\t':
+            buf[1] = 't';
+            return 2;
+        case '\r':
+            buf[1] = 'r';
+            return 2;
     }
     buf[1] = 'x';
     buf[2] = kHex[c >> 4];

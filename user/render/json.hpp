@@ -24,10 +24,18 @@ inline void append_string(std::string& out, std::string_view s) {
     for (size_t i = 0; i < s.size(); ++i) {
         auto c = static_cast<unsigned char>(s[i]);
         switch (c) {
-        case '"': out.append("\\\""); continue;
-        case '\\': out.append("\\\\"); continue;
-        case '\n': out.append("\\n"); continue;
-        case '\t': out.append("\\t"); continue;
+            case '"':
+                out.append("\\\"");
+                continue;
+            case '\\':
+                out.append("\\\\");
+                continue;
+            case '\n':
+                out.append("\\n");
+                continue;
+            case '\t':
+                out.append("\\t");
+                continue;
         }
         if (c < 0x20 || c == 0x7f) {
             escape(c);

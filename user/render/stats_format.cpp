@@ -12,11 +12,16 @@ namespace tcplinger {
 namespace {
 const char* short_name(uint8_t s) {
     switch (s) {
-    case kTimeWait: return "TW";
-    case kFinWait2: return "FW2";
-    case kCloseWait: return "CW";
-    case kLastAck: return "LA";
-    case kClosing: return "CLG";
+        case kTimeWait:
+            return "TW";
+        case kFinWait2:
+            return "FW2";
+        case kCloseWait:
+            return "CW";
+        case kLastAck:
+            return "LA";
+        case kClosing:
+            return "CLG";
     }
     return "?";
 }
@@ -39,13 +44,16 @@ std::string oldest_text(const StateFigures& f) { return (f.oldest_at_least ? ">=
 
 std::string key_name(const GroupKey& k, GroupBy by, const StatsReport& r) {
     switch (by) {
-    case GroupBy::Process: return k.pid ? std::to_string(k.pid) + " " + k.comm : "- (unknown)";
-    case GroupBy::Endpoint: return format_endpoint(k.remote);
-    case GroupBy::LocalPort: return std::to_string(k.lport);
-    case GroupBy::Cgroup: {
-        std::string name = r.cgroup_name ? r.cgroup_name(k.cgroup) : "";
-        return name.empty() ? (k.cgroup ? "cgroup " + std::to_string(k.cgroup) : "- (unknown)") : name;
-    }
+        case GroupBy::Process:
+            return k.pid ? std::to_string(k.pid) + " " + k.comm : "- (unknown)";
+        case GroupBy::Endpoint:
+            return format_endpoint(k.remote);
+        case GroupBy::LocalPort:
+            return std::to_string(k.lport);
+        case GroupBy::Cgroup: {
+            std::string name = r.cgroup_name ? r.cgroup_name(k.cgroup) : "";
+            return name.empty() ? (k.cgroup ? "cgroup " + std::to_string(k.cgroup) : "- (unknown)") : name;
+        }
     }
     return "";
 }
@@ -65,8 +73,8 @@ const StateFigures& figures(const GroupFigures& g, uint8_t s) {
 void reasons_json(std::ostream& out, const std::map<EndReason, uint64_t>& reasons) {
     out << "{";
     bool first = true;
-    for (EndReason r : {EndReason::Expired, EndReason::Reused, EndReason::Reset, EndReason::Purged,
-                        EndReason::Unknown}) {
+    for (EndReason r :
+         {EndReason::Expired, EndReason::Reused, EndReason::Reset, EndReason::Purged, EndReason::Unknown}) {
         auto it = reasons.find(r);
         out << (first ? "" : ",") << '"' << end_reason_name(r) << "\":" << (it == reasons.end() ? 0 : it->second);
         first = false;
@@ -80,7 +88,10 @@ void state_json(std::ostream& out, const StateFigures& f) {
         << ",\"current\":" << f.current << ",\"completed\":" << h.count();
     auto num = [&](const char* name, uint64_t ns, bool valid) {
         out << ",\"" << name << "\":";
-        if (valid) json::millis(out, ns); else out << "null";
+        if (valid)
+            json::millis(out, ns);
+        else
+            out << "null";
     };
     num("p50_ms", h.quantile(0.5), h.count());
     num("p90_ms", h.quantile(0.9), h.count());
@@ -160,13 +171,16 @@ std::vector<const GroupFigures*> ranked(const StatsReport& report) {
 void render_stats_text(std::ostream& out, const StatsReport& r) {
     char buf[512];
     if (r.wall_ns) {
-        std::snprintf(buf, sizeof(buf), "=== %s, %.1f s since start ===\n", format_datetime(r.wall_ns).substr(0, 19).c_str(),
-                      static_cast<double>(r.duration_ns) / 1e9);
+        std::snprintf(buf, sizeof(buf), "=== %s, %.1f s since start ===\n",
+                      format_datetime(r.wall_ns).substr(0, 19).c_str(), static_cast<double>(r.duration_ns) / 1e9);
         out << buf;
     }
-    std::snprintf(buf, sizeof(buf), "%-28s", std::string(group_by_name(r.by) == "process" ? "PID COMM"
-                                                         : group_by_name(r.by) == "endpoint" ? "REMOTE"
-                                                         : group_by_name(r.by) == "lport" ? "LPORT" : "CGROUP").c_str());
+    std::snprintf(buf, sizeof(buf), "%-28s",
+                  std::string(group_by_name(r.by) == "process"    ? "PID COMM"
+                              : group_by_name(r.by) == "endpoint" ? "REMOTE"
+                              : group_by_name(r.by) == "lport"    ? "LPORT"
+                                                                  : "CGROUP")
+                      .c_str());
     out << buf;
     const uint8_t s = r.sort_state;
     std::string sn = short_name(s);
@@ -195,7 +209,8 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
         for (uint8_t o : kLingeringStates) {
             if (o == s) continue;
             const StateFigures& of = figures(*g, o);
-            std::snprintf(buf, sizeof(buf), " %7llu %7llu", static_cast<unsigned long long>(of.entered + of.present_at_start),
+            std::snprintf(buf, sizeof(buf), " %7llu %7llu",
+                          static_cast<unsigned long long>(of.entered + of.present_at_start),
                           static_cast<unsigned long long>(of.current));
             out << buf;
         }
@@ -208,8 +223,9 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
         const StateFigures& f = all[st];
         const Histogram& h = f.residency;
         if (!f.entered && !f.present_at_start && !f.current) continue;
-        out << "\n" << state_name(st) << ": entered " << f.entered << ", present at start " << f.present_at_start
-            << ", now " << f.current;
+        out << "\n"
+            << state_name(st) << ": entered " << f.entered << ", present at start " << f.present_at_start << ", now "
+            << f.current;
         if (f.current) out << " (oldest " << oldest_text(f) << " ms)";
         if (!f.end_reasons.empty()) {
             out << ", ended:";
@@ -227,25 +243,30 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
         for (const auto& [low, n] : rows) {
             uint64_t high = low == 0 ? 0 : 2 * low - 1;
             int stars = peak ? static_cast<int>(n * 40 / peak) : 0;
-            std::snprintf(buf, sizeof(buf), "  %8llu -> %-8llu : %-8llu |%-40s|\n", static_cast<unsigned long long>(low),
-                          static_cast<unsigned long long>(high), static_cast<unsigned long long>(n),
-                          std::string(stars, '*').c_str());
+            std::snprintf(buf, sizeof(buf), "  %8llu -> %-8llu : %-8llu |%-40s|\n",
+                          static_cast<unsigned long long>(low), static_cast<unsigned long long>(high),
+                          static_cast<unsigned long long>(n), std::string(stars, '*').c_str());
             out << buf;
         }
     }
     for (const GroupFigures* g : ranked(r)) {
         if (g->no_timewait)
-            out << "\n" << key_text(g->key, r.by, r) << ": " << g->no_timewait
+            out << "\n"
+                << key_text(g->key, r.by, r) << ": " << g->no_timewait
                 << " closes got no TIME-WAIT (tcp_max_tw_buckets full)\n";
         if (g->aborted)
-            out << "\n" << key_text(g->key, r.by, r) << ": " << g->aborted
+            out << "\n"
+                << key_text(g->key, r.by, r) << ": " << g->aborted
                 << " connections ended by RST or abort, not an orderly close\n";
     }
     for (const auto& [ns, n] : r.tw_overflow)
-        if (n) out << "\nnetns " << ns << ": " << n << " connections got no TIME-WAIT (TCPTimeWaitOverflow, tcp_max_tw_buckets)\n";
-    out << "\n" << "lost " << r.drops.lost() << " (ring buffer " << r.drops.ringbuf_drops << ", recursion "
-        << r.drops.recursion_lost << "), evicted " << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted)
-        << "\n";
+        if (n)
+            out << "\nnetns " << ns << ": " << n
+                << " connections got no TIME-WAIT (TCPTimeWaitOverflow, tcp_max_tw_buckets)\n";
+    out << "\n"
+        << "lost " << r.drops.lost() << " (ring buffer " << r.drops.ringbuf_drops << ", recursion "
+        << r.drops.recursion_lost << "), evicted "
+        << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted) << "\n";
 }
 
 void render_stats_json(std::ostream& out, const StatsReport& r) {
@@ -263,20 +284,29 @@ void render_stats_json(std::ostream& out, const StatsReport& r) {
         first = false;
         const GroupKey& k = g->key;
         switch (r.by) {
-        case GroupBy::Process:
-            out << "\"pid\":";
-            if (k.pid) out << k.pid; else out << "null";
-            out << ",\"comm\":";
-            if (k.pid) json::string(out, k.comm); else out << "null";
-            break;
-        case GroupBy::Endpoint:
-            out << "\"raddr\":\"" << format_addr(k.remote.family, k.remote.addr) << "\",\"rport\":" << k.remote.port;
-            break;
-        case GroupBy::LocalPort: out << "\"lport\":" << k.lport; break;
-        case GroupBy::Cgroup:
-            out << "\"cgroup_id\":" << k.cgroup << ",\"cgroup\":";
-            json::string(out, r.cgroup_name ? r.cgroup_name(k.cgroup) : "");
-            break;
+            case GroupBy::Process:
+                out << "\"pid\":";
+                if (k.pid)
+                    out << k.pid;
+                else
+                    out << "null";
+                out << ",\"comm\":";
+                if (k.pid)
+                    json::string(out, k.comm);
+                else
+                    out << "null";
+                break;
+            case GroupBy::Endpoint:
+                out << "\"raddr\":\"" << format_addr(k.remote.family, k.remote.addr)
+                    << "\",\"rport\":" << k.remote.port;
+                break;
+            case GroupBy::LocalPort:
+                out << "\"lport\":" << k.lport;
+                break;
+            case GroupBy::Cgroup:
+                out << "\"cgroup_id\":" << k.cgroup << ",\"cgroup\":";
+                json::string(out, r.cgroup_name ? r.cgroup_name(k.cgroup) : "");
+                break;
         }
         out << ",\"no_timewait\":" << g->no_timewait << ",\"aborted\":" << g->aborted << ",\"states\":";
         states_json(out, g->states);

@@ -1,6 +1,5 @@
 #include "render/trace_format.hpp"
 
-
 #include <cstdio>
 #include <ctime>
 
@@ -110,15 +109,30 @@ void TraceRenderer::json_line(const Transition& t, uint64_t wall) {
     o.append("Z\",\"ts_ns\":");
     append_uint(o, t.ts_ns);
     o.append(",\"pid\":");
-    if (t.actor.known()) append_uint(o, t.actor.pid); else o.append("null");
+    if (t.actor.known())
+        append_uint(o, t.actor.pid);
+    else
+        o.append("null");
     o.append(",\"tid\":");
-    if (t.tid) append_uint(o, t.tid); else o.append("null");
+    if (t.tid)
+        append_uint(o, t.tid);
+    else
+        o.append("null");
     o.append(",\"comm\":");
-    if (t.actor.known()) json::append_string(o, t.actor.comm); else o.append("null");
+    if (t.actor.known())
+        json::append_string(o, t.actor.comm);
+    else
+        o.append("null");
     o.append(",\"owner_pid\":");
-    if (t.owner.known()) append_uint(o, t.owner.pid); else o.append("null");
+    if (t.owner.known())
+        append_uint(o, t.owner.pid);
+    else
+        o.append("null");
     o.append(",\"owner_comm\":");
-    if (t.owner.known()) json::append_string(o, t.owner.comm); else o.append("null");
+    if (t.owner.known())
+        json::append_string(o, t.owner.comm);
+    else
+        o.append("null");
     o.append(",\"in_task\":");
     append_bool(o, t.in_task);
     o.append(",\"cookie\":");
@@ -140,13 +154,19 @@ void TraceRenderer::json_line(const Transition& t, uint64_t wall) {
     o.append("\",\"new\":\"");
     o.append(state_name(t.new_state));
     o.append("\",\"prev_ms\":");
-    if (t.prev_ns) json::append_millis(o, *t.prev_ns); else o.append("null");
+    if (t.prev_ns)
+        json::append_millis(o, *t.prev_ns);
+    else
+        o.append("null");
     o.append(",\"prev_at_least\":");
     append_bool(o, t.prev_at_least);
     // The error bound of prev_ms: 0 where both ends are event times, half
     // a jiffy at most where one is recovered from a timer (README, Accuracy).
     o.append(",\"prev_ms_err\":");
-    if (t.prev_ns) json::append_millis(o, t.prev_err_ns); else o.append("null");
+    if (t.prev_ns)
+        json::append_millis(o, t.prev_err_ns);
+    else
+        o.append("null");
     o.append(",\"timewait\":");
     append_bool(o, t.timewait);
     o.append(",\"reason\":");
@@ -175,7 +195,10 @@ void TraceRenderer::text_line(const Transition& t, uint64_t wall) {
     o.push_back(' ');
 
     start = o.size();
-    if (t.actor.known()) append_uint(o, t.actor.pid); else o.push_back('-');
+    if (t.actor.known())
+        append_uint(o, t.actor.pid);
+    else
+        o.push_back('-');
     pad_from(o, start, 7);
     o.push_back(' ');
 

@@ -15,9 +15,9 @@ struct WallClock {
     static WallClock now();
 };
 
-std::string format_iso8601(uint64_t wall_ns);       // 2026-11-22T09:44:53.123456Z
-std::string format_hms(uint64_t wall_ns);           // 09:44:53.123 (local time)
-std::string format_datetime(uint64_t wall_ns);      // 2026-11-22 09:44:53.123456 (local time)
+std::string format_iso8601(uint64_t wall_ns);   // 2026-11-22T09:44:53.123456Z
+std::string format_hms(uint64_t wall_ns);       // 09:44:53.123 (local time)
+std::string format_datetime(uint64_t wall_ns);  // 2026-11-22 09:44:53.123456 (local time)
 
 struct TraceStyle {
     bool json = false;
@@ -26,8 +26,7 @@ struct TraceStyle {
 
 class TraceRenderer {
 public:
-    TraceRenderer(std::ostream& out, TraceStyle style, WallClock clock)
-        : out_(out), style_(style), clock_(clock) {
+    TraceRenderer(std::ostream& out, TraceStyle style, WallClock clock) : out_(out), style_(style), clock_(clock) {
         line_.reserve(512);
     }
     void header();

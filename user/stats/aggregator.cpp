@@ -16,10 +16,14 @@ std::optional<GroupBy> parse_group_by(const std::string& text) {
 
 std::string_view group_by_name(GroupBy by) {
     switch (by) {
-    case GroupBy::Process: return "process";
-    case GroupBy::Endpoint: return "endpoint";
-    case GroupBy::LocalPort: return "lport";
-    case GroupBy::Cgroup: return "cgroup";
+        case GroupBy::Process:
+            return "process";
+        case GroupBy::Endpoint:
+            return "endpoint";
+        case GroupBy::LocalPort:
+            return "lport";
+        case GroupBy::Cgroup:
+            return "cgroup";
     }
     return "process";
 }
@@ -45,13 +49,19 @@ void StateFigures::take_oldest(uint64_t age_ns, bool at_least) {
 GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endpoint& local) const {
     GroupKey k;
     switch (by_) {
-    case GroupBy::Process:
-        k.pid = p.pid;
-        k.comm = p.comm;
-        break;
-    case GroupBy::Endpoint: k.remote = remote; break;
-    case GroupBy::LocalPort: k.lport = local.port; break;
-    case GroupBy::Cgroup: k.cgroup = p.cgroup; break;
+        case GroupBy::Process:
+            k.pid = p.pid;
+            k.comm = p.comm;
+            break;
+        case GroupBy::Endpoint:
+            k.remote = remote;
+            break;
+        case GroupBy::LocalPort:
+            k.lport = local.port;
+            break;
+        case GroupBy::Cgroup:
+            k.cgroup = p.cgroup;
+            break;
     }
     return k;
 }
@@ -131,7 +141,8 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
         if (auto h = held.find(key); h != held.end()) {
             g.holders = std::move(h->second);
             std::sort(g.holders.begin(), g.holders.end(), [](const HeldSocket& a, const HeldSocket& b) {
-                return std::tie(b.age_ns, a.holder.pid, a.fd, a.cookie) < std::tie(a.age_ns, b.holder.pid, b.fd, b.cookie);
+                return std::tie(b.age_ns, a.holder.pid, a.fd, a.cookie) <
+                       std::tie(a.age_ns, b.holder.pid, b.fd, b.cookie);
             });
         }
         out.push_back(std::move(g));

@@ -2,14 +2,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -32,8 +32,7 @@ int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
 std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
 
 std::string load_hint(int err) {
-    if (err == -EPERM || err == -EACCES)
-        return ": run as root (sudo) or grant CAP_BPF and CAP_PERFMON";
+    if (err == -EPERM || err == -EACCES) return ": run as root (sudo) or grant CAP_BPF and CAP_PERFMON";
     return ": rerun with -v for libbpf's log";
 }
 
@@ -106,16 +105,15 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     // Order matters: each backup program must run after its primary on
     // the same tracepoint (probes run in registration order).
     bpf_program* order[] = {
-        skel->progs.tl_set_state,    skel->progs.tl_set_state_nested,
-        skel->progs.tl_timer_start,  skel->progs.tl_timer_start_nested,
-        skel->progs.tl_timer_cancel, skel->progs.tl_timer_cancel_nested,
-        skel->progs.tl_timer_expire, skel->progs.tl_timer_expire_nested,
+        skel->progs.tl_set_state,          skel->progs.tl_set_state_nested,    skel->progs.tl_timer_start,
+        skel->progs.tl_timer_start_nested, skel->progs.tl_timer_cancel,        skel->progs.tl_timer_cancel_nested,
+        skel->progs.tl_timer_expire,       skel->progs.tl_timer_expire_nested,
     };
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); ++i) {
         bpf_link* link = bpf_program__attach(order[i]);
         if (!link)
-            throw FatalError(std::string("failed to attach ") + bpf_program__name(order[i]) + ": " +
-                             errstr(errno) + load_hint(-errno));
+            throw FatalError(std::string("failed to attach ") + bpf_program__name(order[i]) + ": " + errstr(errno) +
+                             load_hint(-errno));
         impl_->links.push_back(link);
         if (i % 2 == 1) impl_->pairs.push_back({order[i - 1], order[i]});
     }

@@ -24,10 +24,10 @@ struct KernelFilter {
 
 struct TracerOptions {
     KernelFilter filter;
-    bool verbose = false;          // libbpf's own log on stderr
-    uint32_t ringbuf_mb = 16;      // power of two
-    bool accept_owner = true;      // attach the accept() syscall tracepoints
-    bool lean = false;             // stats: do not ship connection set-up transitions
+    bool verbose = false;      // libbpf's own log on stderr
+    uint32_t ringbuf_mb = 16;  // power of two
+    bool accept_owner = true;  // attach the accept() syscall tracepoints
+    bool lean = false;         // stats: do not ship connection set-up transitions
 };
 
 // Everything that can be lost, always reported.
