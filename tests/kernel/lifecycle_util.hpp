@@ -3,7 +3,10 @@
 #pragma once
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "harness.hpp"
 
@@ -47,6 +50,41 @@ inline pid_t spawn_client_closing_at_once(const Netns& ns, uint16_t port, Pipe& 
         close(c);
         return 0;
     });
+}
+
+// SCM_RIGHTS over a unix socket (unix(7)): one byte carrying one fd.
+struct FdMessage {
+    char byte = 'F';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    FdMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl;
+        msg.msg_controllen = sizeof(ctl);
+    }
+    FdMessage(const FdMessage&) = delete;
+};
+
+inline bool send_fd(int unix_sock, int fd) {
+    FdMessage m;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(unix_sock, &m.msg, 0) == 1;
+}
+
+inline int recv_fd(int unix_sock) {
+    FdMessage m;
+    if (recvmsg(unix_sock, &m.msg, 0) != 1) return -1;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
 }
 
 }  // namespace tltest

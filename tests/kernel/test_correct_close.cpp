@@ -21,6 +21,7 @@
 
 #include "cli/filter.hpp"
 #include "harness.hpp"
+#include "lifecycle_util.hpp"
 #include "stats/aggregator.hpp"
 #include "tracer/system.hpp"
 
@@ -367,38 +368,6 @@ TEST(CorrectClose, CloseAfterShutdownIsOneFinWait1AndOneLastAckStay) {
     expect_complete(cap);
 }
 
-// SCM_RIGHTS over a socketpair: hands a socket to another process.
-struct FdMessage {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    FdMessage() {
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = ctl;
-        msg.msg_controllen = sizeof(ctl);
-    }
-};
-
-void send_fd(int via, int fd) {
-    FdMessage m;
-    cmsghdr* cm = CMSG_FIRSTHDR(&m.msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    if (sendmsg(via, &m.msg, 0) != 1) _exit(96);
-}
-
-int receive_fd(int via) {
-    FdMessage m;
-    if (recvmsg(via, &m.msg, 0) != 1) _exit(95);
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m.msg)), sizeof(int));
-    return fd;
-}
-
 // The shutdown() happened before tracing began: the close() that follows,
 // a FIN-WAIT-2 -> FIN-WAIT-2, is the only event that names the closer. The
 // socket is handed to another process first, so owner (the holder seen at
@@ -423,7 +392,8 @@ TEST(CorrectClose, CloseAfterShutdownNamesTheCloserWhenNothingElseDid) {
         wait_state(c, TCP_FIN_WAIT2);
         pid_t closer = fork();
         if (closer == 0) {
-            int mine = receive_fd(pair[1]);
+            int mine = recv_fd(pair[1]);
+            if (mine < 0) _exit(95);
             dropped.wait();  // the holder's copy is gone: this close() is the last
             close(mine);     // FIN-WAIT-2 -> FIN-WAIT-2: this process is the closer
             closed.open();
@@ -432,7 +402,7 @@ TEST(CorrectClose, CloseAfterShutdownNamesTheCloserWhenNothingElseDid) {
         sh->closer = closer;
         made.open();
         traced.wait();
-        send_fd(pair[0], c);
+        if (!send_fd(pair[0], c)) _exit(96);
         close(c);  // not the last reference (in flight, then the closer's): no kernel event
         dropped.open();
         closed.wait();

@@ -48,41 +48,6 @@ struct Leftovers {
     }
 };
 
-// SCM_RIGHTS over a unix socket (unix(7)): one byte carrying one fd.
-struct FdMessage {
-    char byte = 'F';
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    FdMessage() {
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = ctl;
-        msg.msg_controllen = sizeof(ctl);
-    }
-    FdMessage(const FdMessage&) = delete;
-};
-
-bool send_fd(int unix_sock, int fd) {
-    FdMessage m;
-    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(unix_sock, &m.msg, 0) == 1;
-}
-
-int recv_fd(int unix_sock) {
-    FdMessage m;
-    if (recvmsg(unix_sock, &m.msg, 0) != 1) return -1;
-    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    return fd;
-}
-
 // The socket followed by the engine with this 4-tuple (server side:
 // local = the listening port).
 const Connection* connection(Session& s, uint16_t lport, uint16_t rport) {
