@@ -142,3 +142,19 @@ TEST(Holders, OpenCloseWaitIsChargedToItsHoldersWithTheirFds) {
         << text.str();
     EXPECT_NE(text.str().find("  held by 200 other fd 9: "), std::string::npos) << text.str();
 }
+
+// A holder's comm is whatever that process set (prctl PR_SET_NAME): the
+// "held by" line escapes it as every text output does (issue 10 section 3).
+TEST(Holders, HeldByLineEscapesTheHoldersComm) {
+    Filter all;
+    Aggregator agg(GroupBy::Process, all);
+    Engine engine;
+    accepted_into_close_wait(engine, 5);
+    const Process hostile{150, "a,b\"c\n\x1b[31m\xff", 0};
+    StatsReport rep;
+    rep.groups = agg.report(engine, 503 * kMs, 0, {{5, hostile, 4}});
+    std::ostringstream text;
+    render_stats_text(text, rep);
+    EXPECT_NE(text.str().find("  held by 150 a,b\"c\\n\\x1b[31m\\xff fd 4: "), std::string::npos) << text.str();
+    EXPECT_EQ(text.str().find('\x1b'), std::string::npos) << "no raw escape reaches the terminal";
+}

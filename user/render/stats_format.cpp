@@ -149,7 +149,7 @@ void held_text(std::ostream& out, const StatsReport& r) {
                      [](const HeldSocket* a, const HeldSocket* b) { return a->age_ns > b->age_ns; });
     for (size_t i = 0; i < rows.size() && i < r.top; ++i) {
         const HeldSocket& h = *rows[i];
-        out << "  held by " << h.holder.pid << " " << h.holder.comm << " fd " << h.fd << ": "
+        out << "  held by " << h.holder.pid << " " << text(h.holder.comm) << " fd " << h.fd << ": "
             << format_endpoint(h.local) << " <- " << format_endpoint(h.remote) << ", " << (h.age_at_least ? ">=" : "")
             << ms(h.age_ns) << " ms\n";
     }
