@@ -60,14 +60,26 @@ void TracePipeline::end_run() {
 void TracePipeline::line(const Transition& t) {
     if (!filter_.match(t)) return;
     if (!window_.contains(static_cast<uint64_t>(static_cast<int64_t>(t.ts_ns) + offset_))) return;
-    held_.push(Held{t, held_seq_++, offset_});
+    Held h{t, held_seq_++, offset_};
+    if (in_order_.empty() || t.ts_ns >= in_order_.back().t.ts_ns)
+        in_order_.push_back(std::move(h));
+    else
+        late_.push(std::move(h));
 }
 
 void TracePipeline::release(uint64_t before_ns) {
-    while (!held_.empty() && held_.top().t.ts_ns < before_ns) {
-        use_clock(held_.top().offset_ns);
-        print(held_.top().t);
-        held_.pop();
+    for (;;) {
+        // The earlier of the two heads by (time, arrival): the order one
+        // heap of every line would give.
+        bool fifo = !in_order_.empty() && (late_.empty() || Later{}(late_.top(), in_order_.front()));
+        const Held* next = fifo ? &in_order_.front() : late_.empty() ? nullptr : &late_.top();
+        if (!next || next->t.ts_ns >= before_ns) return;
+        use_clock(next->offset_ns);
+        print(next->t);
+        if (fifo)
+            in_order_.pop_front();
+        else
+            late_.pop();
     }
 }
 
