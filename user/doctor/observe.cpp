@@ -57,9 +57,13 @@ void Observer::begin_run() {
 
 void Observer::event(const Event& ev) {
     if (!first_ns_) first_ns_ = ev.ts_ns;
+    // run_live feeds the jiffies clock sample (Tracer::clock_sample: a
+    // TwProbe with no socket) before the snapshot, and recordings begin with
+    // it: it neither belongs to the snapshot nor ends it.
+    const bool clock_sample = ev.kind == EventKind::TwProbe && ev.cookie == 0;
     if (ev.kind == EventKind::Existing && snapshot_open_)
         start_.push_back(sample_of(ev));
-    else if (ev.kind != EventKind::Owner)
+    else if (ev.kind != EventKind::Owner && !clock_sample)
         snapshot_open_ = false;
     if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
         listening_.insert({ev.netns, ev.local.port});
