@@ -443,3 +443,38 @@ TEST(Doctor, ObserveStartSocketsAreNoGrowth) {
 
 }  // namespace
 }  // namespace tltest
+
+namespace tltest {
+namespace {
+
+size_t line_count(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+// --netns is checked as trace and stats check it (options.cpp kNetns): a
+// value that is no 32-bit inode is a usage error (exit 2) before anything
+// runs (the one-line reason and CLI11's --help hint); a well-formed one
+// that names no namespace is one line and exit 1.
+TEST(Doctor, NetnsValuesAreValidated) {
+    for (const std::string& bad : std::vector<std::string>{"99999999999999999999", "4294967297", "0"}) {
+        ToolRun r = tcplinger("doctor --netns " + bad);
+        EXPECT_EQ(r.code, 2) << bad << ": " << r.out << r.err;
+        // CLI11's usage error, as for trace and stats: the reason, then "Run with --help".
+        EXPECT_EQ(r.err.rfind("--netns: inode " + bad +
+                                  " out of range: a network namespace inode is 1 to 4294967295 (ls -iL "
+                                  "/proc/PID/ns/net)\n",
+                              0),
+                  0u)
+            << r.err;
+        EXPECT_EQ(line_count(r.err), 2u) << bad << ": " << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+    for (const std::string& none : std::vector<std::string>{"4294967295", "/nonexistent/netns", "no-such-tcplinger-ns"}) {
+        ToolRun r = tcplinger("doctor --netns " + none);
+        EXPECT_EQ(r.code, 1) << none << ": " << r.out << r.err;
+        EXPECT_EQ(line_count(r.err), 1u) << none << ": " << r.err;
+        EXPECT_NE(r.err.find("failed to find network namespace '" + none + "'"), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+}
+
+}  // namespace
+}  // namespace tltest

@@ -27,7 +27,8 @@ TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 CLI::App* setup_doctor(CLI::App& app, DoctorOptions& o) {
     auto* cmd = app.add_subcommand(
         "doctor", "check the TCP knobs and counters of every network namespace against what the kernel does");
-    cmd->add_option("--netns", o.netns, "only this namespace: inode number, name in /run/netns, or a path");
+    cmd->add_option("--netns", o.netns, "only this namespace: inode number, name in /run/netns, or a path")
+        ->check(netns_validator());
     auto* observe = cmd->add_option("--observe", o.observe,
                                     "also trace for SECONDS: TIME-WAIT rates per destination and process, port "
                                     "headroom, CLOSE-WAIT leaks, counter deltas")
