@@ -476,5 +476,16 @@ TEST(Doctor, NetnsValuesAreValidated) {
     }
 }
 
+// Standard output is the real /dev/full: one line naming it, exit 1, for
+// the findings and for --conf alike.
+TEST(Doctor, WriteErrorOnDevFull) {
+    std::string data = std::string(TL_TEST_DATA) + "/doctor/";
+    for (const std::string& args : std::vector<std::string>{"doctor", "doctor -j", "doctor --conf " + data + "sound.conf"}) {
+        ToolRun r = tcplinger(args + " >/dev/full");
+        EXPECT_EQ(r.code, 1) << args << ": " << r.err;
+        EXPECT_EQ(r.err, "tcplinger: failed to write standard output: No space left on device\n") << args;
+    }
+}
+
 }  // namespace
 }  // namespace tltest
