@@ -162,6 +162,7 @@ int run_observe(const DoctorOptions& o) {
     hooks.on_poll = [&](uint64_t now) { observer.advance(now); };
     hooks.timewait_probes = [&] { return observer.engine().timewait_probes(kMaxProbedPerRound); };
     hooks.before_stop = [&](Tracer& t) { observer.set_end_sockets(t.snapshot()); };
+    hooks.on_stopped = [&](Tracer& t) { observer.set_holders(t.socket_holders()); };
     DropCounters drops = run_live(live, hooks);
     observer.end_run();
     uint64_t now = sys::monotonic_ns();
