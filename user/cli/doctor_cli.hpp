@@ -19,6 +19,9 @@ struct DoctorOptions {
     bool all = false;  // details for ok findings too
 };
 
+// The --netns check trace and stats use (options.cpp), so doctor rejects
+// the same values the same way.
+const CLI::Validator& netns_validator();
 CLI::App* setup_doctor(CLI::App& app, DoctorOptions& o);
 int run_doctor(const DoctorOptions& o);
 

@@ -132,6 +132,8 @@ void add_window(CLI::App& cmd, std::string& from, std::string& to) {
 }
 }  // namespace
 
+const CLI::Validator& netns_validator() { return kNetns; }
+
 void use_help_formatter(CLI::App& app) { app.formatter(std::make_shared<HelpFormatter>()); }
 
 void setup_socket_filters(CLI::App& app, CommonOptions& o) {

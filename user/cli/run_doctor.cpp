@@ -6,11 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "cli/doctor_cli.hpp"
 #include "cli/live.hpp"
+#include "cli/pipeline.hpp"
 #include "core/error.hpp"
 #include "doctor/conf.hpp"
 #include "doctor/host.hpp"
@@ -18,6 +18,7 @@
 #include "doctor/observe.hpp"
 #include "doctor/render.hpp"
 #include "record/recording_set.hpp"
+#include "render/output.hpp"
 #include "tracer/system.hpp"
 
 namespace tcplinger {
@@ -27,7 +28,8 @@ TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 CLI::App* setup_doctor(CLI::App& app, DoctorOptions& o) {
     auto* cmd = app.add_subcommand(
         "doctor", "check the TCP knobs and counters of every network namespace against what the kernel does");
-    cmd->add_option("--netns", o.netns, "only this namespace: inode number, name in /run/netns, or a path");
+    cmd->add_option("--netns", o.netns, "only this namespace: inode number, name in /run/netns, or a path")
+        ->check(netns_validator());
     auto* observe = cmd->add_option("--observe", o.observe,
                                     "also trace for SECONDS: TIME-WAIT rates per destination and process, port "
                                     "headroom, CLOSE-WAIT leaks, counter deltas")
@@ -71,12 +73,15 @@ std::string read_whole(const std::string& path) {
     return s.str();
 }
 
+// Through the output sink every command uses (render/output.hpp): a write
+// error is one line and exit 1, a closed pipe exit 0.
 void print(const DoctorOptions& o, const std::vector<NamespaceReport>& reports) {
+    Output out;
     if (o.json)
-        render_json(std::cout, reports);
+        render_json(out.stream(), reports);
     else
-        render_text(std::cout, reports, o.all);
-    std::cout.flush();
+        render_text(out.stream(), reports, o.all);
+    out.finish();
 }
 
 int run_conf(const DoctorOptions& o) {
@@ -116,11 +121,12 @@ int run_conf(const DoctorOptions& o) {
         files.push_back({o.conf[i], check_conf(parsed[i], all_keys, ctx)});
         for (const auto& v : files.back().lines) worst = std::max(worst, v.worst());
     }
+    Output out;
     if (o.json)
-        render_conf_json(std::cout, files);
+        render_conf_json(out.stream(), files);
     else
-        render_conf_text(std::cout, files);
-    std::cout.flush();
+        render_conf_text(out.stream(), files);
+    out.finish();
     return worst == Severity::Problem ? 1 : 0;
 }
 
@@ -156,6 +162,7 @@ int run_observe(const DoctorOptions& o) {
     hooks.on_poll = [&](uint64_t now) { observer.advance(now); };
     hooks.timewait_probes = [&] { return observer.engine().timewait_probes(kMaxProbedPerRound); };
     hooks.before_stop = [&](Tracer& t) { observer.set_end_sockets(t.snapshot()); };
+    hooks.on_stopped = [&](Tracer& t) { observer.set_holders(t.socket_holders()); };
     DropCounters drops = run_live(live, hooks);
     observer.end_run();
     uint64_t now = sys::monotonic_ns();
@@ -216,7 +223,7 @@ int run_recording(const DoctorOptions& o) {
     Observer observer;
     RecordingFeed feed(observer);
     rec::ReadSummary summary = rec::replay(o.inputs, feed);
-    for (const auto& line : summary.problems) std::fprintf(stderr, "tcplinger: %s\n", line.c_str());
+    print_problems(summary.problems);
     if (!summary.useful() || !feed.first)
         throw FatalError(
             "failed to read a recording from the input: give files or directories made by tcplinger record");

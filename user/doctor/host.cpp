@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -142,8 +143,12 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
     if (selector.empty()) {
         chosen = all;
     } else if (std::all_of(selector.begin(), selector.end(), ::isdigit)) {
-        uint32_t ino = static_cast<uint32_t>(std::stoul(selector));
-        if (auto it = all.find(ino); it != all.end()) chosen.insert(*it);
+        // The option's check (netns_validator) keeps it in range; a value
+        // past 32 bits names no namespace rather than wrapping or throwing.
+        uint64_t ino = 0;
+        bool parsed = std::from_chars(selector.data(), selector.data() + selector.size(), ino).ec == std::errc();
+        if (parsed && ino <= UINT32_MAX)
+            if (auto it = all.find(static_cast<uint32_t>(ino)); it != all.end()) chosen.insert(*it);
     } else {
         std::string path = selector.find('/') == std::string::npos ? "/run/netns/" + selector : selector;
         if (uint32_t ino = sys::netns_inode_of(path)) chosen.emplace(ino, path);

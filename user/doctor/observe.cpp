@@ -1,6 +1,10 @@
 #include "doctor/observe.hpp"
 
 #include <algorithm>
+#include <unordered_map>
+
+#include "cli/filter.hpp"
+#include "stats/aggregator.hpp"
 
 namespace tcplinger::doctor {
 
@@ -57,9 +61,13 @@ void Observer::begin_run() {
 
 void Observer::event(const Event& ev) {
     if (!first_ns_) first_ns_ = ev.ts_ns;
+    // run_live feeds the jiffies clock sample (Tracer::clock_sample: a
+    // TwProbe with no socket) before the snapshot, and recordings begin with
+    // it: it neither belongs to the snapshot nor ends it.
+    const bool clock_sample = ev.kind == EventKind::TwProbe && ev.cookie == 0;
     if (ev.kind == EventKind::Existing && snapshot_open_)
         start_.push_back(sample_of(ev));
-    else if (ev.kind != EventKind::Owner)
+    else if (ev.kind != EventKind::Owner && !clock_sample)
         snapshot_open_ = false;
     if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
         listening_.insert({ev.netns, ev.local.port});
@@ -145,13 +153,22 @@ Observation Observer::build(const NetnsState& ns, uint64_t now_ns, double second
     std::sort(o.processes.begin(), o.processes.end(),
               [](const ProcessLoad& a, const ProcessLoad& b) { return a.time_wait_entered > b.time_wait_entered; });
 
-    // CLOSE-WAIT leak candidates, per responsible process.
+    // CLOSE-WAIT leak candidates, per process holding the socket now: the
+    // stats Aggregator's choice (the lowest holding pid), so doctor and
+    // stats name the same process when accept() ran in a parent that forked
+    // or passed the socket on. Without holders (a recording), the owner.
+    std::unordered_map<uint64_t, Process> holder_of;
+    if (!holders_.empty())
+        for (const auto& g : Aggregator(GroupBy::Process, Filter{}).report(*engine_, now_ns, 0, holders_))
+            for (const auto& h : g.holders)
+                if (h.holder.pid == g.key.pid) holder_of.emplace(h.cookie, h.holder);
     std::map<std::pair<uint32_t, std::string>, CloseWaitGroup> cw;
     for (const auto& [cookie, c] : engine_->connections()) {
         if (c.netns != ns.inode || c.timewait || c.state != kCloseWait) continue;
         uint64_t age = now_ns > c.entered_ns ? now_ns - c.entered_ns : 0;
         if (age < kCloseWaitSuspectNs) continue;
-        const Process& p = responsible(c, kCloseWait);
+        auto held = holder_of.find(cookie);
+        const Process& p = held != holder_of.end() ? held->second : responsible(c, kCloseWait);
         auto& g = cw[{p.pid, p.comm}];
         g.owner = p;
         ++g.sockets;

@@ -13,6 +13,7 @@
 #include "doctor/findings.hpp"
 #include "doctor/host.hpp"
 #include "lifecycle/engine.hpp"
+#include "tracer/tracer.hpp"
 
 namespace tcplinger::doctor {
 
@@ -40,6 +41,9 @@ public:
     // The sockets at the end: a fresh snapshot (live), or else the engine's
     // connections (a full recording sees every transition).
     void set_end_sockets(const std::vector<Event>& existing);
+    // Who holds each CLOSE-WAIT socket now (live: Tracer::socket_holders
+    // once stopped), so that a leak is charged as stats charges it.
+    void set_holders(std::vector<SocketHolder> holders) { holders_ = std::move(holders); }
 
     // The figures for one namespace, over `seconds` ending at now_ns.
     Observation build(const NetnsState& ns, uint64_t now_ns, double seconds) const;
@@ -51,6 +55,7 @@ private:
     std::unique_ptr<Engine> engine_;
     std::map<std::pair<uint32_t, std::pair<uint32_t, std::string>>, uint64_t> by_process_;
     std::vector<headroom::SocketSample> start_, end_;
+    std::vector<SocketHolder> holders_;
     bool end_given_ = false;
     bool snapshot_open_ = true;                          // Existing events before any other belong to the start
     std::set<std::pair<uint32_t, uint16_t>> listening_;  // (netns, port) seen listening
