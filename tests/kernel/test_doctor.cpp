@@ -468,7 +468,8 @@ TEST(Doctor, NetnsValuesAreValidated) {
         EXPECT_EQ(line_count(r.err), 2u) << bad << ": " << r.err;
         EXPECT_TRUE(r.out.empty()) << r.out;
     }
-    for (const std::string& none : std::vector<std::string>{"4294967295", "/nonexistent/netns", "no-such-tcplinger-ns"}) {
+    for (const std::string& none :
+         std::vector<std::string>{"4294967295", "/nonexistent/netns", "no-such-tcplinger-ns"}) {
         ToolRun r = tcplinger("doctor --netns " + none);
         EXPECT_EQ(r.code, 1) << none << ": " << r.out << r.err;
         EXPECT_EQ(line_count(r.err), 1u) << none << ": " << r.err;
@@ -481,7 +482,8 @@ TEST(Doctor, NetnsValuesAreValidated) {
 // the findings and for --conf alike.
 TEST(Doctor, WriteErrorOnDevFull) {
     std::string data = std::string(TL_TEST_DATA) + "/doctor/";
-    for (const std::string& args : std::vector<std::string>{"doctor", "doctor -j", "doctor --conf " + data + "sound.conf"}) {
+    for (const std::string& args :
+         std::vector<std::string>{"doctor", "doctor -j", "doctor --conf " + data + "sound.conf"}) {
         ToolRun r = tcplinger(args + " >/dev/full");
         EXPECT_EQ(r.code, 1) << args << ": " << r.err;
         EXPECT_EQ(r.err, "tcplinger: failed to write standard output: No space left on device\n") << args;
