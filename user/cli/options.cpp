@@ -219,8 +219,9 @@ CLI::App* setup_trace(CLI::App& app, TraceOptions& o) {
         "\nColumns: PID/COMM is the task that made the transition when it ran in process context,\n"
         "otherwise the socket's owner (connect/listen/accept caller), '-' if unknown. MS is the\n"
         "time spent in the old state ('-' unknown, '>=' began before tracing).\n"
-        "\nLines come in time order: each is held about 1 s, until the probe round that could still\n"
-        "recover an earlier hidden FIN-WAIT-2 -> TIME-WAIT move has run. That moment is known to a\n"
+        "\nLines come in time order: each is held until the probe round that could still recover an\n"
+        "earlier hidden FIN-WAIT-2 -> TIME-WAIT move has run (live: 0.2 s to about 1 s; with -i:\n"
+        "1 s of the recording). That moment is known to a\n"
         "jiffy only (4 ms at HZ=250): -j gives the bound of MS as prev_ms_err.\n" +
         kReadyHelp);
     return cmd;

@@ -116,6 +116,12 @@ public:
     // only when it recovers a hidden move (the moment is at most a jiffy
     // before the probe round that last saw FIN-WAIT-2).
     static constexpr uint64_t kOrderHoldNs = kRevealWindowNs;
+    // Live trace: the engine's probe queue says which hidden moves can still
+    // come, so a line is held only until nothing unemitted can precede it
+    // (at least kLiveHoldNs, for records still in the ring buffer), not the
+    // full kOrderHoldNs a replay needs.
+    static constexpr uint64_t kLiveHoldNs = 200'000'000;
+    void set_live() { live_ = true; }
     // Bound of the connection table (--max-sockets); call before any event.
     void set_max_connections(size_t n) {
         max_connections_ = n;
@@ -148,6 +154,7 @@ private:
     std::priority_queue<Held, std::vector<Held>, Later> late_;
     uint64_t held_seq_ = 0;
     uint64_t stream_ns_ = 0;  // the latest event or poll time of this run
+    bool live_ = false;
 
     std::ostream& out_;
     Format format_;

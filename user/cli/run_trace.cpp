@@ -43,6 +43,7 @@ int run_trace(const TraceOptions& o) {
                            o.raw, filter);
     pipeline.set_max_connections(o.common.max_sockets);
     pipeline.begin_run(WallClock::now().offset_ns);
+    pipeline.set_live();
 
     LiveOptions live;
     live.tracer = tracer_options(o.common, filter);

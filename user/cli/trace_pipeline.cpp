@@ -1,4 +1,6 @@
 // Engine + trace renderer, for trace (live), trace -i and export.
+#include <algorithm>
+
 #include "cli/pipeline.hpp"
 
 namespace tcplinger {
@@ -43,6 +45,7 @@ void TracePipeline::event(const Event& ev) {
 void TracePipeline::advance(uint64_t now_ns) {
     engine_->advance(now_ns);
     advance_stream(now_ns);
+    if (live_ && now_ns > kLiveHoldNs) release(std::min(now_ns - kLiveHoldNs, engine_->earliest_unemitted_ns()));
 }
 
 void TracePipeline::advance_stream(uint64_t now_ns) {

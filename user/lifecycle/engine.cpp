@@ -403,6 +403,16 @@ void Engine::on_tw_probe(const Event& ev) {
     move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
+uint64_t Engine::earliest_unemitted_ns() const {
+    uint64_t t = pending_.empty() ? UINT64_MAX : pending_.front().first;  // arrival order, oldest first
+    for (const auto& [kaddr, cookie] : probe_queue_) {
+        auto it = conns_.find(cookie);
+        if (it != conns_.end() && it->second.timewait && it->second.state == kFinWait2)
+            t = std::min(t, it->second.entered_ns);
+    }
+    return t;
+}
+
 std::vector<std::pair<uint64_t, uint64_t>> Engine::timewait_probes(size_t max) {
     std::vector<std::pair<uint64_t, uint64_t>> out;
     while (out.size() < max && !probe_queue_.empty()) {

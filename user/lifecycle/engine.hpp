@@ -177,6 +177,12 @@ public:
     // most max, oldest first. Taken out of the queue: a TwProbe answer that
     // still says FIN-WAIT-2 puts the socket back for the next round.
     std::vector<std::pair<uint64_t, uint64_t>> timewait_probes(size_t max);
+    // The earliest time a transition not emitted yet can carry, among what
+    // live probing can still reveal: cancels waiting for their explanation
+    // and timewait sockets in FIN-WAIT-2 waiting in the probe queue (a hidden
+    // move is never before the FIN-WAIT-2 entry). UINT64_MAX when none. O(n)
+    // in the queue: for the live trace's output hold, once per poll.
+    uint64_t earliest_unemitted_ns() const;
     const EngineCounters& counters() const { return counters_; }
     const JiffyClock& clock() const { return clock_; }
 
