@@ -300,7 +300,7 @@ void Engine::on_tw_cancel(const Event& ev) {
         c->timewait = true;
     }
     if (ev.hz) c->hz = ev.hz;
-    c->pending = Connection::PendingEnd{ev.ts_ns, ev.flags, ev.new_state, ev.aux0, ev.aux1, ev.hz};
+    c->pending = Connection::PendingEnd{ev.ts_ns, ev.flags, ev.new_state, ev.aux0};
     if (ev.flags & flag::kNetDying)
         finish_timewait(ev.cookie, *c, EndReason::Purged);
     else if (ev.flags & flag::kConnectReuse)

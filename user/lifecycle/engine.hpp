@@ -84,8 +84,7 @@ struct Connection {
         uint64_t ts_ns = 0;
         uint16_t flags = 0;
         uint8_t substate = 0;
-        uint64_t expires = 0, jiffies = 0;
-        uint32_t hz = 0;
+        uint64_t expires = 0;  // the timer's (jiffies); the jiffies clock lives in JiffyClock
     };
     std::optional<PendingEnd> pending;  // timer cancelled; cause not known yet
 };
