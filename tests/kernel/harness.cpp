@@ -22,9 +22,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cli/live.hpp"
+#include "capture/live.hpp"
 #include "core/abi_check.hpp"
-#include "tracer/system.hpp"
+#include "host/system.hpp"
 
 namespace tltest {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "capture/tracer.hpp"
 #include "lifecycle/engine.hpp"
-#include "tracer/tracer.hpp"
 
 namespace tltest {
 

@@ -24,7 +24,7 @@
 
 #include "../common/mini_json.hpp"
 #include "bpf_objects.hpp"
-#include "cli/live.hpp"
+#include "capture/live.hpp"
 #include "harness.hpp"
 
 namespace tltest {

@@ -19,11 +19,11 @@
 #include <map>
 #include <sstream>
 
-#include "cli/filter.hpp"
 #include "harness.hpp"
+#include "host/system.hpp"
 #include "lifecycle_util.hpp"
 #include "stats/aggregator.hpp"
-#include "tracer/system.hpp"
+#include "stats/filter.hpp"
 
 namespace tltest {
 namespace {

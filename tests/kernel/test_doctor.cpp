@@ -16,8 +16,8 @@
 
 #include "../common/mini_json.hpp"
 #include "harness.hpp"
+#include "host/system.hpp"
 #include "lifecycle_util.hpp"
-#include "tracer/system.hpp"
 
 namespace tltest {
 namespace {

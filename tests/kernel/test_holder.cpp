@@ -18,11 +18,11 @@
 #include <sstream>
 
 #include "../common/mini_json.hpp"
-#include "cli/filter.hpp"
 #include "harness.hpp"
+#include "host/system.hpp"
 #include "lifecycle_util.hpp"
 #include "stats/aggregator.hpp"
-#include "tracer/system.hpp"
+#include "stats/filter.hpp"
 
 namespace tltest {
 namespace {

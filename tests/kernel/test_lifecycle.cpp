@@ -11,13 +11,13 @@
 #include <memory>
 
 #include "../common/mini_json.hpp"
-#include "cli/filter.hpp"
 #include "harness.hpp"
+#include "host/system.hpp"
 #include "lifecycle_util.hpp"
 #include "render/stats_format.hpp"
 #include "rst.hpp"
 #include "stats/aggregator.hpp"
-#include "tracer/system.hpp"
+#include "stats/filter.hpp"
 
 namespace tltest {
 namespace {

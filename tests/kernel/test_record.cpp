@@ -21,13 +21,13 @@
 #include <sstream>
 
 #include "../common/mini_json.hpp"
-#include "cli/live.hpp"
-#include "cli/pipeline.hpp"
+#include "app/pipeline.hpp"
+#include "capture/live.hpp"
 #include "harness.hpp"
+#include "host/system.hpp"
 #include "record/host_facts.hpp"
 #include "record/writer.hpp"
 #include "record_proc.hpp"
-#include "tracer/system.hpp"
 
 namespace tcplinger {
 TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);

@@ -5,9 +5,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "doctor/conf.hpp"
-#include "doctor/host.hpp"
-#include "doctor/knobs.hpp"
+#include "app/doctor/conf.hpp"
+#include "app/doctor/host.hpp"
+#include "app/doctor/knobs.hpp"
 
 namespace tcplinger::doctor {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <sstream>
 
-#include "doctor/findings.hpp"
-#include "doctor/host.hpp"
-#include "doctor/render.hpp"
+#include "app/doctor/findings.hpp"
+#include "app/doctor/host.hpp"
+#include "app/doctor/render.hpp"
 
 namespace tcplinger::doctor {
 namespace {

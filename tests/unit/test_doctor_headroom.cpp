@@ -2,7 +2,7 @@
 // bound ports, 4-tuples held in each state, TIME-WAIT reuse rules.
 #include <gtest/gtest.h>
 
-#include "headroom/headroom.hpp"
+#include "stats/headroom.hpp"
 
 namespace tcplinger::headroom {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <sstream>
 
-#include "cli/live.hpp"
+#include "capture/live.hpp"
 #include "record_util.hpp"
 #include "render/stats_format.hpp"
 

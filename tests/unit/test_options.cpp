@@ -1,9 +1,9 @@
 // Command-line parsing, by parsing argument vectors as a user types them.
 #include <gtest/gtest.h>
 
-#include "cli/filter.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
+#include "stats/filter.hpp"
 
 using namespace tcplinger;
 
@@ -242,7 +242,7 @@ TEST(Filter, FatalErrorsNameTheFix) {
     }
 }
 
-#include "tracer/system.hpp"
+#include "host/system.hpp"
 
 TEST(CgroupLabel, ContainerIdOrSystemdUnit) {
     using tcplinger::sys::cgroup_label;

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "../common/mini_json.hpp"
-#include "cli/pipeline.hpp"
+#include "app/pipeline.hpp"
 #include "record/file_reader.hpp"
 #include "record_util.hpp"
 

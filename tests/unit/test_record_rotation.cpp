@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "../common/mini_json.hpp"
-#include "cli/pipeline.hpp"
+#include "app/pipeline.hpp"
 #include "record/recording_set.hpp"
 #include "record_util.hpp"
 

@@ -5,8 +5,8 @@
 #include <ctime>
 #include <sstream>
 
-#include "cli/time_window.hpp"
 #include "core/error.hpp"
+#include "core/time_window.hpp"
 #include "render/csv_format.hpp"
 
 using namespace tcplinger;

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "../common/mini_json.hpp"
-#include "cli/pipeline.hpp"
+#include "app/pipeline.hpp"
 #include "lifecycle/engine.hpp"
 #include "render/stats_format.hpp"
 #include "stats/aggregator.hpp"

@@ -5,12 +5,11 @@
 #include <cmath>
 #include <iostream>
 
-#include "cli/doctor_cli.hpp"
-#include "cli/time_window.hpp"
 #include "core/error.hpp"
+#include "core/time_window.hpp"
+#include "host/system.hpp"
 #include "record/writer.hpp"
 #include "stats/aggregator.hpp"
-#include "tracer/system.hpp"
 
 namespace tcplinger {
 

@@ -135,4 +135,8 @@ tl_event encode(const Event& ev) {
     return raw;
 }
 
+bool is_lingering(uint8_t state) {
+    return std::find(kLingeringStates.begin(), kLingeringStates.end(), state) != kLingeringStates.end();
+}
+
 }  // namespace tcplinger

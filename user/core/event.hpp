@@ -105,4 +105,8 @@ std::optional<Event> decode(const tl_event& raw);
 // The inverse, used by recordings and tests.
 tl_event encode(const Event& ev);
 
+// TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK, CLOSING.
+inline constexpr std::array<uint8_t, 5> kLingeringStates = {kTimeWait, kFinWait2, kCloseWait, kLastAck, kClosing};
+bool is_lingering(uint8_t state);
+
 }  // namespace tcplinger

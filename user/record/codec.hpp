@@ -21,8 +21,8 @@
 #include <tuple>
 #include <vector>
 
+#include "core/counters.hpp"
 #include "core/event.hpp"
-#include "tracer/tracer.hpp"
 
 namespace tcplinger::rec {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <fstream>
 
-#include "tracer/system.hpp"
+#include "host/system.hpp"
 
 namespace tcplinger::rec {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tracer/tracer.hpp"
+#include "core/counters.hpp"
 
 namespace tcplinger::rec {
 

@@ -13,9 +13,8 @@
 
 #include "core/abi_check.hpp"
 #include "core/error.hpp"
+#include "host/system.hpp"
 #include "record/format.hpp"
-#include "stats/aggregator.hpp"
-#include "tracer/system.hpp"
 
 namespace fs = std::filesystem;
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/counters.hpp"
 #include "stats/aggregator.hpp"
-#include "tracer/tracer.hpp"
 
 namespace tcplinger {
 

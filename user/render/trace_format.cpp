@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <ctime>
 
+#include "host/system.hpp"
 #include "render/append.hpp"
 #include "render/escape.hpp"
 #include "render/json.hpp"
-#include "tracer/system.hpp"
 
 namespace tcplinger {
 

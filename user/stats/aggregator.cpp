@@ -28,10 +28,6 @@ std::string_view group_by_name(GroupBy by) {
     return "process";
 }
 
-bool is_lingering(uint8_t state) {
-    return std::find(kLingeringStates.begin(), kLingeringStates.end(), state) != kLingeringStates.end();
-}
-
 void StateFigures::merge(const StateFigures& o) {
     entered += o.entered;
     present_at_start += o.present_at_start;

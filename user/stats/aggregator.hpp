@@ -9,20 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "cli/filter.hpp"
+#include "core/counters.hpp"
 #include "lifecycle/engine.hpp"
+#include "stats/filter.hpp"
 #include "stats/histogram.hpp"
-#include "tracer/tracer.hpp"
 
 namespace tcplinger {
 
 enum class GroupBy { Process, Endpoint, LocalPort, Cgroup };
 std::optional<GroupBy> parse_group_by(const std::string& text);
 std::string_view group_by_name(GroupBy by);
-
-// TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, LAST-ACK, CLOSING.
-inline constexpr std::array<uint8_t, 5> kLingeringStates = {kTimeWait, kFinWait2, kCloseWait, kLastAck, kClosing};
-bool is_lingering(uint8_t state);
 
 struct GroupKey {
     uint32_t pid = 0;

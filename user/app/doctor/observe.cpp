@@ -1,0 +1,195 @@
+#include "app/doctor/observe.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "stats/aggregator.hpp"
+#include "stats/filter.hpp"
+
+namespace tcplinger::doctor {
+
+using headroom::destination_of;
+
+headroom::SocketSample sample_of(const Event& ev) {
+    headroom::SocketSample s;
+    s.netns = ev.netns;
+    s.local = ev.local;
+    s.remote = ev.remote;
+    s.state = ev.new_state;
+    if (ev.new_state == kTimeWait) {
+        s.tw_substate = ev.old_state;
+        // bpf iter: aux0 = tw_timer.expires, aux1 = jiffies when read.
+        if (ev.old_state == kTimeWait && ev.hz && ev.aux0 >= ev.aux1) {
+            uint64_t left_ms = (ev.aux0 - ev.aux1) * 1000 / ev.hz;
+            uint64_t len_ms = Engine::kTimeWaitLenSec * 1000;
+            s.tw_age_ms = left_ms < len_ms ? len_ms - left_ms : 0;
+        }
+    }
+    return s;
+}
+
+headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns) {
+    headroom::SocketSample s;
+    s.netns = c.netns;
+    s.local = c.local;
+    s.remote = c.remote;
+    s.state = c.timewait ? static_cast<uint8_t>(kTimeWait) : c.state;
+    if (c.timewait) {
+        s.tw_substate = c.state;
+        if (c.state == kTimeWait && c.entered_known && now_ns >= c.entered_ns)
+            s.tw_age_ms = (now_ns - c.entered_ns) / 1'000'000;
+    }
+    return s;
+}
+
+Observer::Observer(size_t max_connections) : max_connections_(max_connections) { begin_run(); }
+
+void Observer::begin_run() {
+    engine_ = std::make_unique<Engine>(max_connections_);
+    engine_->set_transitions(Engine::Transitions::NoTimeWaitOnly);
+    engine_->on_transition([this](const Transition& t) {
+        if (!t.no_timewait) return;
+        ++no_timewait_;
+        ++no_tw_by_dest_[destination_of(t.netns, t.local, t.remote)];
+    });
+    engine_->on_residency([this](const Residency& r) {
+        if (r.state == kTimeWait && r.reason == EndReason::Expired && !r.lower_bound)
+            tw_expired_ns_.push_back(r.duration_ns());
+    });
+    snapshot_open_ = true;
+}
+
+void Observer::event(const Event& ev) {
+    if (!first_ns_) first_ns_ = ev.ts_ns;
+    // run_live feeds the jiffies clock sample (Tracer::clock_sample: a
+    // TwProbe with no socket) before the snapshot, and recordings begin with
+    // it: it neither belongs to the snapshot nor ends it.
+    const bool clock_sample = ev.kind == EventKind::TwProbe && ev.cookie == 0;
+    if (ev.kind == EventKind::Existing && snapshot_open_)
+        start_.push_back(sample_of(ev));
+    else if (ev.kind != EventKind::Owner && !clock_sample)
+        snapshot_open_ = false;
+    if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
+        listening_.insert({ev.netns, ev.local.port});
+    // A timewait socket is born: lean mode's TwBirth or the full TwStart.
+    // Counted once per connection: a re-armed timer can start again.
+    if ((ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second) {
+        const Process& p = ev.owner_known() ? ev.owner : ev.task;
+        ++by_process_[{ev.netns, {p.pid, p.comm}}];
+        // A server that closes first holds TIME-WAIT on its listening port:
+        // that is no destination of its own connect() calls.
+        if (listening_.count({ev.netns, ev.local.port})) {
+            engine_->process(ev);
+            return;
+        }
+        auto d = destination_of(ev.netns, ev.local, ev.remote);
+        ++tw_born_[d];
+        if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
+    }
+    engine_->process(ev);
+}
+
+void Observer::set_end_sockets(const std::vector<Event>& existing) {
+    end_.clear();
+    for (const Event& ev : existing)
+        if (ev.kind == EventKind::Existing) end_.push_back(sample_of(ev));
+    end_given_ = true;
+}
+
+std::vector<headroom::SocketSample> Observer::end_sockets(uint32_t netns, uint64_t now_ns) const {
+    std::vector<headroom::SocketSample> out;
+    if (end_given_) {
+        for (const auto& s : end_)
+            if (s.netns == netns) out.push_back(s);
+        return out;
+    }
+    for (const auto& [cookie, c] : engine_->connections())
+        if (c.netns == netns) out.push_back(sample_of(c, now_ns));
+    return out;
+}
+
+Observation Observer::build(const NetnsState& ns, uint64_t now_ns, double seconds) const {
+    Observation o;
+    o.seconds = seconds;
+    o.no_timewait = no_timewait_;
+    headroom::NetnsPorts ports = ports_of(ns);
+    std::vector<headroom::SocketSample> start;
+    for (const auto& s : start_)
+        if (s.netns == ns.inode) start.push_back(s);
+    std::vector<headroom::SocketSample> end = end_sockets(ns.inode, now_ns);
+
+    // Destinations: every one with sockets at the end or TIME-WAIT made.
+    std::map<headroom::Destination, headroom::Headroom> at_end;
+    for (const auto& h : headroom::compute(ports, end, ns.inode)) at_end[h.dest] = h;
+    for (const auto* born : {&tw_born_, &no_tw_by_dest_})
+        for (const auto& [d, n] : *born)
+            if (d.netns == ns.inode && !at_end.count(d)) at_end[d] = headroom::compute_one(ports, end, d);
+    for (const auto& [d, h] : at_end) {
+        DestinationLoad load;
+        load.headroom = h;
+        if (auto it = tw_born_.find(d); it != tw_born_.end()) load.time_wait_entered = it->second;
+        if (auto it = no_tw_by_dest_.find(d); it != no_tw_by_dest_.end()) load.closes_without_time_wait = it->second;
+        uint32_t held_start = headroom::compute_one(ports, start, d).taken;
+        if (seconds > 0) load.growth_per_s = (static_cast<double>(h.taken) - held_start) / seconds;
+        if (auto it = dest_processes_.find(d); it != dest_processes_.end()) {
+            std::vector<std::pair<uint64_t, std::string>> procs;
+            for (const auto& [p, n] : it->second)
+                procs.push_back({n, p.second + " (pid " + std::to_string(p.first) + ")"});
+            std::sort(procs.rbegin(), procs.rend());
+            for (const auto& [n, name] : procs) load.processes.push_back(name);
+        }
+        if (!load.time_wait_entered && !load.closes_without_time_wait && h.taken == 0) continue;
+        o.destinations.push_back(std::move(load));
+    }
+    std::sort(o.destinations.begin(), o.destinations.end(), [](const DestinationLoad& a, const DestinationLoad& b) {
+        if (a.time_wait_entered != b.time_wait_entered) return a.time_wait_entered > b.time_wait_entered;
+        return a.headroom.headroom < b.headroom.headroom;
+    });
+
+    // Processes: lean mode's TwBirth carries the closer (who gets the
+    // TIME-WAIT); a full recording's TwStart the socket's owner.
+    for (const auto& [key, n] : by_process_)
+        if (key.first == ns.inode) o.processes.push_back({Process{key.second.first, key.second.second, 0}, n});
+    std::sort(o.processes.begin(), o.processes.end(),
+              [](const ProcessLoad& a, const ProcessLoad& b) { return a.time_wait_entered > b.time_wait_entered; });
+
+    // CLOSE-WAIT leak candidates, per process holding the socket now: the
+    // stats Aggregator's choice (the lowest holding pid), so doctor and
+    // stats name the same process when accept() ran in a parent that forked
+    // or passed the socket on. Without holders (a recording), the owner.
+    std::unordered_map<uint64_t, Process> holder_of;
+    if (!holders_.empty())
+        for (const auto& g : Aggregator(GroupBy::Process, Filter{}).report(*engine_, now_ns, 0, holders_))
+            for (const auto& h : g.holders)
+                if (h.holder.pid == g.key.pid) holder_of.emplace(h.cookie, h.holder);
+    std::map<std::pair<uint32_t, std::string>, CloseWaitGroup> cw;
+    for (const auto& [cookie, c] : engine_->connections()) {
+        if (c.netns != ns.inode || c.timewait || c.state != kCloseWait) continue;
+        uint64_t age = now_ns > c.entered_ns ? now_ns - c.entered_ns : 0;
+        if (age < kCloseWaitSuspectNs) continue;
+        auto held = holder_of.find(cookie);
+        const Process& p = held != holder_of.end() ? held->second : responsible(c, kCloseWait);
+        auto& g = cw[{p.pid, p.comm}];
+        g.owner = p;
+        ++g.sockets;
+        if (age / 1'000'000 >= g.oldest_ms) {
+            g.oldest_ms = age / 1'000'000;
+            g.oldest_at_least = !c.entered_known;
+            g.example = format_endpoint(c.remote);
+        }
+    }
+    for (auto& [k, g] : cw) o.close_wait.push_back(g);
+    std::sort(o.close_wait.begin(), o.close_wait.end(),
+              [](const CloseWaitGroup& a, const CloseWaitGroup& b) { return a.sockets > b.sockets; });
+
+    std::vector<uint64_t> tw = tw_expired_ns_;
+    std::sort(tw.begin(), tw.end());
+    o.tw_expired = tw.size();
+    if (!tw.empty()) {
+        o.tw_p50_ns = tw[tw.size() / 2];
+        o.tw_max_ns = tw.back();
+    }
+    return o;
+}
+
+}  // namespace tcplinger::doctor

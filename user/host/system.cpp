@@ -1,0 +1,245 @@
+#include "host/system.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tcplinger::sys {
+
+namespace {
+constexpr int kCapSysAdmin = 21;
+constexpr int kCapPerfmon = 38;
+constexpr int kCapBpf = 39;
+
+// Where cgroup v2 (the hierarchy bpf_get_current_cgroup_id() reports) is
+// mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones.
+std::string find_cgroup2_mount() {
+    static const std::string root = [] {
+        std::ifstream in("/proc/mounts");
+        std::string dev, dir, type;
+        std::string rest;
+        while (in >> dev >> dir >> type && std::getline(in, rest))
+            if (type == "cgroup2") return dir;
+        return std::string("/sys/fs/cgroup");
+    }();
+    return root;
+}
+
+uint64_t effective_caps() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("CapEff:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+    return 0;
+}
+}  // namespace
+
+const std::string& cgroup2_root() {
+    static const std::string root = find_cgroup2_mount();
+    return root;
+}
+
+void check_can_trace() {
+    uint64_t caps = effective_caps();
+    bool has_bpf = caps & (1ULL << kCapBpf) || caps & (1ULL << kCapSysAdmin);
+    bool has_perfmon = caps & (1ULL << kCapPerfmon) || caps & (1ULL << kCapSysAdmin);
+    if (!has_bpf || !has_perfmon) {
+        std::string missing;
+        if (!has_bpf) missing += "CAP_BPF";
+        if (!has_perfmon) missing += std::string(missing.empty() ? "" : " and ") + "CAP_PERFMON";
+        throw FatalError("missing " + missing + ": run as root (sudo) or grant CAP_BPF and CAP_PERFMON");
+    }
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+        throw FatalError(
+            "kernel has no BTF (/sys/kernel/btf/vmlinux missing): use a kernel built with "
+            "CONFIG_DEBUG_INFO_BTF=y (5.8 or newer)");
+    struct utsname u {};
+    uname(&u);
+    int major = 0, minor = 0;
+    std::sscanf(u.release, "%d.%d", &major, &minor);
+    if (major < 5 || (major == 5 && minor < 8))
+        throw FatalError(std::string("kernel ") + u.release +
+                         " is too old: tcplinger needs 5.8 or newer (BTF tracepoints, ring buffer)");
+}
+
+bool ensure_tracefs() {
+    if (access("/sys/kernel/tracing/events", F_OK) == 0) return true;
+    if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0) return true;
+    return access("/sys/kernel/debug/tracing/events", F_OK) == 0;
+}
+
+uint32_t netns_inode_of(const std::string& path) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return 0;
+    return static_cast<uint32_t>(st.st_ino);
+}
+
+std::map<uint32_t, std::string> list_netns() {
+    std::map<uint32_t, std::string> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
+        uint32_t ino = netns_inode_of(entry.path());
+        if (ino) out.emplace(ino, entry.path());
+    }
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename();
+        if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+        std::string path = entry.path().string() + "/ns/net";
+        uint32_t ino = netns_inode_of(path);
+        if (ino) out.emplace(ino, path);
+    }
+    return out;
+}
+
+std::string comm_of_pid(uint32_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm;
+    std::getline(in, comm);
+    return comm;
+}
+
+std::map<uint64_t, Process> socket_owners() {
+    std::map<uint64_t, Process> out;
+    DIR* proc = opendir("/proc");
+    if (!proc) return out;
+    while (dirent* d = readdir(proc)) {
+        if (!std::isdigit(static_cast<unsigned char>(d->d_name[0]))) continue;
+        uint32_t pid = std::strtoul(d->d_name, nullptr, 10);
+        std::string fd_dir = std::string("/proc/") + d->d_name + "/fd";
+        DIR* fds = opendir(fd_dir.c_str());
+        if (!fds) continue;
+        std::string comm;
+        while (dirent* f = readdir(fds)) {
+            char link[64] = {};
+            std::string path = fd_dir + "/" + f->d_name;
+            ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
+            if (n <= 8 || std::strncmp(link, "socket:[", 8) != 0) continue;
+            uint64_t ino = std::strtoull(link + 8, nullptr, 10);
+            if (out.count(ino)) continue;
+            if (comm.empty()) comm = comm_of_pid(pid);
+            out.emplace(ino, Process{pid, comm, 0});
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    return out;
+}
+
+std::string cgroup_path(uint64_t cgroup_id) {
+    if (!cgroup_id) return "";
+    std::error_code ec;
+    // cgroup v2 ids are the inode numbers of the cgroup directories.
+    const std::string& root = cgroup2_root();
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (!it->is_directory(ec)) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        struct stat st {};
+        if (stat(it->path().c_str(), &st) == 0 && st.st_ino == cgroup_id) {
+            std::string rel = it->path().string().substr(root.size());
+            return rel.empty() ? "/" : rel;
+        }
+    }
+    return cgroup_id == 1 ? "/" : "";
+}
+
+uint64_t cgroup_id_of_path(const std::string& path) {
+    const std::string& root = cgroup2_root();
+    std::string full = path.rfind(root, 0) == 0 ? path : root + "/" + path;
+    struct stat st {};
+    if (stat(full.c_str(), &st) != 0) return 0;
+    return st.st_ino;
+}
+
+std::string cgroup_label(const std::string& path) {
+    static const std::regex container(R"((?:docker|cri-containerd|crio|libpod)-([0-9a-f]{12})[0-9a-f]*\.scope)");
+    static const std::regex unit(R"(([^/]+\.(service|scope)))");
+    std::smatch m;
+    if (std::regex_search(path, m, container)) return "container:" + m[1].str();
+    std::string last;
+    auto begin = std::sregex_iterator(path.begin(), path.end(), unit);
+    for (auto it = begin; it != std::sregex_iterator(); ++it) last = (*it)[1].str();
+    return last;
+}
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + ts.tv_nsec;
+}
+
+uint64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + ts.tv_nsec;
+}
+
+}  // namespace tcplinger::sys
+
+#include <sched.h>
+
+#include <thread>
+
+namespace tcplinger::sys {
+
+namespace {
+std::map<std::string, uint64_t> parse_tcpext(std::istream& in) {
+    std::map<std::string, uint64_t> out;
+    std::string names, values;
+    while (std::getline(in, names) && std::getline(in, values)) {
+        if (names.rfind("TcpExt:", 0) != 0) continue;
+        std::istringstream n(names.substr(7)), v(values.substr(7));
+        std::string key;
+        uint64_t val = 0;
+        while (n >> key && v >> val) out[key] = val;
+    }
+    return out;
+}
+}  // namespace
+
+bool run_in_netns(const std::string& netns_path, const std::function<void()>& fn) {
+    if (netns_path.empty()) {
+        fn();
+        return true;
+    }
+    bool joined = false;
+    std::thread worker([&] {
+        int fd = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        if (setns(fd, CLONE_NEWNET) == 0) {
+            joined = true;
+            fn();
+        }
+        close(fd);
+    });
+    worker.join();
+    return joined;
+}
+
+std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path) {
+    std::map<std::string, uint64_t> out;
+    run_in_netns(netns_path, [&] {
+        std::ifstream in("/proc/thread-self/net/netstat");
+        out = parse_tcpext(in);
+    });
+    return out;
+}
+
+}  // namespace tcplinger::sys
