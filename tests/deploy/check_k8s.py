@@ -32,7 +32,7 @@ import sys
 
 import yaml
 
-CAPS = ["BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN"]
+CAPS = ["BPF", "PERFMON", "SYSLOG", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN"]
 HOST_PATHS = {"/sys/fs/cgroup", "/var/log/pods", "/var/log/containers", "/sys/kernel/btf", "/sys/kernel/tracing"}
 NAMESPACE = "tcplinger"
 

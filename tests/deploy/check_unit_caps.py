@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""The units' capability set is enough, and each part of it is needed: runs
+`tcplinger stats` under setpriv with exactly the units' CapabilityBoundingSet
+and NoNewPrivileges (as systemd runs it as root), in a network namespace of
+the test's own, against processes of an unprivileged user (uid 65534): one
+holds a CLOSE-WAIT socket from before the start, another closes a connection
+once tracing has begun (its TIME-WAIT).
+
+Usage: check_unit_caps.py TCPLINGER UNIT_FILE...
+  - the units carry the same set;
+  - with it: the CLOSE-WAIT socket is present at start, charged to the
+    holder's pid and comm; the TIME-WAIT is entered once, charged to the
+    closer; nothing warns;
+  - without CAP_SYS_ADMIN: the "failed to join" warning, the CLOSE-WAIT socket
+    in the other namespace is not seen (setns needs CAP_SYS_ADMIN), the new
+    TIME-WAIT still is;
+  - without CAP_SYSLOG: exit 1 naming CAP_SYSLOG (kallsyms addresses hidden,
+    timewait sockets could not be recognized);
+  - without CAP_BPF (and CAP_SYS_ADMIN, which implies it): exit 1 and
+    "missing CAP_BPF".
+What it does not run: systemd itself (the sandbox options are covered only by
+systemd-analyze verify).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+errors = []
+
+
+def check(cond, what):
+    if not cond:
+        errors.append(what)
+    return cond
+
+
+def unit_caps(path):
+    with open(path) as f:
+        m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+    return m.group(1).split() if m else []
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+HOLDER = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 40123)); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+print("accepted", flush=True)
+sys.stdin.read()   # hold the CLOSE-WAIT socket until the test closes stdin
+"""
+# Accepts, reads to EOF, closes: the client's close comes first (its TIME-WAIT).
+ECHO = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 40124)); s.listen(8)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    while c.recv(100): pass
+    c.close()
+"""
+CLOSER = r"""
+import socket, sys
+c = socket.create_connection(("127.0.0.1", 40124))
+print("connected", flush=True)
+sys.stdin.readline()
+c.close()
+print("closed", flush=True)
+sys.stdin.read()
+"""
+
+
+def spawn(ns, args, code):
+    # ip netns exec and setpriv exec in place: the pid is python's.
+    p = subprocess.Popen(["ip", "netns", "exec", ns, *args, "/usr/bin/python3", "-c", code],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return p
+
+
+def expect_line(p, want, what):
+    line = p.stdout.readline().strip()
+    return check(line == want, f"{what}: said {line!r}, not {want!r}")
+
+
+class Run:
+    def __init__(self, code, out, err, closer_pid):
+        self.code, self.out, self.err, self.closer_pid = code, out, err, closer_pid
+
+    def groups(self, state, field):
+        doc = json.loads(self.out)
+        return [(g["pid"], g["comm"], g["states"][state][field]) for g in doc["groups"] if g["states"][state][field]]
+
+
+def stats(binary, ns, caps, procs):
+    """tcplinger stats under exactly these capabilities; once it is tracing, a
+    new closer (uid 65534) closes its connection."""
+    closer = spawn(ns, NOBODY, CLOSER)
+    procs.append(closer)
+    expect_line(closer, "connected", "closer")
+    bounding = "-all," + ",".join("+" + c[len("CAP_"):].lower() for c in caps)
+    st = subprocess.Popen(["setpriv", "--bounding-set", bounding, "--inh-caps", "-all", "--no-new-privs", "--",
+                           binary, "stats", "-d", "2", "--netns", f"/run/netns/{ns}", "-j"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = []
+    for line in st.stderr:  # readiness: tcplinger's own line (cli/live.hpp kTracingLine)
+        err.append(line)
+        if "tracing (attached" in line:
+            closer.stdin.write("close\n")
+            closer.stdin.flush()
+            expect_line(closer, "closed", "closer")
+            break
+    out, rest = st.communicate(timeout=60)
+    return Run(st.returncode, out, "".join(err) + rest, closer.pid)
+
+
+def main():
+    binary, units = sys.argv[1], sys.argv[2:]
+    sets = [unit_caps(u) for u in units]
+    check(all(s == sets[0] for s in sets) and sets[0], f"units' CapabilityBoundingSet differ or are empty: {sets}")
+    caps = sets[0]
+    ns = f"tl-deploy-caps-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    procs = []
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        holder = spawn(ns, NOBODY, HOLDER)
+        procs.append(holder)
+        echo = spawn(ns, [], ECHO)
+        procs.append(echo)
+        if not (expect_line(holder, "listening", "holder") and expect_line(echo, "listening", "echo")):
+            return report()
+        # Connect and close at once: the holder's end goes to CLOSE-WAIT and stays.
+        subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c",
+                        "import socket; socket.create_connection(('127.0.0.1', 40123)).close()"], check=True)
+        expect_line(holder, "accepted", "holder")
+        # The kernel moves the holder's socket to CLOSE-WAIT when the FIN
+        # arrives; wait until ss shows it.
+        deadline = time.monotonic() + 10
+        while not subprocess.run(["ip", "netns", "exec", ns, "ss", "-Htan", "state", "close-wait"],
+                                 capture_output=True, text=True).stdout.strip():
+            if not check(time.monotonic() < deadline, "no CLOSE-WAIT socket appeared"):
+                return report()
+            time.sleep(0.02)
+
+        full = stats(binary, ns, caps, procs)
+        if check(full.code == 0, f"with {caps}: exit {full.code}: {full.err.strip()}"):
+            got = full.groups("CLOSE-WAIT", "present_at_start")
+            check(got == [(holder.pid, "python3", 1)],
+                  f"with {caps}: CLOSE-WAIT present at start {got}, want [({holder.pid}, 'python3', 1)]")
+            got = full.groups("TIME-WAIT", "entered")
+            check(got == [(full.closer_pid, "python3", 1)],
+                  f"with {caps}: TIME-WAIT entered {got}, want [({full.closer_pid}, 'python3', 1)]")
+            check("warning" not in full.err, f"with {caps}: warned: {full.err.strip()}")
+
+        no_admin = [c for c in caps if c != "CAP_SYS_ADMIN"]
+        part = stats(binary, ns, no_admin, procs)
+        if check(part.code == 0, f"without CAP_SYS_ADMIN: exit {part.code}: {part.err.strip()}"):
+            check("failed to join" in part.err and "CAP_SYS_ADMIN" in part.err,
+                  f"without CAP_SYS_ADMIN: no warning: {part.err.strip()}")
+            check(part.groups("CLOSE-WAIT", "present_at_start") == [],
+                  "without CAP_SYS_ADMIN the socket in another namespace was seen: CAP_SYS_ADMIN may not be needed")
+            got = part.groups("TIME-WAIT", "entered")
+            check(got == [(part.closer_pid, "python3", 1)], f"without CAP_SYS_ADMIN: TIME-WAIT entered {got}")
+
+        no_syslog = stats(binary, ns, [c for c in caps if c != "CAP_SYSLOG"], procs)
+        check(no_syslog.code == 1 and "CAP_SYSLOG" in no_syslog.err,
+              f"without CAP_SYSLOG: exit {no_syslog.code}, {no_syslog.err.strip()}")
+
+        # CAP_SYS_ADMIN implies CAP_BPF and CAP_PERFMON (include/linux/capability.h:
+        # bpf_capable, perfmon_capable): CAP_BPF is needed once it is dropped.
+        no_bpf = stats(binary, ns, [c for c in no_admin if c != "CAP_BPF"], procs)
+        check(no_bpf.code == 1 and "missing CAP_BPF" in no_bpf.err,
+              f"without CAP_BPF and CAP_SYS_ADMIN: exit {no_bpf.code}, {no_bpf.err.strip()}")
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "netns", "del", ns])
+    return report(caps)
+
+
+def report(caps=()):
+    for e in errors:
+        print("check_unit_caps: " + e, file=sys.stderr)
+    if not errors:
+        print(f"check_unit_caps: {' '.join(caps)} suffice; without CAP_SYS_ADMIN, CAP_SYSLOG or CAP_BPF "
+              "it fails as documented")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
