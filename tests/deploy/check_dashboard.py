@@ -55,13 +55,7 @@ FUNCTIONS = {
     "label_values", "inf", "nan",
 }
 
-errors = []
-
-
-def check(cond, what):
-    if not cond:
-        errors.append(what)
-    return cond
+from checks import check, report as report_errors
 
 
 def metric_labels(name):
@@ -181,11 +175,7 @@ def check_rules(path):
 def main():
     check_dashboard(sys.argv[1])
     check_rules(sys.argv[2])
-    for e in errors:
-        print("check_dashboard: " + e, file=sys.stderr)
-    if not errors:
-        print("check_dashboard: dashboard and rules use only exporter metrics and labels")
-    return 1 if errors else 0
+    return report_errors("check_dashboard", "dashboard and rules use only exporter metrics and labels")
 
 
 if __name__ == "__main__":

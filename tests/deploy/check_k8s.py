@@ -36,13 +36,7 @@ CAPS = ["BPF", "PERFMON", "SYSLOG", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN"
 HOST_PATHS = {"/sys/fs/cgroup", "/var/log/pods", "/var/log/containers", "/sys/kernel/btf", "/sys/kernel/tracing"}
 NAMESPACE = "tcplinger"
 
-errors = []
-
-
-def check(cond, what):
-    if not cond:
-        errors.append(what)
-    return cond
+from checks import check, report as report_errors
 
 
 def load(deploy):
@@ -275,11 +269,7 @@ def main():
 
 
 def report():
-    for e in errors:
-        print("check_k8s: " + e, file=sys.stderr)
-    if not errors:
-        print("check_k8s: manifests and Containerfile checked")
-    return 1 if errors else 0
+    return report_errors("check_k8s", "manifests and Containerfile checked")
 
 
 if __name__ == "__main__":

@@ -28,13 +28,7 @@ import subprocess
 import sys
 import time
 
-errors = []
-
-
-def check(cond, what):
-    if not cond:
-        errors.append(what)
-    return cond
+from checks import check, report as report_errors
 
 
 def unit_caps(path):
@@ -185,12 +179,8 @@ def main():
 
 
 def report(caps=()):
-    for e in errors:
-        print("check_unit_caps: " + e, file=sys.stderr)
-    if not errors:
-        print(f"check_unit_caps: {' '.join(caps)} suffice; without CAP_SYS_ADMIN, CAP_SYSLOG or CAP_BPF "
-              "it fails as documented")
-    return 1 if errors else 0
+    return report_errors("check_unit_caps", f"{' '.join(caps)} suffice; without CAP_SYS_ADMIN, CAP_SYSLOG or "
+                         "CAP_BPF it fails as documented")
 
 
 if __name__ == "__main__":
