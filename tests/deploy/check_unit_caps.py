@@ -10,7 +10,9 @@ Usage: check_unit_caps.py TCPLINGER UNIT_FILE...
   - the units carry the same set;
   - with it: the CLOSE-WAIT socket is present at start, charged to the
     holder's pid and comm; the TIME-WAIT is entered once, charged to the
-    closer; nothing warns;
+    closer; nothing warns; the same inside sandbox.sh (every mount read-only,
+    private /tmp, empty /home and /root: the units' ProtectSystem=strict,
+    ProtectKernelTunables, ProtectControlGroups, PrivateTmp, ProtectHome);
   - without CAP_SYS_ADMIN: the "failed to join" warning, the CLOSE-WAIT socket
     in the other namespace is not seen (setns needs CAP_SYS_ADMIN), the new
     TIME-WAIT still is;
@@ -18,8 +20,9 @@ Usage: check_unit_caps.py TCPLINGER UNIT_FILE...
     timewait sockets could not be recognized);
   - without CAP_BPF (and CAP_SYS_ADMIN, which implies it): exit 1 and
     "missing CAP_BPF".
-What it does not run: systemd itself (the sandbox options are covered only by
-systemd-analyze verify).
+What it does not run: systemd itself (the other sandbox options, seccomp-based
+RestrictAddressFamilies/RestrictNamespaces/MemoryDenyWriteExecute among them,
+are covered only by systemd-analyze verify).
 """
 import json
 import os
@@ -48,15 +51,18 @@ print("accepted", flush=True)
 sys.stdin.read()   # hold the CLOSE-WAIT socket until the test closes stdin
 """
 # Accepts, reads to EOF, closes: the client's close comes first (its TIME-WAIT).
+# One thread per connection: a closer left open by a failed case must not
+# hold up the next one's close.
 ECHO = r"""
-import socket, sys
+import socket, sys, threading
+def serve(c):
+    while c.recv(100): pass
+    c.close()
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 40124)); s.listen(8)
 print("listening", flush=True)
 while True:
-    c, _ = s.accept()
-    while c.recv(100): pass
-    c.close()
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
 """
 CLOSER = r"""
 import socket, sys
@@ -90,14 +96,17 @@ class Run:
         return [(g["pid"], g["comm"], g["states"][state][field]) for g in doc["groups"] if g["states"][state][field]]
 
 
-def stats(binary, ns, caps, procs):
-    """tcplinger stats under exactly these capabilities; once it is tracing, a
-    new closer (uid 65534) closes its connection."""
+SANDBOX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.sh")
+
+
+def stats(binary, ns, caps, procs, wrap=()):
+    """tcplinger stats under exactly these capabilities (inside `wrap`); once
+    it is tracing, a new closer (uid 65534) closes its connection."""
     closer = spawn(ns, NOBODY, CLOSER)
     procs.append(closer)
     expect_line(closer, "connected", "closer")
     bounding = "-all," + ",".join("+" + c[len("CAP_"):].lower() for c in caps)
-    st = subprocess.Popen(["setpriv", "--bounding-set", bounding, "--inh-caps", "-all", "--no-new-privs", "--",
+    st = subprocess.Popen([*wrap, "setpriv", "--bounding-set", bounding, "--inh-caps", "-all", "--no-new-privs", "--",
                            binary, "stats", "-d", "2", "--netns", f"/run/netns/{ns}", "-j"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     err = []
@@ -150,6 +159,15 @@ def main():
             check(got == [(full.closer_pid, "python3", 1)],
                   f"with {caps}: TIME-WAIT entered {got}, want [({full.closer_pid}, 'python3', 1)]")
             check("warning" not in full.err, f"with {caps}: warned: {full.err.strip()}")
+
+        # Again inside the file-system sandbox (tests/deploy/sandbox.sh).
+        boxed = stats(binary, ns, caps, procs, wrap=[SANDBOX])
+        if check(boxed.code == 0, f"sandboxed with {caps}: exit {boxed.code}: {boxed.err.strip()}"):
+            check(boxed.groups("CLOSE-WAIT", "present_at_start") == [(holder.pid, "python3", 1)],
+                  f"sandboxed: CLOSE-WAIT present at start {boxed.groups('CLOSE-WAIT', 'present_at_start')}")
+            check(boxed.groups("TIME-WAIT", "entered") == [(boxed.closer_pid, "python3", 1)],
+                  f"sandboxed: TIME-WAIT entered {boxed.groups('TIME-WAIT', 'entered')}")
+            check("warning" not in boxed.err, f"sandboxed: warned: {boxed.err.strip()}")
 
         no_admin = [c for c in caps if c != "CAP_SYS_ADMIN"]
         part = stats(binary, ns, no_admin, procs)
