@@ -13,6 +13,8 @@ Usage: check_unit_caps.py TCPLINGER UNIT_FILE...
     closer; nothing warns; the same inside sandbox.sh (every mount read-only,
     private /tmp, empty /home and /root: the units' ProtectSystem=strict,
     ProtectKernelTunables, ProtectControlGroups, PrivateTmp, ProtectHome);
+  - the record unit's own ExecStart, sandboxed with only its state directory
+    writable (StateDirectory=): `report -j` on the recording gives the same;
   - without CAP_SYS_ADMIN: the "failed to join" warning, the CLOSE-WAIT socket
     in the other namespace is not seen (setns needs CAP_SYS_ADMIN), the new
     TIME-WAIT still is;
@@ -27,8 +29,11 @@ are covered only by systemd-analyze verify).
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from checks import check, report as report_errors
@@ -99,16 +104,16 @@ class Run:
 SANDBOX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.sh")
 
 
-def stats(binary, ns, caps, procs, wrap=()):
-    """tcplinger stats under exactly these capabilities (inside `wrap`); once
+def traced(binary, args, caps, ns, procs, wrap=(), env=None):
+    """tcplinger ARGS under exactly these capabilities (inside `wrap`); once
     it is tracing, a new closer (uid 65534) closes its connection."""
     closer = spawn(ns, NOBODY, CLOSER)
     procs.append(closer)
     expect_line(closer, "connected", "closer")
     bounding = "-all," + ",".join("+" + c[len("CAP_"):].lower() for c in caps)
     st = subprocess.Popen([*wrap, "setpriv", "--bounding-set", bounding, "--inh-caps", "-all", "--no-new-privs", "--",
-                           binary, "stats", "-d", "2", "--netns", f"/run/netns/{ns}", "-j"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           binary, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, **(env or {})))
     err = []
     for line in st.stderr:  # readiness: tcplinger's own line (cli/live.hpp kTracingLine)
         err.append(line)
@@ -119,6 +124,31 @@ def stats(binary, ns, caps, procs, wrap=()):
             break
     out, rest = st.communicate(timeout=60)
     return Run(st.returncode, out, "".join(err) + rest, closer.pid)
+
+
+def stats(binary, ns, caps, procs, wrap=()):
+    return traced(binary, ["stats", "-d", "2", "--netns", f"/run/netns/{ns}", "-j"], caps, ns, procs, wrap)
+
+
+def record(binary, unit, ns, caps, procs):
+    """The record unit's own ExecStart (binary and state directory swapped for
+    the test's), for 2 s and in the test's namespace, in the sandbox with
+    only the state directory writable; then `report -j` on what it wrote."""
+    with open(unit) as f:
+        exec_start = re.search(r"^ExecStart=(.*)$", f.read(), re.M).group(1)
+    state = tempfile.mkdtemp(prefix="tl-deploy-state-", dir="/var/tmp")
+    try:
+        args = [state if a == "/var/lib/tcplinger" else a for a in shlex.split(exec_start)[1:]]
+        check(state in args, f"record unit: ExecStart {exec_start} does not write /var/lib/tcplinger")
+        run = traced(binary, [*args, "-d", "2", "--netns", f"/run/netns/{ns}"], caps, ns, procs,
+                     wrap=[SANDBOX], env={"TL_SANDBOX_RW": state})
+        if run.code == 0:
+            rep = subprocess.run([binary, "report", "-i", state, "-j"], capture_output=True, text=True)
+            check(rep.returncode == 0, f"report -i on the recording: {rep.stderr.strip()}")
+            run.out = rep.stdout
+        return run
+    finally:
+        shutil.rmtree(state)
 
 
 def main():
@@ -168,6 +198,17 @@ def main():
             check(boxed.groups("TIME-WAIT", "entered") == [(boxed.closer_pid, "python3", 1)],
                   f"sandboxed: TIME-WAIT entered {boxed.groups('TIME-WAIT', 'entered')}")
             check("warning" not in boxed.err, f"sandboxed: warned: {boxed.err.strip()}")
+
+        # The flight recorder: its unit's command line, sandboxed, state dir writable.
+        rec_unit = [u for u in units if u.endswith("tcplinger-record.service")]
+        if check(len(rec_unit) == 1, "no tcplinger-record.service given"):
+            rec = record(binary, rec_unit[0], ns, caps, procs)
+            if check(rec.code == 0, f"record unit's command: exit {rec.code}: {rec.err.strip()}"):
+                check(rec.groups("CLOSE-WAIT", "present_at_start") == [(holder.pid, "python3", 1)],
+                      f"recorded: CLOSE-WAIT present at start {rec.groups('CLOSE-WAIT', 'present_at_start')}")
+                check(rec.groups("TIME-WAIT", "entered") == [(rec.closer_pid, "python3", 1)],
+                      f"recorded: TIME-WAIT entered {rec.groups('TIME-WAIT', 'entered')}")
+                check("warning" not in rec.err, f"record: warned: {rec.err.strip()}")
 
         no_admin = [c for c in caps if c != "CAP_SYS_ADMIN"]
         part = stats(binary, ns, no_admin, procs)
