@@ -11,7 +11,8 @@ Checks:
     hostPID on and hostNetwork off, no service account token, no hostPort;
     volumes exactly the hostPaths below, each mounted at the same path and
     read-only; --listen's port is the container port named "metrics";
-    --pods-log-root is the /var/log/pods mount; both probes GET /metrics on
+    --pods-log-root is the /var/log/pods mount; every --option is one that
+    `tcplinger exporter --help` lists; both probes GET /metrics on
     that port; a memory limit and no CPU limit;
   - selectors: DaemonSet selector, Service selector, PodMonitor selector all
     match the pod template's labels; ServiceMonitor selects the Service; the
@@ -106,6 +107,15 @@ def check_daemonset(ds):
     check(listen is not None and listen.rsplit(":", 1)[-1] == str(port),
           f"--listen {listen} does not serve the container port {port}")
     check(listen is not None and not listen.startswith("127."), "--listen on loopback is unreachable in a pod")
+
+    # Every option the DaemonSet passes is one `tcplinger exporter` documents.
+    helped = subprocess.run([BINARY, "exporter", "--help"], capture_output=True, text=True)
+    if check(helped.returncode == 0 and re.search(r"^Usage: \S+ exporter", helped.stdout, re.M),
+             f"{BINARY} has no exporter command (`exporter --help` shows no 'Usage: ... exporter')"):
+        for a in args:
+            if a.startswith("--"):
+                check(re.search(r"(^|[\s,])" + re.escape(a) + r"\b", helped.stdout) is not None,
+                      f"container: {a} is not an option of tcplinger exporter")
 
     for probe in ("readinessProbe", "livenessProbe"):
         get = c.get(probe, {}).get("httpGet", {})
@@ -216,8 +226,13 @@ def check_containerfile(deploy, repo, binary, container_port):
             check(owner in runtime_pkgs, f"Containerfile: runtime stage lacks {owner} (for {lib})")
 
 
+BINARY = None
+
+
 def main():
+    global BINARY
     deploy, repo, binary = sys.argv[1:4]
+    BINARY = binary
     docs = load(deploy)
     ns = one(docs, "Namespace", "v1")
     if ns:
