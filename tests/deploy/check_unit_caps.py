@@ -159,6 +159,10 @@ def main():
     ns = f"tl-deploy-caps-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     procs = []
+    # The sandbox mounts a fresh /tmp: a build under /tmp would vanish, so the
+    # sandboxed runs use a copy outside it.
+    boxed_dir = tempfile.mkdtemp(prefix="tl-deploy-bin-", dir="/var/tmp")
+    boxed_binary = shutil.copy2(binary, boxed_dir)
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
         holder = spawn(ns, NOBODY, HOLDER)
@@ -191,7 +195,7 @@ def main():
             check("warning" not in full.err, f"with {caps}: warned: {full.err.strip()}")
 
         # Again inside the file-system sandbox (tests/deploy/sandbox.sh).
-        boxed = stats(binary, ns, caps, procs, wrap=[SANDBOX])
+        boxed = stats(boxed_binary, ns, caps, procs, wrap=[SANDBOX])
         if check(boxed.code == 0, f"sandboxed with {caps}: exit {boxed.code}: {boxed.err.strip()}"):
             check(boxed.groups("CLOSE-WAIT", "present_at_start") == [(holder.pid, "python3", 1)],
                   f"sandboxed: CLOSE-WAIT present at start {boxed.groups('CLOSE-WAIT', 'present_at_start')}")
@@ -202,7 +206,7 @@ def main():
         # The flight recorder: its unit's command line, sandboxed, state dir writable.
         rec_unit = [u for u in units if u.endswith("tcplinger-record.service")]
         if check(len(rec_unit) == 1, "no tcplinger-record.service given"):
-            rec = record(binary, rec_unit[0], ns, caps, procs)
+            rec = record(boxed_binary, rec_unit[0], ns, caps, procs)
             if check(rec.code == 0, f"record unit's command: exit {rec.code}: {rec.err.strip()}"):
                 check(rec.groups("CLOSE-WAIT", "present_at_start") == [(holder.pid, "python3", 1)],
                       f"recorded: CLOSE-WAIT present at start {rec.groups('CLOSE-WAIT', 'present_at_start')}")
@@ -234,6 +238,7 @@ def main():
             p.kill()
             p.wait()
         subprocess.run(["ip", "netns", "del", ns])
+        shutil.rmtree(boxed_dir)
     return report(caps)
 
 
