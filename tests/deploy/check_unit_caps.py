@@ -184,35 +184,26 @@ def main():
                 return report()
             time.sleep(0.02)
 
-        full = stats(binary, ns, caps, procs)
-        if check(full.code == 0, f"with {caps}: exit {full.code}: {full.err.strip()}"):
-            got = full.groups("CLOSE-WAIT", "present_at_start")
+        def sees_everything(run, what):
+            """Exit 0, the holder's CLOSE-WAIT from before the start, the
+            closer's TIME-WAIT entered during the run, and no warning."""
+            if not check(run.code == 0, f"{what}: exit {run.code}: {run.err.strip()}"):
+                return
+            got = run.groups("CLOSE-WAIT", "present_at_start")
             check(got == [(holder.pid, "python3", 1)],
-                  f"with {caps}: CLOSE-WAIT present at start {got}, want [({holder.pid}, 'python3', 1)]")
-            got = full.groups("TIME-WAIT", "entered")
-            check(got == [(full.closer_pid, "python3", 1)],
-                  f"with {caps}: TIME-WAIT entered {got}, want [({full.closer_pid}, 'python3', 1)]")
-            check("warning" not in full.err, f"with {caps}: warned: {full.err.strip()}")
+                  f"{what}: CLOSE-WAIT present at start {got}, want [({holder.pid}, 'python3', 1)]")
+            got = run.groups("TIME-WAIT", "entered")
+            check(got == [(run.closer_pid, "python3", 1)],
+                  f"{what}: TIME-WAIT entered {got}, want [({run.closer_pid}, 'python3', 1)]")
+            check("warning" not in run.err, f"{what}: warned: {run.err.strip()}")
 
+        sees_everything(stats(binary, ns, caps, procs), f"with {caps}")
         # Again inside the file-system sandbox (tests/deploy/sandbox.sh).
-        boxed = stats(boxed_binary, ns, caps, procs, wrap=[SANDBOX])
-        if check(boxed.code == 0, f"sandboxed with {caps}: exit {boxed.code}: {boxed.err.strip()}"):
-            check(boxed.groups("CLOSE-WAIT", "present_at_start") == [(holder.pid, "python3", 1)],
-                  f"sandboxed: CLOSE-WAIT present at start {boxed.groups('CLOSE-WAIT', 'present_at_start')}")
-            check(boxed.groups("TIME-WAIT", "entered") == [(boxed.closer_pid, "python3", 1)],
-                  f"sandboxed: TIME-WAIT entered {boxed.groups('TIME-WAIT', 'entered')}")
-            check("warning" not in boxed.err, f"sandboxed: warned: {boxed.err.strip()}")
-
+        sees_everything(stats(boxed_binary, ns, caps, procs, wrap=[SANDBOX]), f"sandboxed with {caps}")
         # The flight recorder: its unit's command line, sandboxed, state dir writable.
         rec_unit = [u for u in units if u.endswith("tcplinger-record.service")]
         if check(len(rec_unit) == 1, "no tcplinger-record.service given"):
-            rec = record(boxed_binary, rec_unit[0], ns, caps, procs)
-            if check(rec.code == 0, f"record unit's command: exit {rec.code}: {rec.err.strip()}"):
-                check(rec.groups("CLOSE-WAIT", "present_at_start") == [(holder.pid, "python3", 1)],
-                      f"recorded: CLOSE-WAIT present at start {rec.groups('CLOSE-WAIT', 'present_at_start')}")
-                check(rec.groups("TIME-WAIT", "entered") == [(rec.closer_pid, "python3", 1)],
-                      f"recorded: TIME-WAIT entered {rec.groups('TIME-WAIT', 'entered')}")
-                check("warning" not in rec.err, f"record: warned: {rec.err.strip()}")
+            sees_everything(record(boxed_binary, rec_unit[0], ns, caps, procs), "record unit's command")
 
         no_admin = [c for c in caps if c != "CAP_SYS_ADMIN"]
         part = stats(binary, ns, no_admin, procs)
