@@ -39,6 +39,20 @@ std::string find_cgroup2_mount() {
     return root;
 }
 
+// The BPF side finds timewait sockets by their timer's function
+// (tw_timer_handler __ksym), whose address libbpf takes from /proc/kallsyms.
+// Without CAP_SYSLOG (and with perf_event_paranoid > 1, or kptr_restrict 2)
+// that file shows every address as 0 (kernel/kallsyms.c: kallsyms_show_value),
+// the comparison never matches and no TIME-WAIT is seen: refuse to start.
+// Absolute ('A') symbols are 0 by nature; look at the first text symbol.
+bool kernel_addresses_hidden() {
+    std::ifstream in("/proc/kallsyms");
+    std::string addr, type, name;
+    while (in >> addr >> type && std::getline(in, name))
+        if (type == "T" || type == "t") return addr.find_first_not_of('0') == std::string::npos;
+    return false;  // no kallsyms at all: libbpf reports the symbol missing itself
+}
+
 uint64_t effective_caps() {
     std::ifstream in("/proc/self/status");
     std::string line;
@@ -63,6 +77,10 @@ void check_can_trace() {
         if (!has_perfmon) missing += std::string(missing.empty() ? "" : " and ") + "CAP_PERFMON";
         throw FatalError("missing " + missing + ": run as root (sudo) or grant CAP_BPF and CAP_PERFMON");
     }
+    if (kernel_addresses_hidden())
+        throw FatalError(
+            "kernel symbol addresses are hidden (/proc/kallsyms reads 0), so timewait sockets cannot be "
+            "recognized: run as root with CAP_SYSLOG (and kernel.kptr_restrict below 2)");
     if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
         throw FatalError(
             "kernel has no BTF (/sys/kernel/btf/vmlinux missing): use a kernel built with "
