@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "host/workload.hpp"
-#include "tracer/system.hpp"
+#include "host/system.hpp"
 
 namespace fs = std::filesystem;
 
