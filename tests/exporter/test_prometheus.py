@@ -1,0 +1,151 @@
+"""exporter.prometheus: a real Prometheus scrapes the exporter (filtered to
+a test namespace) every second while a known workload runs in it; the
+values Prometheus answers are exact.
+  - N client-first closes by tw_client: N TIME-WAIT stays for tw_client;
+    once their 60 s timers ran, N ends with reason expired, every residency
+    in the (59, 65] buckets (TIME-WAIT is 60 s, timer-wheel batching adds
+    up to 2 s here: KERNEL_NOTES, README Accuracy);
+  - M connections cw_leaker never closes: M CLOSE-WAIT sockets now, and the
+    oldest one's age matches the workload's own clock: the gauge is
+    computed when a snapshot is published (every second) and read at a
+    scrape, so at the scrape's time T it is between (T - close) - 1.1 s
+    (one snapshot period plus a poll) and (T - close) + 0.05 s;
+  - promtool check metrics finds nothing to say about a scrape.
+Usage: test_prometheus.py TCPLINGER [--tls]"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from exporter_lib import *  # noqa
+
+N, M = 40, 7
+
+
+def tls_setup(d):
+    """Self-signed certificate for 127.0.0.1, a bcrypt hash (htpasswd), the
+    web config (relative cert paths: relative to the file)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", os.path.join(d, "server.key"), "-out", os.path.join(d, "server.crt")],
+                   check=True, capture_output=True)
+    line = subprocess.run(["htpasswd", "-nbBC", "10", "prom", "s3cret"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    user, hash_ = line.split(":", 1)
+    cfg = os.path.join(d, "web.yml")
+    with open(cfg, "w") as f:
+        f.write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                "basic_auth_users:\n  %s: '%s'\n" % (user, hash_))
+    return cfg
+
+
+def main():
+    binary = sys.argv[1]
+    tls = "--tls" in sys.argv
+    ns = Netns("t" if tls else "p")
+    tmp = tempfile.mkdtemp(prefix="tlexp")
+    exp = prom = leaker = None
+    try:
+        args = ["--netns", ns.path]
+        extra = ""
+        if tls:
+            args += ["--web-config", tls_setup(tmp)]
+            extra = ("    tls_config:\n      ca_file: %s\n    basic_auth:\n      username: prom\n"
+                     "      password: s3cret\n" % os.path.join(tmp, "server.crt"))
+        exp = Exporter(binary, args)
+        prom = Prometheus(exp.listen, "https" if tls else "http", extra)
+        q = lambda metric, labels: prom.value('%s{job="tcplinger",%s}' % (metric, labels))
+
+        if tls:
+            import ssl
+            import urllib.error
+            ctx = ssl.create_default_context(cafile=os.path.join(tmp, "server.crt"))
+            try:
+                scrape("https://%s/metrics" % exp.listen, ctx=ctx)
+                fail("a scrape without credentials was answered")
+            except urllib.error.HTTPError as e:
+                check(e.code == 401 and "Basic" in e.headers.get("WWW-Authenticate", ""),
+                      "no credentials: 401 with WWW-Authenticate Basic")
+            import base64
+            bad = {"Authorization": "Basic " + base64.b64encode(b"prom:wrong").decode()}
+            try:
+                scrape("https://%s/metrics" % exp.listen, headers=bad, ctx=ctx)
+                fail("a wrong password was accepted")
+            except urllib.error.HTTPError as e:
+                check(e.code == 401, "wrong password: 401")
+
+        # The leak first, so that its sockets are old by the time we look.
+        leaker = ns.popen([sys.executable, WORKLOAD, "leak", str(M), "8001"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+        closed_before, closed_after = map(float, leaker.stdout.readline().split())
+        end = float(run_workload(ns, ["churn", str(N), "8000"]).strip())
+
+        t = prom.scraped_after(end + 1.2)
+        check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client"') == N,
+              "stays_total{TIME-WAIT, tw_client} = %d" % N)
+        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client"') == N,
+              "sockets{TIME-WAIT, tw_client} = %d" % N)
+        check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_server"') is None,
+              "no TIME-WAIT for tw_server (the client closed first)")
+        check(q("tcplinger_stays_total", 'state="LAST-ACK",comm="tw_server"') == N,
+              "stays_total{LAST-ACK, tw_server} = %d" % N)
+        check(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"') == M,
+              "sockets{CLOSE-WAIT, cw_leaker} = %d" % M)
+        check(q("tcplinger_stays_total", 'state="CLOSE-WAIT",comm="cw_leaker"') == M,
+              "stays_total{CLOSE-WAIT, cw_leaker} = %d" % M)
+        check(q("tcplinger_sockets", 'state="FIN-WAIT-2",comm="cw_peer"') == M,
+              "sockets{FIN-WAIT-2, cw_peer} = %d (orphans waiting for the leaker's FIN)" % M)
+        res = prom.query('tcplinger_oldest_socket_age_seconds{job="tcplinger",state="CLOSE-WAIT",comm="cw_leaker"}')
+        age, at = float(res[0]["value"][1]), None
+        at = prom.value('timestamp(tcplinger_oldest_socket_age_seconds{job="tcplinger",state="CLOSE-WAIT",'
+                        'comm="cw_leaker"})')
+        lo, hi = at - closed_after - 1.1, at - closed_before + 0.05
+        check(lo <= age <= hi, "oldest CLOSE-WAIT age %.3f s within [%.3f, %.3f] (scrape at %.3f)" % (age, lo, hi, at))
+        check(prom.value('sum(tcplinger_events_lost_total{job="tcplinger"})') == 0, "no events lost")
+        check(prom.value('tcplinger_series{job="tcplinger"}') >= 4, "tcplinger_series counts the label sets")
+        if not tls:
+            print("query: tcplinger_stays_total{state=\"TIME-WAIT\",comm=\"tw_client\"} ->",
+                  prom.query('tcplinger_stays_total{state="TIME-WAIT",comm="tw_client"}'))
+            body = scrape("http://%s/metrics" % exp.listen)[2]
+            lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
+            check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+                  "promtool check metrics is clean: %r" % (lint.stdout + lint.stderr))
+            om = scrape("http://%s/metrics" % exp.listen,
+                        headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+            check(om[1]["Content-Type"].startswith("application/openmetrics-text") and om[2].endswith("# EOF\n"),
+                  "Accept: application/openmetrics-text gets OpenMetrics ending in # EOF")
+
+        # TIME-WAIT ends: wait (bounded) for the 60 s timers, then exact.
+        want = 'tcplinger_timewait_ends_total{job="tcplinger",reason="expired",comm="tw_client"}'
+        got = prom.wait_value(want, N, timeout=100)
+        check(got == N, "timewait_ends_total{expired, tw_client} = %d (got %s)" % (N, got))
+        for reason in ("reused", "reset", "purged", "unknown"):
+            check(q("tcplinger_timewait_ends_total", 'reason="%s",comm="tw_client"' % reason) == 0,
+                  "timewait_ends_total{%s, tw_client} = 0" % reason)
+        h = 'tcplinger_residency_seconds_bucket{job="tcplinger",state="TIME-WAIT",comm="tw_client",le="%s"}'
+        check(prom.value(h % "59.0") == 0 and prom.value(h % "65.0") == N and prom.value(h % "+Inf") == N,
+              "all %d TIME-WAIT residencies in (59, 65] s" % N)
+        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client"') == 0, "no TIME-WAIT left")
+        check(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"') == M, "the leak is still there")
+
+        leaker.stdin.close()
+        leaker.wait(timeout=30)
+        leaker = None
+        rc = exp.stop()
+        check(rc == 0, "SIGTERM: exit 0 (%s)" % exp.stderr[-1:])
+        exp = None
+    finally:
+        if leaker:
+            leaker.kill()
+        if exp:
+            exp.stop()
+        if prom:
+            prom.stop()
+        ns.close()
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
