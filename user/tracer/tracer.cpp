@@ -140,12 +140,17 @@ std::vector<Event> Tracer::snapshot() {
     std::map<uint32_t, std::string> namespaces = sys::list_netns();
     bpf_link* link = bpf_program__attach_iter(impl_->skel->progs.tl_iter_tcp, nullptr);
     if (!link) return out;
+    // setns() needs CAP_SYS_ADMIN even into the caller's own namespace
+    // (net/core/net_namespace.c: netns_install): walk that one in place, so a
+    // tracer granted only CAP_BPF and CAP_PERFMON still sees its own.
+    const uint32_t own_netns = sys::netns_inode_of("/proc/self/ns/net");
+    size_t not_joined = 0;
     for (const auto& [ino, path] : namespaces) {
         if (impl_->filter.netns && ino != impl_->filter.netns) continue;
         // bpf_iter_tcp walks the namespace of the task that creates the
         // iterator fd: create it from a thread that joined the namespace.
         std::vector<tl_event> raw;
-        sys::run_in_netns(path, [&] {
+        bool joined = sys::run_in_netns(ino == own_netns ? std::string() : path, [&] {
             int it = bpf_iter_create(bpf_link__fd(link));
             if (it < 0) return;
             tl_event buf[64];
@@ -153,10 +158,17 @@ std::vector<Event> Tracer::snapshot() {
             while ((n = read(it, buf, sizeof(buf))) > 0) raw.insert(raw.end(), buf, buf + n / sizeof(tl_event));
             close(it);
         });
+        // A namespace whose last process exited meanwhile is not a failure.
+        not_joined += !joined && access(path.c_str(), F_OK) == 0;
         for (const auto& r : raw)
             if (auto ev = decode(r)) out.push_back(*ev);
     }
     bpf_link__destroy(link);
+    if (not_joined)
+        std::fprintf(stderr,
+                     "tcplinger: warning: failed to join %zu network namespaces (setns needs CAP_SYS_ADMIN): "
+                     "sockets there from before the start are not seen; grant CAP_SYS_ADMIN to see them\n",
+                     not_joined);
     impl_->untracked_baseline = 0;
     impl_->untracked_baseline = counters().sock_untracked;
 
