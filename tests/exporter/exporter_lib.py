@@ -204,3 +204,62 @@ def scrape(url, headers=None, ctx=None, timeout=5):
     req = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
         return r.status, r.headers, r.read().decode()
+
+
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, mnt, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                return mnt
+    return None
+
+
+class KubePod:
+    """A kubelet-style cgroup v2 tree (systemd driver, containerd) under a
+    per-test parent, and the kubelet's log tree for it in a temp dir: the
+    exporter derives namespace, pod, container and container_id from them."""
+
+    UID = "7c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"
+    ID = "3b8f1c0d9e2a4f5b6c7d8e9fa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9"
+    NAMESPACE, POD, CONTAINER = "payments", "api-6f7c9d-x7k2p", "api"
+
+    def __init__(self, tmp):
+        root = cgroup2_root()
+        self.made = []
+        at = root
+        for name in ["tl-test-exporter-%d" % os.getpid(), "kubepods.slice", "kubepods-burstable.slice",
+                     "kubepods-burstable-pod%s.slice" % self.UID.replace("-", "_"),
+                     "cri-containerd-%s.scope" % self.ID]:
+            at = os.path.join(at, name)
+            os.mkdir(at)
+            self.made.append(at)
+        self.procs = os.path.join(at, "cgroup.procs")
+        self.logs = os.path.join(tmp, "pods")
+        pod_dir = os.path.join(self.logs, "%s_%s_%s" % (self.NAMESPACE, self.POD, self.UID))
+        os.makedirs(os.path.join(pod_dir, self.CONTAINER))
+        log = os.path.join(pod_dir, self.CONTAINER, "0.log")
+        open(log, "w").write("2026-12-01T18:00:00Z stdout F up\n")
+        os.makedirs(os.path.join(tmp, "containers"))
+        os.symlink(log, os.path.join(tmp, "containers", "%s_%s_%s-%s.log" %
+                                     (self.POD, self.NAMESPACE, self.CONTAINER, self.ID)))
+
+    def wrap(self, args):
+        """args run inside the pod's cgroup."""
+        return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', self.procs] + args
+
+    def close(self):
+        for d in reversed(self.made):
+            try:
+                os.rmdir(d)
+            except OSError as e:
+                print("failed to remove cgroup %s: %s" % (d, e), file=sys.stderr)
+
+
+def run_workload_in(ns, pod, args, timeout=60):
+    p = subprocess.Popen(pod.wrap(["ip", "netns", "exec", ns.name, sys.executable, WORKLOAD] + args),
+                         stdout=subprocess.PIPE, text=True)
+    out = p.communicate(timeout=timeout)[0]
+    if p.returncode != 0:
+        fail("workload %s in the pod cgroup exited %d" % (args, p.returncode))
+    return out

@@ -10,6 +10,9 @@ values Prometheus answers are exact.
     computed when a snapshot is published (every second) and read at a
     scrape, so at the scrape's time T it is between (T - close) - 1.1 s
     (one snapshot period plus a poll) and (T - close) + 0.05 s;
+  - the same churn by tw_client in a kubelet-style cgroup (a real cgroup v2
+    tree the test makes, and a kubelet log tree it writes): N stays under
+    that pod's namespace, pod, container and container_id labels;
   - promtool check metrics finds nothing to say about a scrape.
 Usage: test_prometheus.py TCPLINGER [--tls]"""
 import os
@@ -46,9 +49,12 @@ def main():
     tls = "--tls" in sys.argv
     ns = Netns("t" if tls else "p")
     tmp = tempfile.mkdtemp(prefix="tlexp")
-    exp = prom = leaker = None
+    exp = prom = leaker = pod = None
     try:
         args = ["--netns", ns.path]
+        if not tls:
+            pod = KubePod(tmp)
+            args += ["--pods-log-root", pod.logs]
         extra = ""
         if tls:
             args += ["--web-config", tls_setup(tmp)]
@@ -56,7 +62,9 @@ def main():
                      "      password: s3cret\n" % os.path.join(tmp, "server.crt"))
         exp = Exporter(binary, args)
         prom = Prometheus(exp.listen, "https" if tls else "http", extra)
-        q = lambda metric, labels: prom.value('%s{job="tcplinger",%s}' % (metric, labels))
+        # Outside the pod unless the labels say otherwise.
+        q = lambda metric, labels: prom.value('%s{job="tcplinger",%s%s}' % (
+            metric, labels, "" if "pod=" in labels else ',pod=""'))
 
         if tls:
             import ssl
@@ -81,11 +89,13 @@ def main():
                           stdout=subprocess.PIPE, text=True)
         closed_before, closed_after = map(float, leaker.stdout.readline().split())
         end = float(run_workload(ns, ["churn", str(N), "8000"]).strip())
+        if pod:
+            end = float(run_workload_in(ns, pod, ["churn", str(N), "8002"]).strip())
 
         t = prom.scraped_after(end + 1.2)
-        check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client"') == N,
+        check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""') == N,
               "stays_total{TIME-WAIT, tw_client} = %d" % N)
-        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client"') == N,
+        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""') == N,
               "sockets{TIME-WAIT, tw_client} = %d" % N)
         check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_server"') is None,
               "no TIME-WAIT for tw_server (the client closed first)")
@@ -105,6 +115,13 @@ def main():
         check(lo <= age <= hi, "oldest CLOSE-WAIT age %.3f s within [%.3f, %.3f] (scrape at %.3f)" % (age, lo, hi, at))
         check(prom.value('sum(tcplinger_events_lost_total{job="tcplinger"})') == 0, "no events lost")
         check(prom.value('tcplinger_series{job="tcplinger"}') >= 4, "tcplinger_series counts the label sets")
+        if pod:
+            k8s = 'namespace="%s",pod="%s",container="%s",container_id="%s"' % (
+                pod.NAMESPACE, pod.POD, pod.CONTAINER, pod.ID)
+            check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",' + k8s) == N,
+                  "stays_total{TIME-WAIT, tw_client, %s} = %d" % (k8s, N))
+            check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""') == N,
+                  "and the %d outside the pod have no pod label" % N)
         if not tls:
             print("query: tcplinger_stays_total{state=\"TIME-WAIT\",comm=\"tw_client\"} ->",
                   prom.query('tcplinger_stays_total{state="TIME-WAIT",comm="tw_client"}'))
@@ -118,16 +135,16 @@ def main():
                   "Accept: application/openmetrics-text gets OpenMetrics ending in # EOF")
 
         # TIME-WAIT ends: wait (bounded) for the 60 s timers, then exact.
-        want = 'tcplinger_timewait_ends_total{job="tcplinger",reason="expired",comm="tw_client"}'
+        want = 'tcplinger_timewait_ends_total{job="tcplinger",reason="expired",comm="tw_client",pod=""}'
         got = prom.wait_value(want, N, timeout=100)
         check(got == N, "timewait_ends_total{expired, tw_client} = %d (got %s)" % (N, got))
         for reason in ("reused", "reset", "purged", "unknown"):
-            check(q("tcplinger_timewait_ends_total", 'reason="%s",comm="tw_client"' % reason) == 0,
+            check(q("tcplinger_timewait_ends_total", 'reason="%s",comm="tw_client",pod=""' % reason) == 0,
                   "timewait_ends_total{%s, tw_client} = 0" % reason)
-        h = 'tcplinger_residency_seconds_bucket{job="tcplinger",state="TIME-WAIT",comm="tw_client",le="%s"}'
+        h = 'tcplinger_residency_seconds_bucket{job="tcplinger",state="TIME-WAIT",comm="tw_client",pod="",le="%s"}'
         check(prom.value(h % "59.0") == 0 and prom.value(h % "65.0") == N and prom.value(h % "+Inf") == N,
               "all %d TIME-WAIT residencies in (59, 65] s" % N)
-        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client"') == 0, "no TIME-WAIT left")
+        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""') == 0, "no TIME-WAIT left")
         check(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"') == M, "the leak is still there")
 
         leaker.stdin.close()
@@ -143,6 +160,8 @@ def main():
             exp.stop()
         if prom:
             prom.stop()
+        if pod:
+            pod.close()
         ns.close()
     print("PASS")
 

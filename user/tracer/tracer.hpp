@@ -62,6 +62,9 @@ public:
     // Sockets that exist now (iter/tcp in each traced netns), with Owner
     // events for those /proc attributes to a process.
     std::vector<Event> snapshot();
+    // The same walk alone (iter/tcp, no /proc owners, no counter reset):
+    // the sockets now, for a periodic look while tracing (exporter headroom).
+    std::vector<Event> sockets_now();
     // Waits up to timeout_ms, then hands over every pending record. Returns
     // the number handed over, or -1 on error.
     int poll(int timeout_ms, const Callback& cb);

@@ -3,6 +3,7 @@
 // immutable snapshot that the HTTP threads render on each scrape.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <unordered_map>
@@ -14,6 +15,10 @@
 #include "cli/filter.hpp"
 #include "cli/live.hpp"
 #include "core/error.hpp"
+#include "doctor/host.hpp"
+#include "doctor/observe.hpp"
+#include "headroom/headroom.hpp"
+#include "host/workload.hpp"
 #include "lifecycle/engine.hpp"
 #include "record/host_facts.hpp"
 #include "stats/aggregator.hpp"
@@ -60,24 +65,33 @@ class LabelCache {
 public:
     explicit LabelCache(std::string pods_log_root) : pods_log_root_(std::move(pods_log_root)) {}
     GroupLabels of(const Process& p) {
-        auto it = by_cgroup_.find(p.cgroup);
-        if (it == by_cgroup_.end()) {
-            // Bounded: cgroups come and go with containers.
-            if (by_cgroup_.size() >= kMax) by_cgroup_.clear();
-            it = by_cgroup_.emplace(p.cgroup, workload(p.cgroup)).first;
-        }
-        GroupLabels l = it->second;
+        GroupLabels l;
         l.comm = p.comm;
+        if (!p.cgroup) return l;
+        auto it = paths_.find(p.cgroup);
+        if (it == paths_.end()) {
+            // id -> path walks the cgroup tree (sys::cgroup_path): once per
+            // id. Bounded: cgroups come and go with containers.
+            if (paths_.size() >= kMax) paths_.clear();
+            it = paths_.emplace(p.cgroup, sys::cgroup_path(p.cgroup)).first;
+        }
+        if (it->second.empty()) return l;
+        // unit, container_id and the Kubernetes names (host/workload.hpp;
+        // it caches per path and looks again for a pod's names the kubelet
+        // had not written yet).
+        WorkloadLabels w = workload_labels(it->second, pods_log_root_);
+        l.unit = std::move(w.unit);
+        l.container_id = std::move(w.container_id);
+        l.k8s_namespace = std::move(w.k8s_namespace);
+        l.pod = std::move(w.pod);
+        l.container = std::move(w.container);
         return l;
     }
 
 private:
     static constexpr size_t kMax = 4096;
-    // unit, container_id and the Kubernetes names come from
-    // host/workload.hpp once merged (the deploy branch); empty until then.
-    GroupLabels workload(uint64_t /*cgroup*/) const { return GroupLabels{}; }
-    std::string pods_log_root_;
-    std::unordered_map<uint64_t, GroupLabels> by_cgroup_;
+    std::filesystem::path pods_log_root_;
+    std::unordered_map<uint64_t, std::string> paths_;
 };
 
 }  // namespace
@@ -139,14 +153,50 @@ int run_exporter(const ExporterOptions& o) {
     Tracer* tracer = nullptr;
     uint64_t started = 0, last_publish = 0, last_host = 0;
     std::map<uint32_t, uint64_t> overflow_base, overflow;
+    std::map<uint32_t, uint32_t> usable;
+    std::vector<HeadroomMetric> headroom_now;
     auto refresh_host = [&] {
-        // TCPTimeWaitOverflow per namespace since the exporter first saw it.
+        // TCPTimeWaitOverflow per namespace since the exporter first saw it,
+        // and the port settings the headroom model needs.
         overflow.clear();
-        for (const auto& ns : rec::netns_facts(filter.kernel().netns, false)) {
+        std::vector<rec::NetnsFacts> facts = rec::netns_facts(filter.kernel().netns, o.headroom_top > 0);
+        for (const auto& ns : facts) {
             auto it = ns.tcpext.find("TCPTimeWaitOverflow");
             if (it == ns.tcpext.end()) continue;
             uint64_t& b = overflow_base.try_emplace(ns.inode, it->second).first->second;
             overflow[ns.inode] = it->second - b;
+        }
+        if (!tracer || o.headroom_top == 0) return;
+        // Headroom from the kernel's sockets now (iter/tcp): the engine's
+        // connections are not enough, the lean path does not ship set-up
+        // transitions, so established connections made since the start are
+        // not in it.
+        std::map<uint32_t, std::vector<headroom::SocketSample>> sockets;
+        for (const Event& ev : tracer->sockets_now())
+            if (ev.kind == EventKind::Existing) sockets[ev.netns].push_back(doctor::sample_of(ev));
+        std::vector<headroom::Headroom> all;
+        usable.clear();
+        for (const auto& ns : facts) {
+            doctor::NetnsState st;
+            st.inode = ns.inode;
+            for (const auto& [k, v] : ns.sysctls) st.settings[k] = v;
+            headroom::NetnsPorts ports = doctor::ports_of(st);
+            const auto& mine = sockets[ns.inode];
+            headroom::Destination none;
+            none.netns = ns.inode;
+            usable[ns.inode] = headroom::compute_one(ports, mine, none).usable;
+            for (auto& h : headroom::compute(ports, mine, ns.inode)) all.push_back(std::move(h));
+        }
+        // The busiest: the fewest ports left, then the most held.
+        size_t n = std::min(all.size(), o.headroom_top);
+        std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const auto& a, const auto& b) {
+            return a.headroom != b.headroom ? a.headroom < b.headroom : a.taken > b.taken;
+        });
+        headroom_now.clear();
+        for (size_t i = 0; i < n; ++i) {
+            const auto& d = all[i].dest;
+            headroom_now.push_back(HeadroomMetric{d.netns, format_addr(d.family, d.saddr), format_addr(d.family, d.daddr),
+                                                  d.dport, all[i].headroom});
         }
     };
     auto publish = [&](uint64_t now) {
@@ -166,6 +216,8 @@ int run_exporter(const ExporterOptions& o) {
         snap->groups = model.build(current, now);
         snap->series_dropped = model.dropped();
         snap->tw_overflow = overflow;
+        snap->port_range_usable = usable;
+        snap->headroom = headroom_now;
         if (tracer) {
             DropCounters d = tracer->counters();
             snap->events = d.events;
@@ -203,6 +255,9 @@ int run_exporter(const ExporterOptions& o) {
         if (now - last_host >= kHostNs) {
             last_host = now;
             refresh_host();
+            if (o.common.verbose)
+                std::fprintf(stderr, "tcplinger: host refresh (counters, sockets, headroom) took %.1f ms\n",
+                             (sys::monotonic_ns() - now) / 1e6);
         }
         if (now - last_publish >= kPublishNs) {
             last_publish = now;
