@@ -84,6 +84,12 @@ def main():
             except urllib.error.HTTPError as e:
                 check(e.code == 401, "wrong password: 401")
 
+        # Headroom is exact with tcp_tw_reuse off (in the test namespace
+        # only): each TIME-WAIT then holds its port.
+        subprocess.run(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"], check=True)
+        lo_port, hi_port = map(int, subprocess.run(
+            ["ip", "netns", "exec", ns.name, "cat", "/proc/sys/net/ipv4/ip_local_port_range"],
+            check=True, capture_output=True, text=True).stdout.split())
         # The leak first, so that its sockets are old by the time we look.
         leaker = ns.popen([sys.executable, WORKLOAD, "leak", str(M), "8001"], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, text=True)
@@ -114,6 +120,12 @@ def main():
         lo, hi = at - closed_after - 1.1, at - closed_before + 0.05
         check(lo <= age <= hi, "oldest CLOSE-WAIT age %.3f s within [%.3f, %.3f] (scrape at %.3f)" % (age, lo, hi, at))
         check(prom.value('sum(tcplinger_events_lost_total{job="tcplinger"})') == 0, "no events lost")
+        usable = hi_port - lo_port + 1
+        check(prom.wait_value('tcplinger_port_range_usable{job="tcplinger",netns="%d"}' % ns.inode, usable, 15) ==
+              usable, "port_range_usable = %d (the range; nothing reserved or listening in it)" % usable)
+        hq = 'tcplinger_port_headroom{job="tcplinger",netns="%d",saddr="127.0.0.1",raddr="127.0.0.1",rport="8000"}'
+        got = prom.wait_value(hq % ns.inode, usable - N, 15)
+        check(got == usable - N, "port_headroom to 127.0.0.1:8000 = %d - %d TIME-WAIT (got %s)" % (usable, N, got))
         check(prom.value('tcplinger_series{job="tcplinger"}') >= 4, "tcplinger_series counts the label sets")
         if pod:
             k8s = 'namespace="%s",pod="%s",container="%s",container_id="%s"' % (
