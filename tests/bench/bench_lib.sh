@@ -514,6 +514,7 @@ libc = ctypes.CDLL(None)
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", 7999)); srv.listen(128)
 if os.fork() == 0:
+    libc.prctl(1, 15, 0, 0, 0)  # PR_SET_PDEATHSIG SIGTERM: goes with the loop below
     while True:
         c, _ = srv.accept(); c.recv(1); c.close()
 i = 0

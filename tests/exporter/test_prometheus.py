@@ -15,8 +15,12 @@ values Prometheus answers are exact.
     that pod's namespace, pod, container and container_id labels;
   - promtool check metrics finds nothing to say about a scrape.
 Usage: test_prometheus.py TCPLINGER [--tls]"""
+import base64
 import os
+import signal
+import ssl
 import subprocess
+import urllib.error
 import sys
 import tempfile
 import time
@@ -44,6 +48,10 @@ def tls_setup(d):
     return cfg
 
 
+def eq(got, want, msg):
+    check(got == want, "%s (got %s)" % (msg, got))
+
+
 def main():
     binary = sys.argv[1]
     tls = "--tls" in sys.argv
@@ -67,8 +75,6 @@ def main():
             metric, labels, "" if "pod=" in labels else ',pod=""'))
 
         if tls:
-            import ssl
-            import urllib.error
             ctx = ssl.create_default_context(cafile=os.path.join(tmp, "server.crt"))
             try:
                 scrape("https://%s/metrics" % exp.listen, ctx=ctx)
@@ -76,7 +82,6 @@ def main():
             except urllib.error.HTTPError as e:
                 check(e.code == 401 and "Basic" in e.headers.get("WWW-Authenticate", ""),
                       "no credentials: 401 with WWW-Authenticate Basic")
-            import base64
             bad = {"Authorization": "Basic " + base64.b64encode(b"prom:wrong").decode()}
             try:
                 scrape("https://%s/metrics" % exp.listen, headers=bad, ctx=ctx)
@@ -99,19 +104,19 @@ def main():
             end = float(run_workload_in(ns, pod, ["churn", str(N), "8002"]).strip())
 
         t = prom.scraped_after(end + 1.2)
-        check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""') == N,
+        eq(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""'), N,
               "stays_total{TIME-WAIT, tw_client} = %d" % N)
-        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""') == N,
+        eq(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""'), N,
               "sockets{TIME-WAIT, tw_client} = %d" % N)
-        check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_server"') is None,
+        eq(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_server"'), None,
               "no TIME-WAIT for tw_server (the client closed first)")
-        check(q("tcplinger_stays_total", 'state="LAST-ACK",comm="tw_server"') == N,
+        eq(q("tcplinger_stays_total", 'state="LAST-ACK",comm="tw_server"'), N,
               "stays_total{LAST-ACK, tw_server} = %d" % N)
-        check(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"') == M,
+        eq(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"'), M,
               "sockets{CLOSE-WAIT, cw_leaker} = %d" % M)
-        check(q("tcplinger_stays_total", 'state="CLOSE-WAIT",comm="cw_leaker"') == M,
+        eq(q("tcplinger_stays_total", 'state="CLOSE-WAIT",comm="cw_leaker"'), M,
               "stays_total{CLOSE-WAIT, cw_leaker} = %d" % M)
-        check(q("tcplinger_sockets", 'state="FIN-WAIT-2",comm="cw_peer"') == M,
+        eq(q("tcplinger_sockets", 'state="FIN-WAIT-2",comm="cw_peer"'), M,
               "sockets{FIN-WAIT-2, cw_peer} = %d (orphans waiting for the leaker's FIN)" % M)
         res = prom.query('tcplinger_oldest_socket_age_seconds{job="tcplinger",state="CLOSE-WAIT",comm="cw_leaker"}')
         age, at = float(res[0]["value"][1]), None
@@ -130,9 +135,9 @@ def main():
         if pod:
             k8s = 'namespace="%s",pod="%s",container="%s",container_id="%s"' % (
                 pod.NAMESPACE, pod.POD, pod.CONTAINER, pod.ID)
-            check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",' + k8s) == N,
+            eq(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",' + k8s), N,
                   "stays_total{TIME-WAIT, tw_client, %s} = %d" % (k8s, N))
-            check(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""') == N,
+            eq(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""'), N,
                   "and the %d outside the pod have no pod label" % N)
         if not tls:
             print("query: tcplinger_stays_total{state=\"TIME-WAIT\",comm=\"tw_client\"} ->",
@@ -151,13 +156,38 @@ def main():
         got = prom.wait_value(want, N, timeout=100)
         check(got == N, "timewait_ends_total{expired, tw_client} = %d (got %s)" % (N, got))
         for reason in ("reused", "reset", "purged", "unknown"):
-            check(q("tcplinger_timewait_ends_total", 'reason="%s",comm="tw_client",pod=""' % reason) == 0,
+            eq(q("tcplinger_timewait_ends_total", 'reason="%s",comm="tw_client",pod=""' % reason), 0,
                   "timewait_ends_total{%s, tw_client} = 0" % reason)
         h = 'tcplinger_residency_seconds_bucket{job="tcplinger",state="TIME-WAIT",comm="tw_client",pod="",le="%s"}'
         check(prom.value(h % "59.0") == 0 and prom.value(h % "65.0") == N and prom.value(h % "+Inf") == N,
               "all %d TIME-WAIT residencies in (59, 65] s" % N)
-        check(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""') == 0, "no TIME-WAIT left")
-        check(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"') == M, "the leak is still there")
+        eq(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""'), 0, "no TIME-WAIT left")
+        eq(q("tcplinger_sockets", 'state="CLOSE-WAIT",comm="cw_leaker"'), M, "the leak is still there")
+
+        if tls:
+            # SIGHUP: a bad new file is refused in one line and the old one
+            # kept; a good one replaces the users at once.
+            cfg = os.path.join(tmp, "web.yml")
+            good = open(cfg).read()
+            open(cfg, "w").write("basic_auth_users:\n  prom: plaintext\n")
+            exp.proc.send_signal(signal.SIGHUP)
+            line = exp.wait_line("kept the previous web config", timeout=10)
+            check(line is not None and "bad web config" in line, "SIGHUP with a bad file: %r" % line)
+            auth = lambda u, p: {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (u, p)).encode()).decode()}
+            check(scrape("https://%s/metrics" % exp.listen, headers=auth("prom", "s3cret"), ctx=ctx)[0] == 200,
+                  "the old config still serves")
+            new_hash = subprocess.run(["htpasswd", "-nbBC", "10", "prom", "n3w"], check=True, capture_output=True,
+                                      text=True).stdout.strip().split(":", 1)[1]
+            open(cfg, "w").write(good.split("basic_auth_users")[0] + "basic_auth_users:\n  prom: '%s'\n" % new_hash)
+            exp.proc.send_signal(signal.SIGHUP)
+            check(exp.wait_line("reloaded web config", timeout=10) is not None, "SIGHUP with a good file: reloaded")
+            check(scrape("https://%s/metrics" % exp.listen, headers=auth("prom", "n3w"), ctx=ctx)[0] == 200,
+                  "the new password works")
+            try:
+                scrape("https://%s/metrics" % exp.listen, headers=auth("prom", "s3cret"), ctx=ctx)
+                fail("the old password still works after the reload")
+            except urllib.error.HTTPError as e:
+                check(e.code == 401, "the old password gets 401 after the reload")
 
         leaker.stdin.close()
         leaker.wait(timeout=30)
