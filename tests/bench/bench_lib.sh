@@ -480,7 +480,8 @@ start_scraper() {  # URL LOG: one scrape a second until stop_scraper
   SCRAPER_PID=$!
 }
 stop_scraper() {
-  [ -n "$SCRAPER_PID" ] && kill "$SCRAPER_PID" 2>/dev/null && wait "$SCRAPER_PID" 2>/dev/null
+  # wait reports the TERM (143): not a failure under set -e
+  [ -n "$SCRAPER_PID" ] && kill "$SCRAPER_PID" 2>/dev/null && { wait "$SCRAPER_PID" 2>/dev/null || true; }
   SCRAPER_PID=""
   return 0
 }

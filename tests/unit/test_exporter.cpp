@@ -137,8 +137,9 @@ TEST(SeriesModel, CurrentSocketsCountAndQuietSetsExpire) {
     const uint64_t ttl = 300'000'000'000;
     SeriesModel m(10, ttl);
     m.stay(labels("gone"), 0, 60, true, 0, 0);
-    CurrentSocket leak{labels("leaker"), 2, 12.5, true};
-    auto gs = m.build({leak, leak}, 1);
+    CurrentSockets leak{labels("leaker"), 2, 1, 1, 12.5};
+    CurrentSockets younger{labels("leaker"), 2, 1, 1, 3.0};
+    auto gs = m.build({leak, younger}, 1);
     ASSERT_EQ(gs.size(), 2u);
     for (const auto& g : gs)
         if (g.labels.comm == "leaker") {

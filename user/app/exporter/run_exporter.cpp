@@ -64,34 +64,57 @@ int tw_end_index(EndReason r) {
 class LabelCache {
 public:
     explicit LabelCache(std::string pods_log_root) : pods_log_root_(std::move(pods_log_root)) {}
-    GroupLabels of(const Process& p) {
-        GroupLabels l;
+    GroupLabels of(const Process& p, uint64_t now_ns) {
+        GroupLabels l = workload(p.cgroup, now_ns);
         l.comm = p.comm;
-        if (!p.cgroup) return l;
-        auto it = paths_.find(p.cgroup);
-        if (it == paths_.end()) {
-            // id -> path walks the cgroup tree (sys::cgroup_path): once per
-            // id. Bounded: cgroups come and go with containers.
-            if (paths_.size() >= kMax) paths_.clear();
-            it = paths_.emplace(p.cgroup, sys::cgroup_path(p.cgroup)).first;
-        }
-        if (it->second.empty()) return l;
-        // unit, container_id and the Kubernetes names (host/workload.hpp;
-        // it caches per path and looks again for a pod's names the kubelet
-        // had not written yet).
-        WorkloadLabels w = workload_labels(it->second, pods_log_root_);
-        l.unit = std::move(w.unit);
-        l.container_id = std::move(w.container_id);
-        l.k8s_namespace = std::move(w.k8s_namespace);
-        l.pod = std::move(w.pod);
-        l.container = std::move(w.container);
         return l;
     }
 
 private:
     static constexpr size_t kMax = 4096;
+    // A pod's names can come later than its cgroup (the kubelet writes the
+    // log tree after): the answer is asked again after this long.
+    static constexpr uint64_t kRefreshNs = 10'000'000'000;
+    struct Known {
+        std::string path;
+        GroupLabels labels;
+        uint64_t at_ns = 0;
+    };
+    const GroupLabels& workload(uint64_t cgroup, uint64_t now_ns) {
+        auto it = by_cgroup_.find(cgroup);
+        if (it != by_cgroup_.end() && now_ns - it->second.at_ns < kRefreshNs) return it->second.labels;
+        if (it == by_cgroup_.end()) {
+            // Bounded: cgroups come and go with containers.
+            if (by_cgroup_.size() >= kMax) by_cgroup_.clear();
+            // id -> path walks the cgroup tree (sys::cgroup_path): once per id.
+            it = by_cgroup_.emplace(cgroup, Known{cgroup ? sys::cgroup_path(cgroup) : std::string()}).first;
+        }
+        Known& k = it->second;
+        k.at_ns = now_ns;
+        if (k.path.empty()) return k.labels;
+        // unit, container_id and the Kubernetes names (host/workload.hpp).
+        WorkloadLabels w = workload_labels(k.path, pods_log_root_);
+        k.labels = GroupLabels{"", std::move(w.unit), std::move(w.container_id), std::move(w.k8s_namespace),
+                               std::move(w.pod), std::move(w.container)};
+        return k.labels;
+    }
     std::filesystem::path pods_log_root_;
-    std::unordered_map<uint64_t, std::string> paths_;
+    std::unordered_map<uint64_t, Known> by_cgroup_;
+};
+
+// The engine's sockets now, summed per (cgroup, comm, state) before any
+// label is looked up: under churn the engine holds a minute of TIME-WAIT
+// (hundreds of thousands), the processes behind them are few.
+struct SocketKey {
+    uint64_t cgroup;
+    std::string comm;
+    size_t state;
+    bool operator==(const SocketKey&) const = default;
+};
+struct SocketKeyHash {
+    size_t operator()(const SocketKey& k) const {
+        return std::hash<std::string>()(k.comm) ^ (k.cgroup * 0x9e3779b97f4a7c15ull) ^ (k.state << 1);
+    }
 };
 
 }  // namespace
@@ -128,11 +151,11 @@ int run_exporter(const ExporterOptions& o) {
         if (!is_lingering(r.state) || !match.match(r)) return;
         bool entered = !(r.lower_bound || r.present_at_start);
         int end = r.state == kTimeWait ? tw_end_index(r.reason) : -1;
-        model.stay(labels.of(r.owner), state_index(r.state), r.duration_ns() / 1e9, entered, end, now_ns);
+        model.stay(labels.of(r.owner, now_ns), state_index(r.state), r.duration_ns() / 1e9, entered, end, now_ns);
     });
     engine.on_transition([&](const Transition& t) {
         if (!t.aborted || !match.match(t)) return;
-        model.abort(labels.of(t.charged), now_ns);
+        model.abort(labels.of(t.charged, now_ns), now_ns);
     });
 
     exporter::SnapshotSlot slot;
@@ -200,16 +223,21 @@ int run_exporter(const ExporterOptions& o) {
         }
     };
     auto publish = [&](uint64_t now) {
-        std::vector<exporter::CurrentSocket> current;
+        std::unordered_map<SocketKey, exporter::CurrentSockets, SocketKeyHash> sums;
         for (const auto& [cookie, c] : engine.connections()) {
             if (!is_lingering(c.state)) continue;
             const Process& charged = responsible(c, c.state);
             if (!match.match(c, charged)) continue;
-            exporter::CurrentSocket s;
-            s.labels = labels.of(charged);
-            s.state = state_index(c.state);
-            s.age_s = now > c.entered_ns ? (now - c.entered_ns) / 1e9 : 0;
-            s.entered = c.entered_known && c.entered_ns >= started && !c.stay_before_start;
+            exporter::CurrentSockets& s = sums[SocketKey{charged.cgroup, charged.comm, state_index(c.state)}];
+            s.sockets++;
+            s.entered += c.entered_known && c.entered_ns >= started && !c.stay_before_start;
+            s.oldest_s = std::max(s.oldest_s, now > c.entered_ns ? (now - c.entered_ns) / 1e9 : 0.0);
+        }
+        std::vector<exporter::CurrentSockets> current;
+        current.reserve(sums.size());
+        for (auto& [k, s] : sums) {
+            s.labels = labels.of(Process{0, k.comm, k.cgroup}, now);
+            s.state = k.state;
             current.push_back(std::move(s));
         }
         auto snap = std::make_shared<MetricsSnapshot>(base);

@@ -42,15 +42,15 @@ void SeriesModel::stay(const GroupLabels& l, size_t state, double seconds, bool 
 
 void SeriesModel::abort(const GroupLabels& l, uint64_t now_ns) { sink(touch(l, now_ns)).aborted++; }
 
-std::vector<MetricsGroup> SeriesModel::build(const std::vector<CurrentSocket>& now, uint64_t now_ns) {
+std::vector<MetricsGroup> SeriesModel::build(const std::vector<CurrentSockets>& now, uint64_t now_ns) {
     // The sockets now, per entry (created for a label set first seen here).
     std::map<Entry*, Figures> current;
     for (const auto& c : now) {
-        if (c.state >= 5) continue;
+        if (c.state >= 5 || !c.sockets) continue;
         StateMetrics& m = current[&touch(c.labels, now_ns)].states[c.state];
-        m.sockets++;
-        m.oldest_s = std::max(m.oldest_s, c.age_s);
-        if (c.entered) m.stays++;
+        m.sockets += c.sockets;
+        m.oldest_s = std::max(m.oldest_s, c.oldest_s);
+        m.stays += c.entered;
     }
     auto activity = [&](Entry& e) {
         uint64_t n = 0;

@@ -15,12 +15,14 @@ namespace tcplinger::exporter {
 // The folded label set's value for every group label.
 inline constexpr const char* kOther = "~other";
 
-// A socket in a lingering state now (from the engine's connections).
-struct CurrentSocket {
+// Sockets of one label set in a lingering state now (from the engine's
+// connections, summed per process and cgroup).
+struct CurrentSockets {
     GroupLabels labels;
     size_t state = 0;      // index in kLingeringStates
-    double age_s = 0;
-    bool entered = false;  // its stay began during the run (counts in stays_total)
+    uint64_t sockets = 0;
+    uint64_t entered = 0;  // of them, stays that began during the run (they count in stays_total)
+    double oldest_s = 0;
 };
 
 class SeriesModel {
@@ -37,7 +39,7 @@ public:
     // label sets first seen since the last call (busiest kept while there is
     // room; the rest folded for good, so that every counter, ~other's too,
     // only grows) and expires quiet ones.
-    std::vector<MetricsGroup> build(const std::vector<CurrentSocket>& now, uint64_t now_ns);
+    std::vector<MetricsGroup> build(const std::vector<CurrentSockets>& now, uint64_t now_ns);
     uint64_t dropped() const { return dropped_; }
     size_t entries() const { return entries_.size(); }
     size_t kept() const { return kept_; }
