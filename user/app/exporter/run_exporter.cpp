@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <unordered_map>
 
@@ -174,53 +177,90 @@ int run_exporter(const ExporterOptions& o) {
     }
 
     Tracer* tracer = nullptr;
-    uint64_t started = 0, last_publish = 0, last_host = 0;
-    std::map<uint32_t, uint64_t> overflow_base, overflow;
-    std::map<uint32_t, uint32_t> usable;
-    std::vector<HeadroomMetric> headroom_now;
-    auto refresh_host = [&] {
+    uint64_t started = 0, last_publish = 0;
+    // Host facts every 5 s, on a thread of their own: the namespaces' TcpExt
+    // counters and the iter/tcp walk behind headroom take long with many
+    // sockets (hundreds of ms at 600k TIME-WAIT), and the capture loop must
+    // not stall (the ring buffer would fill).
+    struct HostFacts {
+        std::map<uint32_t, uint64_t> overflow;
+        std::map<uint32_t, uint32_t> usable;
+        std::vector<HeadroomMetric> headroom;
+    };
+    std::mutex host_mu;
+    HostFacts host;  // under host_mu
+    std::map<uint32_t, uint64_t> overflow_base;
+    auto refresh_host = [&](Tracer* t) {
+        HostFacts f;
         // TCPTimeWaitOverflow per namespace since the exporter first saw it,
         // and the port settings the headroom model needs.
-        overflow.clear();
         std::vector<rec::NetnsFacts> facts = rec::netns_facts(filter.kernel().netns, o.headroom_top > 0);
         for (const auto& ns : facts) {
             auto it = ns.tcpext.find("TCPTimeWaitOverflow");
             if (it == ns.tcpext.end()) continue;
             uint64_t& b = overflow_base.try_emplace(ns.inode, it->second).first->second;
-            overflow[ns.inode] = it->second - b;
+            f.overflow[ns.inode] = it->second - b;
         }
-        if (!tracer || o.headroom_top == 0) return;
-        // Headroom from the kernel's sockets now (iter/tcp): the engine's
-        // connections are not enough, the lean path does not ship set-up
-        // transitions, so established connections made since the start are
-        // not in it.
-        std::map<uint32_t, std::vector<headroom::SocketSample>> sockets;
-        for (const Event& ev : tracer->sockets_now())
-            if (ev.kind == EventKind::Existing) sockets[ev.netns].push_back(doctor::sample_of(ev));
-        std::vector<headroom::Headroom> all;
-        usable.clear();
-        for (const auto& ns : facts) {
-            doctor::NetnsState st;
-            st.inode = ns.inode;
-            for (const auto& [k, v] : ns.sysctls) st.settings[k] = v;
-            headroom::NetnsPorts ports = doctor::ports_of(st);
-            const auto& mine = sockets[ns.inode];
-            headroom::Destination none;
-            none.netns = ns.inode;
-            usable[ns.inode] = headroom::compute_one(ports, mine, none).usable;
-            for (auto& h : headroom::compute(ports, mine, ns.inode)) all.push_back(std::move(h));
+        if (t && o.headroom_top > 0) {
+            // Headroom from the kernel's sockets now (iter/tcp): the engine's
+            // connections are not enough, the lean path does not ship set-up
+            // transitions, so established connections made since the start
+            // are not in it.
+            std::map<uint32_t, std::vector<headroom::SocketSample>> sockets;
+            for (const Event& ev : t->sockets_now())
+                if (ev.kind == EventKind::Existing) sockets[ev.netns].push_back(doctor::sample_of(ev));
+            std::vector<headroom::Headroom> all;
+            for (const auto& ns : facts) {
+                doctor::NetnsState st;
+                st.inode = ns.inode;
+                for (const auto& [k, v] : ns.sysctls) st.settings[k] = v;
+                headroom::NetnsPorts ports = doctor::ports_of(st);
+                const auto& mine = sockets[ns.inode];
+                headroom::Destination none;
+                none.netns = ns.inode;
+                f.usable[ns.inode] = headroom::compute_one(ports, mine, none).usable;
+                for (auto& h : headroom::compute(ports, mine, ns.inode)) all.push_back(std::move(h));
+            }
+            // The busiest: the fewest ports left, then the most held.
+            size_t n = std::min(all.size(), o.headroom_top);
+            std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const auto& a, const auto& b) {
+                return a.headroom != b.headroom ? a.headroom < b.headroom : a.taken > b.taken;
+            });
+            for (size_t i = 0; i < n; ++i) {
+                const auto& d = all[i].dest;
+                f.headroom.push_back(HeadroomMetric{d.netns, format_addr(d.family, d.saddr),
+                                                    format_addr(d.family, d.daddr), d.dport, all[i].headroom});
+            }
         }
-        // The busiest: the fewest ports left, then the most held.
-        size_t n = std::min(all.size(), o.headroom_top);
-        std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const auto& a, const auto& b) {
-            return a.headroom != b.headroom ? a.headroom < b.headroom : a.taken > b.taken;
+        std::lock_guard<std::mutex> lock(host_mu);
+        host = std::move(f);
+    };
+    std::thread host_thread;
+    std::mutex stop_mu;
+    std::condition_variable stop_cv;
+    bool host_stop = false;
+    auto start_host_thread = [&](Tracer* t) {
+        host_thread = std::thread([&, t] {
+            std::unique_lock<std::mutex> lock(stop_mu);
+            while (!host_stop) {
+                lock.unlock();
+                uint64_t began = sys::monotonic_ns();
+                refresh_host(t);
+                if (o.common.verbose)
+                    std::fprintf(stderr, "tcplinger: host refresh (counters, sockets, headroom) took %.1f ms\n",
+                                 (sys::monotonic_ns() - began) / 1e6);
+                lock.lock();
+                stop_cv.wait_for(lock, std::chrono::nanoseconds(kHostNs), [&] { return host_stop; });
+            }
         });
-        headroom_now.clear();
-        for (size_t i = 0; i < n; ++i) {
-            const auto& d = all[i].dest;
-            headroom_now.push_back(HeadroomMetric{d.netns, format_addr(d.family, d.saddr), format_addr(d.family, d.daddr),
-                                                  d.dport, all[i].headroom});
+    };
+    auto stop_host_thread = [&] {
+        {
+            std::lock_guard<std::mutex> lock(stop_mu);
+            host_stop = true;
         }
+        stop_cv.notify_all();
+        if (host_thread.joinable()) host_thread.join();
     };
     auto publish = [&](uint64_t now) {
         std::unordered_map<SocketKey, exporter::CurrentSockets, SocketKeyHash> sums;
@@ -243,9 +283,12 @@ int run_exporter(const ExporterOptions& o) {
         auto snap = std::make_shared<MetricsSnapshot>(base);
         snap->groups = model.build(current, now);
         snap->series_dropped = model.dropped();
-        snap->tw_overflow = overflow;
-        snap->port_range_usable = usable;
-        snap->headroom = headroom_now;
+        {
+            std::lock_guard<std::mutex> lock(host_mu);
+            snap->tw_overflow = host.overflow;
+            snap->port_range_usable = host.usable;
+            snap->headroom = host.headroom;
+        }
         if (tracer) {
             DropCounters d = tracer->counters();
             snap->events = d.events;
@@ -264,7 +307,7 @@ int run_exporter(const ExporterOptions& o) {
     hooks.on_loaded = [&](Tracer& t) { tracer = &t; };
     hooks.on_started = [&] {
         started = sys::monotonic_ns();
-        refresh_host();
+        start_host_thread(tracer);
         std::fprintf(stderr, "tcplinger: exporter listening on %s\n", addr->url(server.tls()).c_str());
     };
     hooks.on_event = [&](const Event& ev) { engine.process(ev); };
@@ -280,26 +323,23 @@ int run_exporter(const ExporterOptions& o) {
                 std::fprintf(stderr, "tcplinger: %s; kept the previous web config\n", e.what());
             }
         }
-        if (now - last_host >= kHostNs) {
-            last_host = now;
-            refresh_host();
-            if (o.common.verbose)
-                std::fprintf(stderr, "tcplinger: host refresh (counters, sockets, headroom) took %.1f ms\n",
-                             (sys::monotonic_ns() - now) / 1e6);
-        }
         if (now - last_publish >= kPublishNs) {
             last_publish = now;
             publish(now);
         }
     };
+    // The host thread walks the tracer's sockets: done before it detaches.
+    hooks.before_stop = [&](Tracer&) { stop_host_thread(); };
     hooks.on_stopped = [&](Tracer&) { tracer = nullptr; };
     DropCounters drops;
     try {
         drops = run_live(live, hooks);
     } catch (...) {
+        stop_host_thread();
         server.stop();
         throw;
     }
+    stop_host_thread();
     server.stop();
     std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
     return 0;
