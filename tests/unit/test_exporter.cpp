@@ -175,9 +175,11 @@ TEST(SeriesModel, BoundedUnderChurn) {
 }
 
 TEST(WebConfig, ParsesTlsAndUsers) {
-    WebConfig c = parse_web_config("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                                   "basic_auth_users:\n  prom: '" + kHash + "'\n",
-                                   kData, "web.yml");
+    WebConfig c = parse_web_config(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+        "basic_auth_users:\n  prom: '" +
+            kHash + "'\n",
+        kData, "web.yml");
     EXPECT_TRUE(c.tls());
     EXPECT_EQ(c.cert_file, kData + "/server.crt");  // relative to the file
     EXPECT_EQ(c.users.at("prom"), kHash);
@@ -230,7 +232,7 @@ TEST(ListenAddress, Parses) {
     ASSERT_TRUE(b);
     EXPECT_TRUE(b->v6);
     EXPECT_EQ(b->url(true), "https://[::1]:9747/metrics");
-    for (const char* bad : {"", "9747", "localhost:9747", "127.0.0.1:0", "127.0.0.1:70000", "::1:9747", "[::1]9747",
-                            "127.0.0.1:97x"})
+    for (const char* bad :
+         {"", "9747", "localhost:9747", "127.0.0.1:0", "127.0.0.1:70000", "::1:9747", "[::1]9747", "127.0.0.1:97x"})
         EXPECT_FALSE(parse_listen(bad)) << bad;
 }

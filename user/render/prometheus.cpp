@@ -160,7 +160,7 @@ std::string_view content_type(ExpositionFormat f) {
 
 ExpositionFormat format_for_accept(std::string_view accept) {
     return accept.find("application/openmetrics-text") != std::string_view::npos ? ExpositionFormat::OpenMetrics
-                                                                                  : ExpositionFormat::Text;
+                                                                                 : ExpositionFormat::Text;
 }
 
 std::string render_metrics(const MetricsSnapshot& s, ExpositionFormat f) {

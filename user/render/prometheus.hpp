@@ -14,8 +14,8 @@ namespace tcplinger {
 // Residency histogram bounds in seconds (the +Inf bucket follows): 59..65
 // resolve the 60 s TIME-WAIT with the timer wheel's batching, ms..a day
 // CLOSE-WAIT.
-inline constexpr std::array<double, 21> kResidencyBuckets = {0.001, 0.01, 0.1, 0.5, 1,   5,    10,    30,   59,  60,   61,
-                                                             62,    63,   64,  65,  120, 300, 900, 3600, 14400, 86400};
+inline constexpr std::array<double, 21> kResidencyBuckets = {
+    0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 59, 60, 61, 62, 63, 64, 65, 120, 300, 900, 3600, 14400, 86400};
 inline constexpr size_t kResidencySlots = kResidencyBuckets.size() + 1;  // + (86400, +Inf)
 // The slot a duration falls in (le is inclusive: value <= bound).
 size_t residency_slot(double seconds);
@@ -30,9 +30,9 @@ struct GroupLabels {
 };
 
 struct StateMetrics {
-    uint64_t stays = 0;    // entered (counter)
-    uint64_t sockets = 0;  // in the state now
-    double oldest_s = 0;   // age of the oldest one now
+    uint64_t stays = 0;                             // entered (counter)
+    uint64_t sockets = 0;                           // in the state now
+    double oldest_s = 0;                            // age of the oldest one now
     std::array<uint64_t, kResidencySlots> slots{};  // finished stays per slot (not cumulative)
     double sum_s = 0;
     uint64_t count = 0;
@@ -54,7 +54,7 @@ struct HeadroomMetric {
 
 struct MetricsSnapshot {
     std::vector<MetricsGroup> groups;
-    std::map<uint32_t, uint64_t> tw_overflow;       // netns -> TCPTimeWaitOverflow since start
+    std::map<uint32_t, uint64_t> tw_overflow;        // netns -> TCPTimeWaitOverflow since start
     std::map<uint32_t, uint32_t> port_range_usable;  // netns -> ports
     std::vector<HeadroomMetric> headroom;
     uint64_t events = 0, lost_ringbuf = 0, lost_recursion = 0, evicted = 0;

@@ -4,13 +4,14 @@
 namespace tcplinger {
 
 CLI::App* setup_exporter(CLI::App& app, ExporterOptions& o) {
-    auto* cmd = app.add_subcommand("exporter", "serve Prometheus metrics of TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT residency");
+    auto* cmd =
+        app.add_subcommand("exporter", "serve Prometheus metrics of TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT residency");
     cmd->add_option("--listen", o.listen, "ADDR:PORT to serve on (IPv6: [::1]:9747); 0.0.0.0 for every address")
         ->check(CLI::Validator(
             [](std::string& v) {
-                return exporter::parse_listen(v) ? std::string()
-                                                 : "bad --listen '" + v +
-                                                       "': give a numeric ADDR:PORT, e.g. 127.0.0.1:9747 or [::1]:9747";
+                return exporter::parse_listen(v)
+                           ? std::string()
+                           : "bad --listen '" + v + "': give a numeric ADDR:PORT, e.g. 127.0.0.1:9747 or [::1]:9747";
             },
             "ADDR:PORT"))
         ->capture_default_str();

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
-#include <cstdio>
 #include <unordered_map>
 
 #include "app/exporter/exporter_cli.hpp"
@@ -97,8 +97,12 @@ private:
         if (k.path.empty()) return k.labels;
         // unit, container_id and the Kubernetes names (host/workload.hpp).
         WorkloadLabels w = workload_labels(k.path, pods_log_root_);
-        k.labels = GroupLabels{"", std::move(w.unit), std::move(w.container_id), std::move(w.k8s_namespace),
-                               std::move(w.pod), std::move(w.container)};
+        k.labels = GroupLabels{"",
+                               std::move(w.unit),
+                               std::move(w.container_id),
+                               std::move(w.k8s_namespace),
+                               std::move(w.pod),
+                               std::move(w.container)};
         return k.labels;
     }
     std::filesystem::path pods_log_root_;

@@ -26,8 +26,7 @@ SeriesModel::Entry& SeriesModel::touch(const GroupLabels& l, uint64_t now_ns) {
     return e;
 }
 
-void SeriesModel::stay(const GroupLabels& l, size_t state, double seconds, bool entered, int tw_end,
-                       uint64_t now_ns) {
+void SeriesModel::stay(const GroupLabels& l, size_t state, double seconds, bool entered, int tw_end, uint64_t now_ns) {
     if (state >= 5) return;
     Figures& f = sink(touch(l, now_ns));
     if (entered) {

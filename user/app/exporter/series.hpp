@@ -19,7 +19,7 @@ inline constexpr const char* kOther = "~other";
 // connections, summed per process and cgroup).
 struct CurrentSockets {
     GroupLabels labels;
-    size_t state = 0;      // index in kLingeringStates
+    size_t state = 0;  // index in kLingeringStates
     uint64_t sockets = 0;
     uint64_t entered = 0;  // of them, stays that began during the run (they count in stays_total)
     double oldest_s = 0;

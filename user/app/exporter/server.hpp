@@ -33,11 +33,11 @@ struct ListenAddress {
 std::optional<ListenAddress> parse_listen(const std::string& text);
 
 struct ServerLimits {
-    unsigned threads = 2;           // thread pool
-    unsigned connections = 128;     // at once, in all
-    unsigned per_ip = 32;           // at once, per client address
-    size_t memory = 64 * 1024;      // per connection (request header and state)
-    unsigned timeout_s = 15;        // idle connection closed after
+    unsigned threads = 2;        // thread pool
+    unsigned connections = 128;  // at once, in all
+    unsigned per_ip = 32;        // at once, per client address
+    size_t memory = 64 * 1024;   // per connection (request header and state)
+    unsigned timeout_s = 15;     // idle connection closed after
 };
 
 // The latest snapshot, swapped under a mutex (readers keep theirs alive).

@@ -30,8 +30,7 @@ std::string read_file(const std::string& name, const std::string& key, const std
 }
 
 bool is_bcrypt(const std::string& h) {
-    return h.size() == 60 && h[0] == '$' && h[1] == '2' && (h[2] == 'a' || h[2] == 'b' || h[2] == 'y') &&
-           h[3] == '$';
+    return h.size() == 60 && h[0] == '$' && h[1] == '2' && (h[2] == 'a' || h[2] == 'b' || h[2] == 'y') && h[3] == '$';
 }
 
 void check_pair(const std::string& name, const WebConfig& c) {

@@ -14,9 +14,9 @@
 namespace tcplinger::exporter {
 
 struct WebConfig {
-    std::string path;                    // the file; empty: no file (plain HTTP, no auth)
-    std::string cert_file, key_file;     // resolved (relative to the file's directory)
-    std::string cert_pem, key_pem;       // their contents, checked to load as a pair
+    std::string path;                          // the file; empty: no file (plain HTTP, no auth)
+    std::string cert_file, key_file;           // resolved (relative to the file's directory)
+    std::string cert_pem, key_pem;             // their contents, checked to load as a pair
     std::map<std::string, std::string> users;  // user -> bcrypt hash
     bool tls() const { return !cert_pem.empty(); }
     bool auth() const { return !users.empty(); }
