@@ -337,4 +337,19 @@ DropCounters Tracer::counters() const {
     return out;
 }
 
+std::map<std::string, uint64_t> Tracer::run_time_ns() const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& pair : impl_->pairs)
+        for (bpf_program* prog : {pair.primary, pair.backup}) {
+            if (!prog) continue;
+            bpf_prog_info info{};
+            uint32_t len = sizeof(info);
+            // run_time_ns stays 0 unless kernel.bpf_stats_enabled=1
+            // (kernel/bpf/syscall.c: bpf_prog_get_info_by_fd reads prog->stats).
+            if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0 && info.run_time_ns)
+                out[bpf_program__name(prog)] = info.run_time_ns;
+        }
+    return out;
+}
+
 }  // namespace tcplinger

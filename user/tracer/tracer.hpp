@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,9 @@ public:
     // Engine's JiffyClock to a few microseconds. Spins up to ten jiffies.
     std::optional<Event> clock_sample();
     DropCounters counters() const;
+    // BPF run time per attached program (primaries and backups), only those
+    // the kernel counted (kernel.bpf_stats_enabled=1).
+    std::map<std::string, uint64_t> run_time_ns() const;
     // Every (process, fd) that holds a socket in CLOSE-WAIT now, within the
     // kernel filter (iter/task_file); usable after stop() too.
     std::vector<SocketHolder> socket_holders();

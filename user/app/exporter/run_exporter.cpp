@@ -299,6 +299,7 @@ int run_exporter(const ExporterOptions& o) {
             snap->lost_ringbuf = d.ringbuf_drops;
             snap->lost_recursion = d.recursion_lost;
             snap->evicted = d.sock_untracked + d.sock_map_full + engine.counters().evicted;
+            for (const auto& [prog, ns] : tracer->run_time_ns()) snap->bpf_run_seconds[prog] = ns / 1e9;
         }
         slot.publish(std::move(snap));
     };
