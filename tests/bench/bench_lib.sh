@@ -164,6 +164,7 @@ tracer_cmd() {  # MODE TAG -> TRACER_CMD array
   case $1 in
     baseline) TRACER_CMD=() ;;
     stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
+    exporter) TRACER_CMD=("$BIN" exporter --netns "$NSPATH" --listen "127.0.0.1:$EXPORTER_PORT") ;;
     floor) TRACER_CMD=("$FLOOR_BIN" stats --netns "$NSPATH") ;;
     trace) TRACER_CMD=("$BIN" trace -j --netns "$NSPATH") ;;
     record) TRACER_CMD=("$BIN" record -o "$WORK/rec-$2" --netns "$NSPATH") ;;
@@ -181,7 +182,10 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   wait_idle
   [ "$kind" = bpfstats ] && bpf_stats on
   [ ${#TRACER_CMD[@]} -gt 0 ] && start_tracer "$prefix" "$out" "${TRACER_CMD[@]}"
+  # The exporter is scraped every second, as Prometheus would.
+  [ "$mode" = exporter ] && start_scraper "http://127.0.0.1:$EXPORTER_PORT/metrics" "$prefix.scrape"
   line=$(ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" "$@")
+  stop_scraper
   echo "$line" >"$prefix.churn"
   T_CPU_MS=0 T_HWM=0 T_EVENTS=0 T_RINGBUF=0 T_RECURSION=0 T_NESTED=0 T_EV_BPF=0 T_EV_ENGINE=0
   T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0
@@ -307,7 +311,7 @@ print_targets() {
       # floor is a measurement (attaching alone), not a mode with a target
       [ "$m" = floor ] && continue
       want=0.60
-      [ "$m" = stats ] && want=0.90
+      [ "$m" = stats ] || [ "$m" = exporter ] && want=0.90
       ratio=$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.2f", a / b}')
       awk -v k="$kind" -v m="$m" -v r="$ratio" -v w="$want" -v l="$lost" 'BEGIN {
         printf "%-8s %-6s ratio %s (target >= %s) %s; lost+evicted %d %s\n", k, m, r, w,
@@ -466,4 +470,85 @@ profile_report() {
         close(cmd)
       }
     }' "$1"
+}
+
+# ---- exporter: scraping, and the soak ------------------------------------------
+EXPORTER_PORT=${EXPORTER_PORT:-19747}
+
+start_scraper() {  # URL LOG: one scrape a second until stop_scraper
+  ( while :; do curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}\n' "$1" >>"$2"; sleep 1; done ) &
+  SCRAPER_PID=$!
+}
+stop_scraper() {
+  # wait reports the TERM (143): not a failure under set -e
+  [ -n "$SCRAPER_PID" ] && kill "$SCRAPER_PID" 2>/dev/null && { wait "$SCRAPER_PID" 2>/dev/null || true; }
+  SCRAPER_PID=""
+  return 0
+}
+
+metric_value() {  # URL NAME: the sample's value (unlabelled metric)
+  curl -s "$1" | awk -v n="$2" '$1 == n {print $2; exit}'
+}
+
+# --soak MINUTES: the exporter under churn with a real Prometheus scraping it
+# every second. Label sets churn too: a process with a new name every 0.2 s
+# makes one TIME-WAIT, so sets keep being folded and expiring; RSS and the
+# series count must level off.
+soak_benchmark() {
+  local minutes=$1 prefix=$WORK/soak url port
+  command -v prometheus >/dev/null || { echo "bench: --soak needs prometheus (scripts/bootstrap installs it)" >&2; exit 1; }
+  make_netns
+  url="http://127.0.0.1:$EXPORTER_PORT/metrics"
+  start_tracer "$prefix" /dev/null "$BIN" exporter --netns "$NSPATH" --listen "127.0.0.1:$EXPORTER_PORT" \
+    --max-series 200 --series-ttl 30
+  port=$((EXPORTER_PORT + 1))
+  mkdir -p "$WORK/prom"
+  printf 'global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: tcplinger\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' \
+    "$EXPORTER_PORT" >"$WORK/prom/prometheus.yml"
+  prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/prom/data" \
+    --web.listen-address="127.0.0.1:$port" >"$WORK/prom/log" 2>&1 &
+  PROM_PID=$!
+  # A new comm every 0.2 s: one client-first close each (port 7999).
+  ip netns exec "$NS" python3 -c '
+import ctypes, os, socket, time
+libc = ctypes.CDLL(None)
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 7999)); srv.listen(128)
+if os.fork() == 0:
+    libc.prctl(1, 15, 0, 0, 0)  # PR_SET_PDEATHSIG SIGTERM: goes with the loop below
+    while True:
+        c, _ = srv.accept(); c.recv(1); c.close()
+i = 0
+while True:
+    i += 1
+    if os.fork() == 0:
+        libc.prctl(15, ("soak%d" % i).encode(), 0, 0, 0)
+        socket.create_connection(("127.0.0.1", 7999)).close()
+        os._exit(0)
+    os.wait()
+    time.sleep(0.2)
+' &
+  NAMER_PID=$!
+  local end=$((SECONDS + minutes * 60)) t0=$SECONDS
+  echo "bench: soak ${minutes} min: exporter --max-series 200 --series-ttl 30, tl_churn ${CHURN_ARGS[*]:-}, a new comm every 0.2 s, Prometheus scraping every 1 s"
+  printf '%8s %9s %9s %8s %9s %12s %6s %9s\n' elapsed 'RSS MiB' 'HWM MiB' series dropped events lost 'up'
+  ip netns exec "$NS" "$CHURN" --threads "$THREADS" --ports "$PORTS" --duration $((minutes * 60)) >"$prefix.churn" &
+  CHURN_PID=$!
+  while [ $SECONDS -lt $end ]; do
+    sleep 15
+    local rss hwm series dropped events lost up
+    rss=$(awk '/^VmRSS:/{printf "%.1f", $2 / 1024}' "/proc/$TRACER_PID/status")
+    hwm=$(awk '/^VmHWM:/{printf "%.1f", $2 / 1024}' "/proc/$TRACER_PID/status")
+    series=$(metric_value "$url" tcplinger_series)
+    dropped=$(metric_value "$url" tcplinger_series_dropped_total)
+    events=$(metric_value "$url" tcplinger_events_total)
+    lost=$(curl -s "$url" | awk '$1 ~ /^tcplinger_events_lost_total/ {s += $2} END {print s + 0}')
+    up=$(curl -s "http://127.0.0.1:$port/api/v1/query?query=up" | grep -oE '"value":\[[0-9.]+,"[01]"' | grep -oE '"[01]"$' | tr -d '"')
+    printf '%8s %9s %9s %8s %9s %12s %6s %9s\n' "$((SECONDS - t0))s" "$rss" "$hwm" "$series" "$dropped" "$events" "$lost" "${up:-?}"
+  done
+  wait "$CHURN_PID" 2>/dev/null || true
+  CHURN_PID=""
+  echo "bench: tl_churn: $(cat "$prefix.churn")"
+  stop_tracer "$prefix"
+  echo "bench: exporter: $(grep 'events,' "$prefix.err" | tail -1)"
 }

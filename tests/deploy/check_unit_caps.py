@@ -115,7 +115,7 @@ def traced(binary, args, caps, ns, procs, wrap=(), env=None):
                            binary, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=dict(os.environ, **(env or {})))
     err = []
-    for line in st.stderr:  # readiness: tcplinger's own line (cli/live.hpp kTracingLine)
+    for line in st.stderr:  # readiness: tcplinger's own line (capture/live.hpp kTracingLine)
         err.append(line)
         if "tracing (attached" in line:
             closer.stdin.write("close\n")

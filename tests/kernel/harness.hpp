@@ -58,7 +58,7 @@ void sleep_until_ns(uint64_t t);  // absolute CLOCK_MONOTONIC deadline
 // Real-time priority for a workload whose timing a test asserts: wake-ups
 // then do not wait for the other tests sharing the CPUs.
 void realtime_priority();
-// ---- the tcplinger binary's readiness line (cli/live.hpp: kTracingLine) ----
+// ---- the tcplinger binary's readiness line (capture/live.hpp: kTracingLine) ----
 // Reads the child's stderr (a pipe) until its "tcplinger: tracing (attached
 // N programs)" line, at most timeout_s; appends all it read to *seen (the
 // rest of stderr stays in the pipe). False on EOF (the child exited) or

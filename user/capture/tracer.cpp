@@ -53,6 +53,7 @@ struct Tracer::Impl {
     // the socket map yet; they are not evictions.
     uint64_t untracked_baseline = 0;
     bpf_link* holders_link = nullptr;  // iter/task_file, attached at the first socket_holders()
+    unsigned warned_not_joined = 0;    // sockets_now() says it once
 
     static int on_record(void* ctx, void* data, size_t size) {
         auto* self = static_cast<Impl*>(ctx);
@@ -136,6 +137,31 @@ Tracer::~Tracer() = default;
 size_t Tracer::attached_programs() const { return impl_->links.size(); }
 
 std::vector<Event> Tracer::snapshot() {
+    std::vector<Event> out = sockets_now();
+    impl_->untracked_baseline = 0;
+    impl_->untracked_baseline = counters().sock_untracked;
+    bool need_owners = false;
+    for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
+    if (need_owners) {
+        auto owners = sys::socket_owners();
+        size_t n = out.size();
+        for (size_t i = 0; i < n; ++i) {
+            const Event& ev = out[i];
+            if (ev.new_state == kTimeWait || !ev.aux0) continue;
+            auto it = owners.find(ev.aux0);
+            if (it == owners.end()) continue;
+            Event owner = ev;
+            owner.kind = EventKind::Owner;
+            owner.task = it->second;
+            owner.task_tid = 0;
+            owner.flags = 0;
+            out.push_back(owner);
+        }
+    }
+    return out;
+}
+
+std::vector<Event> Tracer::sockets_now() {
     std::vector<Event> out;
     std::map<uint32_t, std::string> namespaces = sys::list_netns();
     bpf_link* link = bpf_program__attach_iter(impl_->skel->progs.tl_iter_tcp, nullptr);
@@ -164,32 +190,11 @@ std::vector<Event> Tracer::snapshot() {
             if (auto ev = decode(r)) out.push_back(*ev);
     }
     bpf_link__destroy(link);
-    if (not_joined)
+    if (not_joined && !impl_->warned_not_joined++)
         std::fprintf(stderr,
                      "tcplinger: warning: failed to join %zu network namespaces (setns needs CAP_SYS_ADMIN): "
                      "sockets there from before the start are not seen; grant CAP_SYS_ADMIN to see them\n",
                      not_joined);
-    impl_->untracked_baseline = 0;
-    impl_->untracked_baseline = counters().sock_untracked;
-
-    bool need_owners = false;
-    for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
-    if (need_owners) {
-        auto owners = sys::socket_owners();
-        size_t n = out.size();
-        for (size_t i = 0; i < n; ++i) {
-            const Event& ev = out[i];
-            if (ev.new_state == kTimeWait || !ev.aux0) continue;
-            auto it = owners.find(ev.aux0);
-            if (it == owners.end()) continue;
-            Event owner = ev;
-            owner.kind = EventKind::Owner;
-            owner.task = it->second;
-            owner.task_tid = 0;
-            owner.flags = 0;
-            out.push_back(owner);
-        }
-    }
     return out;
 }
 
@@ -329,6 +334,21 @@ DropCounters Tracer::counters() const {
             primary_misses += info.recursion_misses;
     }
     out.recursion_lost = primary_misses > out.nested_caught ? primary_misses - out.nested_caught : 0;
+    return out;
+}
+
+std::map<std::string, uint64_t> Tracer::run_time_ns() const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& pair : impl_->pairs)
+        for (bpf_program* prog : {pair.primary, pair.backup}) {
+            if (!prog) continue;
+            bpf_prog_info info{};
+            uint32_t len = sizeof(info);
+            // run_time_ns stays 0 unless kernel.bpf_stats_enabled=1
+            // (kernel/bpf/syscall.c: bpf_prog_get_info_by_fd reads prog->stats).
+            if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0 && info.run_time_ns)
+                out[bpf_program__name(prog)] = info.run_time_ns;
+        }
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ public:
     // Sockets that exist now (iter/tcp in each traced netns), with Owner
     // events for those /proc attributes to a process.
     std::vector<Event> snapshot();
+    // The same walk alone (iter/tcp, no /proc owners, no counter reset):
+    // the sockets now, for a periodic look while tracing (exporter headroom).
+    std::vector<Event> sockets_now();
     // Waits up to timeout_ms, then hands over every pending record. Returns
     // the number handed over, or -1 on error.
     int poll(int timeout_ms, const Callback& cb);
@@ -49,6 +53,9 @@ public:
     // Engine's JiffyClock to a few microseconds. Spins up to ten jiffies.
     std::optional<Event> clock_sample();
     DropCounters counters() const;
+    // BPF run time per attached program (primaries and backups), only those
+    // the kernel counted (kernel.bpf_stats_enabled=1).
+    std::map<std::string, uint64_t> run_time_ns() const;
     // Every (process, fd) that holds a socket in CLOSE-WAIT now, within the
     // kernel filter (iter/task_file); usable after stop() too.
     std::vector<SocketHolder> socket_holders();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "app/exporter/exporter_options.hpp"
 #include "core/error.hpp"
 #include "core/time_window.hpp"
 #include "host/system.hpp"
@@ -366,6 +367,8 @@ int run_cli(int argc, char** argv) {
     auto* export_cmd = setup_export(app, export_);
     DoctorOptions doctor;
     auto* doctor_cmd = setup_doctor(app, doctor);
+    ExporterOptions exporter;
+    auto* exporter_cmd = setup_exporter(app, exporter);
     for (int i = 0; i < argc; ++i) record.command_line += std::string(i ? " " : "") + argv[i];
     try {
         app.parse(argc, argv);
@@ -386,6 +389,7 @@ int run_cli(int argc, char** argv) {
         if (report_cmd->parsed()) return run_report(report);
         if (export_cmd->parsed()) return run_export(export_);
         if (doctor_cmd->parsed()) return run_doctor(doctor);
+        if (exporter_cmd->parsed()) return run_exporter(exporter);
     } catch (const FatalError& e) {
         std::cerr << "tcplinger: " << e.what() << "\n";
         return 1;

@@ -28,6 +28,8 @@ CLI::App* setup_export(CLI::App& app, ExportOptions& o);
 // the same way.
 const CLI::Validator& netns_validator();
 CLI::App* setup_doctor(CLI::App& app, DoctorOptions& o);
+struct ExporterOptions;
+CLI::App* setup_exporter(CLI::App& app, ExporterOptions& o);
 
 // Parses argv for the whole tool; returns the exit code of the run (0 after
 // --help, 2 for bad arguments, 1 for fatal errors).

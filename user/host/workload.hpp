@@ -59,7 +59,7 @@ CgroupPathParts parse_cgroup_path(std::string_view cgroup_path);
 
 // A process's cgroup v2 path relative to the cgroup root, from the "0::"
 // line of /proc/<pid>/cgroup (empty when the process is gone). For a cgroup
-// id (what BPF reports), sys::cgroup_path() in tracer/system.hpp.
+// id (what BPF reports), sys::cgroup_path() in host/system.hpp.
 std::string cgroup_path_of_pid(pid_t pid);
 
 }  // namespace tcplinger
