@@ -135,7 +135,7 @@ Tracer::~Tracer() = default;
 
 size_t Tracer::attached_programs() const { return impl_->links.size(); }
 
-std::vector<Event> Tracer::snapshot() {
+std::vector<Event> Tracer::snapshot(bool with_owners) {
     std::vector<Event> out;
     std::map<uint32_t, std::string> namespaces = sys::list_netns();
     bpf_link* link = bpf_program__attach_iter(impl_->skel->progs.tl_iter_tcp, nullptr);
@@ -161,7 +161,8 @@ std::vector<Event> Tracer::snapshot() {
     impl_->untracked_baseline = counters().sock_untracked;
 
     bool need_owners = false;
-    for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
+    if (with_owners)
+        for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
     if (need_owners) {
         auto owners = sys::socket_owners();
         size_t n = out.size();

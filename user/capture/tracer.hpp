@@ -34,8 +34,10 @@ public:
 
     using Callback = std::function<void(const Event&)>;
     // Sockets that exist now (iter/tcp in each traced netns), with Owner
-    // events for those /proc attributes to a process.
-    std::vector<Event> snapshot();
+    // events for those /proc attributes to a process. Without owners (the
+    // headroom passes of SocketTable): no /proc walk, which is most of a
+    // pass's time with many full sockets (README, "The headroom model").
+    std::vector<Event> snapshot(bool with_owners = true);
     // Waits up to timeout_ms, then hands over every pending record. Returns
     // the number handed over, or -1 on error.
     int poll(int timeout_ms, const Callback& cb);
