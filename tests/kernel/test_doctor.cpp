@@ -2,6 +2,7 @@
 // real traffic, and the exact findings and evidence. Independent truth:
 // TcpExt read inside the namespace, the workload's own counts.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -328,6 +329,72 @@ TEST(Doctor, ReviewsARecording) {
     // The counters of header and trailer.
     f = one(doc, "tw_overflow");
     EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "0");
+}
+
+// doctor -i charges each TIME-WAIT to the process the engine charges it to
+// (the first close() caller), as report does. The connections here are
+// made by one process and closed by a child it forked, so the connect()
+// caller (the socket's owner, which a full recording's timewait records
+// carry) is the wrong answer.
+TEST(Doctor, RecordingChargesTimeWaitAsReportDoes) {
+    Netns ns;
+    ns.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    constexpr int kConnections = 8;
+    std::string file = "/tmp/tl-doctor-charge-" + std::to_string(getpid()) + ".tlr";
+    unlink(file.c_str());
+    Gate go;
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 8080);
+        go.wait();
+        int c[kConnections], a[kConnections];
+        for (int i = 0; i < kConnections; ++i) {
+            c[i] = tcp_connect(AF_INET, 8080);
+            a[i] = tcp_accept(l);
+        }
+        Gate copies_closed;
+        pid_t closer = fork();
+        if (closer == 0) {
+            prctl(PR_SET_NAME, "tl-closer");
+            copies_closed.wait();
+            for (int fd : c) close(fd);  // the last reference: FIN from here
+            _exit(0);
+        }
+        for (int fd : c) close(fd);
+        copies_closed.open();
+        for (int fd : a) {
+            read_until_eof(fd);
+            close(fd);
+        }
+        return reap(closer) == 0 ? 0 : 1;
+    });
+    ToolRun rec =
+        tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), "recording to", [&] { go.open(); });
+    ASSERT_EQ(reap(child), 0);
+    ASSERT_EQ(rec.code, 0) << rec.err;
+    ToolRun doctor = tcplinger("doctor -j -i " + file);
+    ToolRun report = tcplinger("report -j --by process -i " + file);
+    unlink(file.c_str());
+    ASSERT_EQ(doctor.code, 0) << doctor.err;
+    ASSERT_EQ(report.code, 0) << report.err;
+    // report: TIME-WAIT entered per process.
+    std::map<std::string, double> by_report;
+    auto rep = parse(report);
+    for (const auto& g : rep["groups"].arr) {
+        double n = g["states"]["TIME-WAIT"]["entered"].num;
+        if (n > 0) by_report[g["comm"].str + " " + std::to_string(static_cast<long>(g["pid"].num))] = n;
+    }
+    // doctor: its process findings.
+    std::map<std::string, double> by_doctor;
+    auto doc = parse(doctor);
+    for (const auto& f : findings(doc, "process")) {
+        std::string summary = f["summary"].str;
+        std::string comm = summary.substr(0, summary.find(" (pid "));
+        by_doctor[comm + " " + evidence(f, "pid")] = std::stod(evidence(f, "time_wait_entered"));
+    }
+    ASSERT_EQ(by_report.size(), 1u) << report.out;
+    EXPECT_EQ(by_report.begin()->first.rfind("tl-closer ", 0), 0u) << report.out;
+    EXPECT_EQ(by_report.begin()->second, kConnections);
+    EXPECT_EQ(by_doctor, by_report) << doctor.out;
 }
 
 TEST(Doctor, ConfExitStatus) {

@@ -41,20 +41,25 @@ void Observer::event(const Event& ev) {
         listening_.insert({ev.netns, ev.local.port});
     // A timewait socket is born: lean mode's TwBirth or the full TwStart.
     // Counted once per connection: a re-armed timer can start again.
-    if ((ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second) {
-        const Process& p = ev.owner_known() ? ev.owner : ev.task;
-        ++by_process_[{ev.netns, {p.pid, p.comm}}];
-        // A server that closes first holds TIME-WAIT on its listening port:
-        // that is no destination of its own connect() calls.
-        if (listening_.count({ev.netns, ev.local.port})) {
-            engine_->process(ev);
-            return;
-        }
-        auto d = destination_of(ev.netns, ev.local, ev.remote);
-        ++tw_born_[d];
-        if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
-    }
+    const bool born =
+        (ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second;
     engine_->process(ev);
+    if (!born) return;
+    // Charged to the process the engine charges the stay to (responsible():
+    // the first close() caller, else the owner), as report and stats do;
+    // the event's own task or owner only when the engine has no connection.
+    Process p = ev.owner_known() ? ev.owner : ev.task;
+    if (auto c = engine_->connections().find(ev.cookie); c != engine_->connections().end()) {
+        const Process& charged = responsible(c->second, kTimeWait);
+        if (charged.known()) p = charged;
+    }
+    ++by_process_[{ev.netns, {p.pid, p.comm}}];
+    // A server that closes first holds TIME-WAIT on its listening port:
+    // that is no destination of its own connect() calls.
+    if (listening_.count({ev.netns, ev.local.port})) return;
+    auto d = destination_of(ev.netns, ev.local, ev.remote);
+    ++tw_born_[d];
+    if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
 }
 
 void Observer::set_end_sockets(const std::vector<Event>& existing) {
