@@ -2,7 +2,10 @@
 // real traffic, and the exact findings and evidence. Independent truth:
 // TcpExt read inside the namespace, the workload's own counts.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -395,6 +398,49 @@ TEST(Doctor, RecordingChargesTimeWaitAsReportDoes) {
     EXPECT_EQ(by_report.begin()->first.rfind("tl-closer ", 0), 0u) << report.out;
     EXPECT_EQ(by_report.begin()->second, kConnections);
     EXPECT_EQ(by_doctor, by_report) << doctor.out;
+}
+
+// A namespace only a socket keeps alive: made with unshare(), a socket
+// opened in it, the process back in its own namespace. No /run/netns name,
+// no process inside: doctor finds it through the socket fd (pidfd_getfd,
+// SIOCGSKNS) and reads its own settings.
+TEST(Doctor, NamespaceOnlyASocketLivesIn) {
+    int info[2];
+    ASSERT_EQ(pipe(info), 0);
+    Gate done;
+    pid_t child = fork();
+    if (child == 0) {
+        int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (home < 0 || unshare(CLONE_NEWNET) != 0) _exit(2);
+        std::ofstream("/proc/sys/net/ipv4/tcp_tw_reuse") << "0\n";
+        int sock = socket(AF_INET, SOCK_STREAM, 0);
+        struct stat st {};
+        if (sock < 0 || stat("/proc/self/ns/net", &st) != 0 || setns(home, CLONE_NEWNET) != 0) _exit(3);
+        uint32_t ino = static_cast<uint32_t>(st.st_ino);
+        if (write(info[1], &ino, sizeof(ino)) != sizeof(ino)) _exit(4);
+        done.wait();
+        _exit(0);
+    }
+    close(info[1]);
+    uint32_t ino = 0;
+    ASSERT_EQ(read(info[0], &ino, sizeof(ino)), static_cast<ssize_t>(sizeof(ino)));
+    close(info[0]);
+    auto doc = parse(tcplinger("doctor -j"));
+    done.open();
+    ASSERT_EQ(reap(child), 0);
+    const minijson::Value* found = nullptr;
+    for (const auto& n : doc["namespaces"].arr)
+        if (n["inode"].num == ino) found = &n;
+    ASSERT_NE(found, nullptr) << "namespace " << ino << " not listed";
+    EXPECT_EQ((*found)["name"].str.rfind("socket of pid " + std::to_string(child) + " (", 0), 0u)
+        << (*found)["name"].str;
+    bool reuse_seen = false;
+    for (const auto& f : (*found)["findings"].arr)
+        if (f["check"].str == "tcp_tw_reuse") {
+            reuse_seen = true;
+            EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
+        }
+    EXPECT_TRUE(reuse_seen);
 }
 
 TEST(Doctor, ConfExitStatus) {
