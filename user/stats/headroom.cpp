@@ -38,14 +38,20 @@ std::string format_destination(const Destination& d) {
     return format_addr(d.family, d.saddr) + " -> " + format_endpoint(r);
 }
 
+namespace {
+// ::ffff:0.0.0.0/96
+bool v4_mapped(const std::array<uint8_t, 16>& a) {
+    for (int i = 0; i < 10; ++i)
+        if (a[i]) return false;
+    return a[10] == 0xff && a[11] == 0xff;
+}
+}  // namespace
+
 bool is_loopback(uint8_t family, const std::array<uint8_t, 16>& a) {
     if (family != 6) return a[0] == 127;
     static const std::array<uint8_t, 16> one = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     if (a == one) return true;
-    // ::ffff:127.0.0.0/104
-    for (int i = 0; i < 10; ++i)
-        if (a[i]) return false;
-    return a[10] == 0xff && a[11] == 0xff && a[12] == 127;
+    return v4_mapped(a) && a[12] == 127;  // ::ffff:127.0.0.0/104
 }
 
 bool is_loopback(const Destination& d) { return is_loopback(d.family, d.saddr) || is_loopback(d.family, d.daddr); }
@@ -75,11 +81,6 @@ std::string reuse_verdict_text(ReuseVerdict v) {
 }
 
 namespace {
-bool v4_mapped(const std::array<uint8_t, 16>& a) {
-    for (int i = 0; i < 10; ++i)
-        if (a[i]) return false;
-    return a[10] == 0xff && a[11] == 0xff;
-}
 std::array<uint8_t, 16> unmapped(const std::array<uint8_t, 16>& a) {
     std::array<uint8_t, 16> v4{};
     std::copy(a.begin() + 12, a.end(), v4.begin());
