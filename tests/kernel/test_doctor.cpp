@@ -1,12 +1,12 @@
 // tcplinger doctor against the real kernel: namespaces with the knobs set,
 // real traffic, and the exact findings and evidence. Independent truth:
 // TcpExt read inside the namespace, the workload's own counts.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -149,8 +149,8 @@ void exhaust(int family) {
             break;
         }
     if (zero_at < 0) zero_at = failed_at;
-    EXPECT_LE(std::abs(zero_at - failed_at), 2) << "headroom 0 after " << zero_at << " connections, connect() failed at "
-                                                << failed_at;
+    EXPECT_LE(std::abs(zero_at - failed_at), 2)
+        << "headroom 0 after " << zero_at << " connections, connect() failed at " << failed_at;
     EXPECT_EQ(failed_at, 100);
     // Exact on the way down: one port per connection.
     for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i], 100u - (i + 1)) << "after connection " << i + 1;
@@ -180,8 +180,7 @@ TEST(Headroom, ReusableTimeWaitAfterTheDelay) {
     Lab lab(1);
     // 2 s where the knob exists (6.14+): the 100 connections then fit well
     // inside the delay on a loaded machine, and the model must read it.
-    if (std::ifstream("/proc/sys/net/ipv4/tcp_tw_reuse_delay"))
-        lab.ns.sysctl("net.ipv4.tcp_tw_reuse_delay", "2000");
+    if (std::ifstream("/proc/sys/net/ipv4/tcp_tw_reuse_delay")) lab.ns.sysctl("net.ipv4.tcp_tw_reuse_delay", "2000");
     const uint32_t delay = reuse_delay_ms(lab.ns);
     const auto ports = hundred(1, delay);
     int l = lab.listen_on(AF_INET, 5000);

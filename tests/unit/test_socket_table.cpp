@@ -32,8 +32,8 @@ Event existing(uint64_t cookie, uint16_t lport, const Endpoint& remote, uint8_t 
     if (state == kTimeWait) {
         ev.old_state = kTimeWait;  // substate
         ev.hz = 250;
-        ev.aux1 = 1'000'000;             // jiffies now
-        ev.aux0 = ev.aux1 + 58 * 250;    // expires: 2 s into TIME-WAIT
+        ev.aux1 = 1'000'000;           // jiffies now
+        ev.aux0 = ev.aux1 + 58 * 250;  // expires: 2 s into TIME-WAIT
     }
     return ev;
 }

@@ -35,9 +35,9 @@ headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns);
 // One destination's headroom and load over the last interval.
 struct DestinationHeadroom {
     headroom::Headroom headroom;
-    double connects_per_s = 0;   // new sockets toward it (CLOSE -> SYN-SENT, or new cookies)
-    double time_wait_per_s = 0;  // timewait sockets born toward it
-    double growth_per_s = 0;     // change of held (not reusable) ports
+    double connects_per_s = 0;               // new sockets toward it (CLOSE -> SYN-SENT, or new cookies)
+    double time_wait_per_s = 0;              // timewait sockets born toward it
+    double growth_per_s = 0;                 // change of held (not reusable) ports
     double seconds_left = headroom::kNever;  // headroom::seconds_to_exhaustion
 };
 
