@@ -139,7 +139,11 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
     // live in"): no name, no process inside. iter/tcp cannot find them (it
     // walks only the namespace of the task that reads it, tcp_ipv4.c:
     // bpf_iter_tcp_seq_start/seq_sk_match), a held socket fd can.
-    std::map<uint32_t, sys::SocketNetns> via_socket = sys::socket_netns(all);
+    // Only when every namespace or one by inode is asked for: a name or a
+    // path opens by itself (the walk takes every socket fd on the host).
+    const bool by_inode = std::all_of(selector.begin(), selector.end(), ::isdigit);
+    std::map<uint32_t, sys::SocketNetns> via_socket;
+    if (by_inode) via_socket = sys::socket_netns(all);
     for (const auto& [ino, s] : via_socket) all.emplace(ino, s.path);
     // The initial namespace: pid 1's, or kthreadd's (pid 2 lives in init_net
     // always) where pid 1 cannot be read (inside a sandbox).
