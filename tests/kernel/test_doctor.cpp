@@ -1,8 +1,12 @@
 // tcplinger doctor against the real kernel: namespaces with the knobs set,
 // real traffic, and the exact findings and evidence. Independent truth:
 // TcpExt read inside the namespace, the workload's own counts.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -328,6 +332,115 @@ TEST(Doctor, ReviewsARecording) {
     // The counters of header and trailer.
     f = one(doc, "tw_overflow");
     EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "0");
+}
+
+// doctor -i charges each TIME-WAIT to the process the engine charges it to
+// (the first close() caller), as report does. The connections here are
+// made by one process and closed by a child it forked, so the connect()
+// caller (the socket's owner, which a full recording's timewait records
+// carry) is the wrong answer.
+TEST(Doctor, RecordingChargesTimeWaitAsReportDoes) {
+    Netns ns;
+    ns.sysctl("net.ipv4.tcp_tw_reuse", "0");
+    constexpr int kConnections = 8;
+    std::string file = "/tmp/tl-doctor-charge-" + std::to_string(getpid()) + ".tlr";
+    unlink(file.c_str());
+    Gate go;
+    pid_t child = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, 8080);
+        go.wait();
+        int c[kConnections], a[kConnections];
+        for (int i = 0; i < kConnections; ++i) {
+            c[i] = tcp_connect(AF_INET, 8080);
+            a[i] = tcp_accept(l);
+        }
+        Gate copies_closed;
+        pid_t closer = fork();
+        if (closer == 0) {
+            prctl(PR_SET_NAME, "tl-closer");
+            copies_closed.wait();
+            for (int fd : c) close(fd);  // the last reference: FIN from here
+            _exit(0);
+        }
+        for (int fd : c) close(fd);
+        copies_closed.open();
+        for (int fd : a) {
+            read_until_eof(fd);
+            close(fd);
+        }
+        return reap(closer) == 0 ? 0 : 1;
+    });
+    ToolRun rec =
+        tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), "recording to", [&] { go.open(); });
+    ASSERT_EQ(reap(child), 0);
+    ASSERT_EQ(rec.code, 0) << rec.err;
+    ToolRun doctor = tcplinger("doctor -j -i " + file);
+    ToolRun report = tcplinger("report -j --by process -i " + file);
+    unlink(file.c_str());
+    ASSERT_EQ(doctor.code, 0) << doctor.err;
+    ASSERT_EQ(report.code, 0) << report.err;
+    // report: TIME-WAIT entered per process.
+    std::map<std::string, double> by_report;
+    auto rep = parse(report);
+    for (const auto& g : rep["groups"].arr) {
+        double n = g["states"]["TIME-WAIT"]["entered"].num;
+        if (n > 0) by_report[g["comm"].str + " " + std::to_string(static_cast<long>(g["pid"].num))] = n;
+    }
+    // doctor: its process findings.
+    std::map<std::string, double> by_doctor;
+    auto doc = parse(doctor);
+    for (const auto& f : findings(doc, "process")) {
+        std::string summary = f["summary"].str;
+        std::string comm = summary.substr(0, summary.find(" (pid "));
+        by_doctor[comm + " " + evidence(f, "pid")] = std::stod(evidence(f, "time_wait_entered"));
+    }
+    ASSERT_EQ(by_report.size(), 1u) << report.out;
+    EXPECT_EQ(by_report.begin()->first.rfind("tl-closer ", 0), 0u) << report.out;
+    EXPECT_EQ(by_report.begin()->second, kConnections);
+    EXPECT_EQ(by_doctor, by_report) << doctor.out;
+}
+
+// A namespace only a socket keeps alive: made with unshare(), a socket
+// opened in it, the process back in its own namespace. No /run/netns name,
+// no process inside: doctor finds it through the socket fd (pidfd_getfd,
+// SIOCGSKNS) and reads its own settings.
+TEST(Doctor, NamespaceOnlyASocketLivesIn) {
+    int info[2];
+    ASSERT_EQ(pipe(info), 0);
+    Gate done;
+    pid_t child = fork();
+    if (child == 0) {
+        int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (home < 0 || unshare(CLONE_NEWNET) != 0) _exit(2);
+        std::ofstream("/proc/sys/net/ipv4/tcp_tw_reuse") << "0\n";
+        int sock = socket(AF_INET, SOCK_STREAM, 0);
+        struct stat st {};
+        if (sock < 0 || stat("/proc/self/ns/net", &st) != 0 || setns(home, CLONE_NEWNET) != 0) _exit(3);
+        uint32_t ino = static_cast<uint32_t>(st.st_ino);
+        if (write(info[1], &ino, sizeof(ino)) != sizeof(ino)) _exit(4);
+        done.wait();
+        _exit(0);
+    }
+    close(info[1]);
+    uint32_t ino = 0;
+    ASSERT_EQ(read(info[0], &ino, sizeof(ino)), static_cast<ssize_t>(sizeof(ino)));
+    close(info[0]);
+    auto doc = parse(tcplinger("doctor -j"));
+    done.open();
+    ASSERT_EQ(reap(child), 0);
+    const minijson::Value* found = nullptr;
+    for (const auto& n : doc["namespaces"].arr)
+        if (n["inode"].num == ino) found = &n;
+    ASSERT_NE(found, nullptr) << "namespace " << ino << " not listed";
+    EXPECT_EQ((*found)["name"].str.rfind("socket of pid " + std::to_string(child) + " (", 0), 0u)
+        << (*found)["name"].str;
+    bool reuse_seen = false;
+    for (const auto& f : (*found)["findings"].arr)
+        if (f["check"].str == "tcp_tw_reuse") {
+            reuse_seen = true;
+            EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
+        }
+    EXPECT_TRUE(reuse_seen);
 }
 
 TEST(Doctor, ConfExitStatus) {

@@ -163,5 +163,57 @@ TEST(Headroom, TimeWaitLevelsOffAfterSixtySeconds) {
     EXPECT_DOUBLE_EQ(seconds_to_exhaustion(h, 471, 471), h.headroom / 471.0);
 }
 
+// tcp_twsk_unique takes a TIME-WAIT over only once it is strictly older
+// than tcp_tw_reuse_delay (time_after32(now, entry + delay)).
+TEST(Headroom, ReuseNeedsStrictlyOlderThanTheDelay) {
+    NetnsPorts p = hundred_ports(1);
+    p.reuse.reuse_delay_ms = 2000;
+    std::vector<SocketSample> s = {sock(ep(10, 0, 0, 1, 40000), kDb, kTimeWait, 2000),
+                                   sock(ep(10, 0, 0, 1, 40001), kDb, kTimeWait, 2001)};
+    Headroom h = compute_one(p, s, destination_of(7, ep(10, 0, 0, 1, 0), kDb));
+    EXPECT_EQ(h.reusable_tw, 1u);
+    EXPECT_EQ(h.taken, 1u);
+    EXPECT_EQ(h.headroom, 99u);
+    EXPECT_EQ(h.reuse_delay_ms, 2000u);
+}
+
+// Under reuse the TIME-WAITs hold ports only for tcp_tw_reuse_delay, not 60
+// s: 470/s with reuse after 1 s holds about 470 ports, and never exhausts.
+TEST(Headroom, ReuseBoundsTheHeldTimeWaitLevel) {
+    Headroom h;
+    h.usable = 28232;
+    h.time_wait = 1000;
+    h.reusable_tw = 530;
+    h.taken = 470;
+    h.headroom = h.usable - h.taken;
+    h.reuse = ReuseVerdict::Applies;
+    h.reuse_delay_ms = 1000;
+    EXPECT_DOUBLE_EQ(held_time_wait_level(h, 470), 470);
+    EXPECT_EQ(seconds_to_exhaustion(h, 470, 470), kNever);
+    h.reuse = ReuseVerdict::Off;
+    EXPECT_DOUBLE_EQ(held_time_wait_level(h, 470), 28200);
+    EXPECT_DOUBLE_EQ(seconds_to_exhaustion(h, 480, 480), h.headroom / 480.0);
+}
+
+// A dual-stack socket talking IPv4 shares the IPv4 sockets' 4-tuples
+// (tcp_v6_connect -> tcp_v4_connect): one destination, not two.
+TEST(Headroom, V4MappedSocketsShareTheIpv4Destination) {
+    auto mapped = [](Endpoint e) {
+        Endpoint m;
+        m.family = 6;
+        m.addr[10] = m.addr[11] = 0xff;
+        std::copy(e.addr.begin(), e.addr.begin() + 4, m.addr.begin() + 12);
+        m.port = e.port;
+        return m;
+    };
+    std::vector<SocketSample> s = {sock(ep(10, 0, 0, 1, 40000), kDb, kEstablished),
+                                   sock(mapped(ep(10, 0, 0, 1, 40001)), mapped(kDb), kEstablished)};
+    auto all = compute(hundred_ports(), s, 7);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].dest.family, 4);
+    EXPECT_EQ(all[0].taken, 2u);
+    EXPECT_EQ(format_destination(all[0].dest), "10.0.0.1 -> 10.0.0.5:5432");
+}
+
 }  // namespace
 }  // namespace tcplinger::headroom

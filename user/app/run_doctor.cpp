@@ -124,7 +124,7 @@ int run_observe(const DoctorOptions& o) {
     hooks.on_event = [&](const Event& ev) { observer.event(ev); };
     hooks.on_poll = [&](uint64_t now) { observer.advance(now); };
     hooks.timewait_probes = [&] { return observer.engine().timewait_probes(kMaxProbedPerRound); };
-    hooks.before_stop = [&](Tracer& t) { observer.set_end_sockets(t.snapshot()); };
+    hooks.before_stop = [&](Tracer& t) { observer.set_end_sockets(t.sockets_now()); };
     hooks.on_stopped = [&](Tracer& t) { observer.set_holders(t.socket_holders()); };
     DropCounters drops = run_live(live, hooks);
     observer.end_run();

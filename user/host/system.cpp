@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -120,6 +123,46 @@ std::map<uint32_t, std::string> list_netns() {
         uint32_t ino = netns_inode_of(path);
         if (ino) out.emplace(ino, path);
     }
+    return out;
+}
+
+std::map<uint32_t, SocketNetns> socket_netns(const std::map<uint32_t, std::string>& known) {
+    std::map<uint32_t, SocketNetns> out;
+    DIR* proc = opendir("/proc");
+    if (!proc) return out;
+    while (dirent* d = readdir(proc)) {
+        if (!std::isdigit(static_cast<unsigned char>(d->d_name[0]))) continue;
+        const uint32_t pid = static_cast<uint32_t>(std::strtoul(d->d_name, nullptr, 10));
+        if (pid == static_cast<uint32_t>(getpid())) continue;
+        const std::string fd_dir = std::string("/proc/") + d->d_name + "/fd";
+        DIR* fds = opendir(fd_dir.c_str());
+        if (!fds) continue;
+        int pidfd = -1;
+        while (dirent* f = readdir(fds)) {
+            if (!std::isdigit(static_cast<unsigned char>(f->d_name[0]))) continue;
+            char target[64];
+            ssize_t n = readlink((fd_dir + "/" + f->d_name).c_str(), target, sizeof(target) - 1);
+            if (n <= 0 || std::strncmp(target, "socket:[", 8) != 0) continue;
+            if (pidfd < 0) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+            if (pidfd < 0) break;
+            const int their_fd = std::atoi(f->d_name);
+            int sock = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, their_fd, 0));
+            if (sock < 0) continue;
+            int ns = ioctl(sock, SIOCGSKNS);
+            close(sock);
+            if (ns < 0) continue;
+            struct stat st {};
+            const uint32_t ino = fstat(ns, &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
+            if (!ino || known.count(ino) || out.count(ino)) {
+                close(ns);
+                continue;
+            }
+            out[ino] = SocketNetns{"/proc/self/fd/" + std::to_string(ns), pid, their_fd};  // ns stays open
+        }
+        if (pidfd >= 0) close(pidfd);
+        closedir(fds);
+    }
+    closedir(proc);
     return out;
 }
 

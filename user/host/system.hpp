@@ -17,6 +17,17 @@ bool ensure_tracefs();
 // Network namespaces visible on the host: inode -> a path that opens it.
 std::map<uint32_t, std::string> list_netns();
 uint32_t netns_inode_of(const std::string& path);
+// A namespace only sockets keep alive (no /run/netns name, no process in
+// it): entered through one socket a process holds.
+struct SocketNetns {
+    std::string path;  // /proc/self/fd/N: our fd on the namespace (kept open)
+    uint32_t pid = 0;  // the process holding the socket
+    int fd = -1;       // its fd number there
+};
+// Namespaces of the sockets processes hold that `known` (list_netns())
+// lacks: each socket fd taken with pidfd_getfd(), its namespace with
+// ioctl(SIOCGSKNS) (needs CAP_SYS_PTRACE over the holder and CAP_NET_ADMIN).
+std::map<uint32_t, SocketNetns> socket_netns(const std::map<uint32_t, std::string>& known);
 // socket inode -> owning process, from /proc/<pid>/fd.
 std::map<uint64_t, Process> socket_owners();
 std::string comm_of_pid(uint32_t pid);

@@ -38,14 +38,20 @@ std::string format_destination(const Destination& d) {
     return format_addr(d.family, d.saddr) + " -> " + format_endpoint(r);
 }
 
+namespace {
+// ::ffff:0.0.0.0/96
+bool v4_mapped(const std::array<uint8_t, 16>& a) {
+    for (int i = 0; i < 10; ++i)
+        if (a[i]) return false;
+    return a[10] == 0xff && a[11] == 0xff;
+}
+}  // namespace
+
 bool is_loopback(uint8_t family, const std::array<uint8_t, 16>& a) {
     if (family != 6) return a[0] == 127;
     static const std::array<uint8_t, 16> one = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     if (a == one) return true;
-    // ::ffff:127.0.0.0/104
-    for (int i = 0; i < 10; ++i)
-        if (a[i]) return false;
-    return a[10] == 0xff && a[11] == 0xff && a[12] == 127;
+    return v4_mapped(a) && a[12] == 127;  // ::ffff:127.0.0.0/104
 }
 
 bool is_loopback(const Destination& d) { return is_loopback(d.family, d.saddr) || is_loopback(d.family, d.daddr); }
@@ -74,6 +80,14 @@ std::string reuse_verdict_text(ReuseVerdict v) {
     return "";
 }
 
+namespace {
+std::array<uint8_t, 16> unmapped(const std::array<uint8_t, 16>& a) {
+    std::array<uint8_t, 16> v4{};
+    std::copy(a.begin() + 12, a.end(), v4.begin());
+    return v4;
+}
+}  // namespace
+
 Destination destination_of(uint32_t netns, const Endpoint& local, const Endpoint& remote) {
     Destination d;
     d.netns = netns;
@@ -81,6 +95,15 @@ Destination destination_of(uint32_t netns, const Endpoint& local, const Endpoint
     d.saddr = local.addr;
     d.daddr = remote.addr;
     d.dport = remote.port;
+    // A dual-stack socket talking IPv4 (::ffff:a.b.c.d at both ends) is
+    // hashed and checked as IPv4 (tcp_v6_connect hands it to
+    // tcp_v4_connect; __inet_check_established matches the IPv4 address
+    // pair): it shares the 4-tuples of the IPv4 sockets to that destination.
+    if (d.family == 6 && v4_mapped(d.daddr) && v4_mapped(d.saddr)) {
+        d.family = 4;
+        d.saddr = unmapped(d.saddr);
+        d.daddr = unmapped(d.daddr);
+    }
     return d;
 }
 
@@ -126,6 +149,7 @@ Headroom compute_group(const NetnsPorts& ports, const Excluded& x, const Destina
     Headroom h;
     h.dest = dest;
     h.reuse = reuse_verdict(ports.reuse, dest);
+    h.reuse_delay_ms = ports.reuse.reuse_delay_ms;
     h.range = ports.range.size();
     h.reserved = static_cast<uint32_t>(x.reserved.size());
     h.bound = static_cast<uint32_t>(x.bound.size());
@@ -180,10 +204,15 @@ double seconds_to_exhaustion(uint32_t headroom, double net_growth_per_s) {
 
 double steady_time_wait(double tw_per_s) { return tw_per_s * 60.0; }
 
+double held_time_wait_level(const Headroom& h, double tw_per_s) {
+    if (h.reuse == ReuseVerdict::Applies) return tw_per_s * h.reuse_delay_ms / 1000.0;
+    return steady_time_wait(tw_per_s);
+}
+
 double seconds_to_exhaustion(const Headroom& h, double tw_per_s, double net_growth_per_s) {
     uint32_t held_tw = h.time_wait > h.reusable_tw ? h.time_wait - h.reusable_tw : 0;
     uint32_t live = h.taken > held_tw ? h.taken - held_tw : 0;
-    if (steady_time_wait(tw_per_s) + live < h.usable) return kNever;
+    if (held_time_wait_level(h, tw_per_s) + live < h.usable) return kNever;
     return seconds_to_exhaustion(h.headroom, net_growth_per_s);
 }
 

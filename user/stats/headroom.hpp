@@ -15,7 +15,16 @@
 //   substate TIME-WAIT (not an orphaned FIN-WAIT-2) and it is older than
 //   tcp_tw_reuse_delay.
 // The even/odd preference of connect() only orders the scan; both parities
-// are tried, so it does not change the count.
+// are tried, so it does not change the count. The scan visits
+// remaining = size & ~1 slots (__inet_hash_connect rounds an odd range size
+// down), so with an odd-sized range one port is skipped per connect() (which
+// one moves with the scan's offset): the last free port can then be missed.
+// The reuse age is counted from tw_entry_stamp (tcp_minisocks.c: set by
+// tcp_time_wait and again when the FIN moves an orphaned FIN-WAIT-2 into
+// TIME-WAIT), which is when the timer was last armed for TCP_TIMEWAIT_LEN;
+// the kernel's test is time_after32(now, entry + delay): strictly older.
+// Before tcp_tw_reuse_delay (6.14) the test was "a later second than the
+// last timestamp seen" (0 to 1 s): a 1 s delay is the safe reading there.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -54,6 +63,7 @@ struct NetnsPorts {
 // One socket as an enumeration shows it.
 struct SocketSample {
     uint32_t netns = 0;
+    uint64_t cookie = 0;  // socket cookie (0: unknown); tells new sockets between two passes
     Endpoint local, remote;
     uint8_t state = 0;        // TcpState; kTimeWait for a timewait socket
     uint8_t tw_substate = 0;  // timewait sockets: kFinWait2 or kTimeWait
@@ -94,6 +104,7 @@ struct Headroom {
     uint32_t reusable_tw = 0;  // TIME-WAITs connect() would take over now
     uint32_t headroom = 0;     // usable - taken: connect() calls that can succeed now
     ReuseVerdict reuse = ReuseVerdict::Off;
+    uint32_t reuse_delay_ms = 1000;  // tcp_tw_reuse_delay (when reuse applies)
 };
 
 // Ports made unusable for every destination: the local ports of listening
@@ -117,9 +128,14 @@ inline constexpr double kNever = std::numeric_limits<double>::infinity();
 // tw_per_s x 60 s ports once the first ones expire (TCP_TIMEWAIT_LEN):
 // the count levels off instead of growing for ever.
 double steady_time_wait(double tw_per_s);
+// The ports TIME-WAITs made at tw_per_s toward h.dest keep out of reach:
+// tw_per_s x 60 s, but only tw_per_s x tcp_tw_reuse_delay when reuse
+// applies (an older TIME-WAIT is taken over by connect(), tcp_twsk_unique).
+double held_time_wait_level(const Headroom& h, double tw_per_s);
 // Seconds until h.headroom is 0, growing at net_growth_per_s now, and
-// never when the level TIME-WAIT settles at fits in what is left besides
-// the live sockets (h.usable - (h.taken - non-reusable TIME-WAITs)).
+// never when the level held TIME-WAIT settles at (held_time_wait_level)
+// fits in what is left besides the live sockets
+// (h.usable - (h.taken - non-reusable TIME-WAITs)).
 double seconds_to_exhaustion(const Headroom& h, double tw_per_s, double net_growth_per_s);
 
 }  // namespace tcplinger::headroom

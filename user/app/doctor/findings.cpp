@@ -439,7 +439,7 @@ private:
             const auto& h = d.headroom;
             double rate = d.time_wait_entered / std::max(obs_->seconds, 1e-3);
             double left = headroom::seconds_to_exhaustion(h, rate, d.growth_per_s);
-            double level = headroom::steady_time_wait(rate);
+            double level = headroom::held_time_wait_level(h, rate);
             Severity s = Severity::Info;
             if (h.usable && h.headroom * 10 <= h.usable)
                 s = Severity::Problem;
@@ -455,7 +455,8 @@ private:
                 summary += ", exhausted in " + duration_text(left) + " at this rate";
             else if (rate > 0)
                 summary += "; at this rate TIME-WAIT levels off at " + thousands(static_cast<uint64_t>(level)) +
-                           " ports (rate x 60 s)";
+                           (h.reuse == headroom::ReuseVerdict::Applies ? " ports held (rate x tcp_tw_reuse_delay)"
+                                                                       : " ports (rate x 60 s)");
             summary += "; " + headroom::reuse_verdict_text(h.reuse);
             std::string advice;
             if (s != Severity::Info) {

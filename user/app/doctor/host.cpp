@@ -135,6 +135,16 @@ headroom::NetnsPorts ports_of(const NetnsState& ns) {
 
 std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_sockets) {
     std::map<uint32_t, std::string> all = sys::list_netns();
+    // Namespaces only sockets live in (issue 14: "the namespaces sockets
+    // live in"): no name, no process inside. iter/tcp cannot find them (it
+    // walks only the namespace of the task that reads it, tcp_ipv4.c:
+    // bpf_iter_tcp_seq_start/seq_sk_match), a held socket fd can.
+    // Only when every namespace or one by inode is asked for: a name or a
+    // path opens by itself (the walk takes every socket fd on the host).
+    const bool by_inode = std::all_of(selector.begin(), selector.end(), ::isdigit);
+    std::map<uint32_t, sys::SocketNetns> via_socket;
+    if (by_inode) via_socket = sys::socket_netns(all);
+    for (const auto& [ino, s] : via_socket) all.emplace(ino, s.path);
     // The initial namespace: pid 1's, or kthreadd's (pid 2 lives in init_net
     // always) where pid 1 cannot be read (inside a sandbox).
     uint32_t host_inode = sys::netns_inode_of("/proc/1/ns/net");
@@ -165,7 +175,11 @@ std::vector<NetnsState> read_namespaces(const std::string& selector, bool with_s
         ns.inode = inode;
         ns.path = path;
         ns.host = inode == host_inode;
-        ns.name = name_of(path, inode, ns.host);
+        if (auto v = via_socket.find(inode); v != via_socket.end())
+            ns.name = "socket of pid " + std::to_string(v->second.pid) + " (" + sys::comm_of_pid(v->second.pid) +
+                      ") fd " + std::to_string(v->second.fd);
+        else
+            ns.name = name_of(path, inode, ns.host);
         auto read_here = [&] {
             for (const auto& k : knobs()) {
                 std::ifstream in(proc_path(k.key));

@@ -10,38 +10,6 @@ namespace tcplinger::doctor {
 
 using headroom::destination_of;
 
-headroom::SocketSample sample_of(const Event& ev) {
-    headroom::SocketSample s;
-    s.netns = ev.netns;
-    s.local = ev.local;
-    s.remote = ev.remote;
-    s.state = ev.new_state;
-    if (ev.new_state == kTimeWait) {
-        s.tw_substate = ev.old_state;
-        // bpf iter: aux0 = tw_timer.expires, aux1 = jiffies when read.
-        if (ev.old_state == kTimeWait && ev.hz && ev.aux0 >= ev.aux1) {
-            uint64_t left_ms = (ev.aux0 - ev.aux1) * 1000 / ev.hz;
-            uint64_t len_ms = Engine::kTimeWaitLenSec * 1000;
-            s.tw_age_ms = left_ms < len_ms ? len_ms - left_ms : 0;
-        }
-    }
-    return s;
-}
-
-headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns) {
-    headroom::SocketSample s;
-    s.netns = c.netns;
-    s.local = c.local;
-    s.remote = c.remote;
-    s.state = c.timewait ? static_cast<uint8_t>(kTimeWait) : c.state;
-    if (c.timewait) {
-        s.tw_substate = c.state;
-        if (c.state == kTimeWait && c.entered_known && now_ns >= c.entered_ns)
-            s.tw_age_ms = (now_ns - c.entered_ns) / 1'000'000;
-    }
-    return s;
-}
-
 Observer::Observer(size_t max_connections) : max_connections_(max_connections) { begin_run(); }
 
 void Observer::begin_run() {
@@ -66,46 +34,50 @@ void Observer::event(const Event& ev) {
     // it: it neither belongs to the snapshot nor ends it.
     const bool clock_sample = ev.kind == EventKind::TwProbe && ev.cookie == 0;
     if (ev.kind == EventKind::Existing && snapshot_open_)
-        start_.push_back(sample_of(ev));
+        sockets_.add(ev);  // the start pass stays open until the end (every run's snapshot)
     else if (ev.kind != EventKind::Owner && !clock_sample)
         snapshot_open_ = false;
     if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
         listening_.insert({ev.netns, ev.local.port});
     // A timewait socket is born: lean mode's TwBirth or the full TwStart.
     // Counted once per connection: a re-armed timer can start again.
-    if ((ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second) {
-        const Process& p = ev.owner_known() ? ev.owner : ev.task;
-        ++by_process_[{ev.netns, {p.pid, p.comm}}];
-        // A server that closes first holds TIME-WAIT on its listening port:
-        // that is no destination of its own connect() calls.
-        if (listening_.count({ev.netns, ev.local.port})) {
-            engine_->process(ev);
-            return;
-        }
-        auto d = destination_of(ev.netns, ev.local, ev.remote);
-        ++tw_born_[d];
-        if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
-    }
+    const bool born =
+        (ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && tw_cookies_.insert(ev.cookie).second;
     engine_->process(ev);
+    if (!born) return;
+    // Charged to the process the engine charges the stay to (responsible():
+    // the first close() caller, else the owner), as report and stats do;
+    // the event's own task or owner only when the engine has no connection.
+    Process p = ev.owner_known() ? ev.owner : ev.task;
+    if (auto c = engine_->connections().find(ev.cookie); c != engine_->connections().end()) {
+        const Process& charged = responsible(c->second, kTimeWait);
+        if (charged.known()) p = charged;
+    }
+    ++by_process_[{ev.netns, {p.pid, p.comm}}];
+    // A server that closes first holds TIME-WAIT on its listening port:
+    // that is no destination of its own connect() calls.
+    if (listening_.count({ev.netns, ev.local.port})) return;
+    auto d = destination_of(ev.netns, ev.local, ev.remote);
+    ++tw_born_[d];
+    if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
 }
 
 void Observer::set_end_sockets(const std::vector<Event>& existing) {
-    end_.clear();
-    for (const Event& ev : existing)
-        if (ev.kind == EventKind::Existing) end_.push_back(sample_of(ev));
+    sockets_.commit();  // the start pass
+    sockets_.begin(0);
+    for (const Event& ev : existing) sockets_.add(ev);
+    sockets_.commit();
     end_given_ = true;
 }
 
-std::vector<headroom::SocketSample> Observer::end_sockets(uint32_t netns, uint64_t now_ns) const {
-    std::vector<headroom::SocketSample> out;
-    if (end_given_) {
-        for (const auto& s : end_)
-            if (s.netns == netns) out.push_back(s);
-        return out;
-    }
-    for (const auto& [cookie, c] : engine_->connections())
-        if (c.netns == netns) out.push_back(sample_of(c, now_ns));
-    return out;
+SocketTable Observer::end_table(uint64_t now_ns) const {
+    if (end_given_) return sockets_;
+    SocketTable t = sockets_;
+    t.commit();
+    t.begin(now_ns);
+    for (const auto& [cookie, c] : engine_->connections()) t.add(sample_of(c, now_ns));
+    t.commit();
+    return t;
 }
 
 Observation Observer::build(const NetnsState& ns, uint64_t now_ns, double seconds) const {
@@ -113,10 +85,9 @@ Observation Observer::build(const NetnsState& ns, uint64_t now_ns, double second
     o.seconds = seconds;
     o.no_timewait = no_timewait_;
     headroom::NetnsPorts ports = ports_of(ns);
-    std::vector<headroom::SocketSample> start;
-    for (const auto& s : start_)
-        if (s.netns == ns.inode) start.push_back(s);
-    std::vector<headroom::SocketSample> end = end_sockets(ns.inode, now_ns);
+    SocketTable table = end_table(now_ns);
+    std::vector<headroom::SocketSample> start = table.previous(ns.inode);
+    std::vector<headroom::SocketSample> end = table.sockets(ns.inode);
 
     // Destinations: every one with sockets at the end or TIME-WAIT made.
     std::map<headroom::Destination, headroom::Headroom> at_end;

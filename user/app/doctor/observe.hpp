@@ -14,19 +14,13 @@
 #include "app/doctor/host.hpp"
 #include "capture/tracer.hpp"
 #include "lifecycle/engine.hpp"
+#include "stats/socket_table.hpp"
 
 namespace tcplinger::doctor {
 
 // A CLOSE-WAIT this old at the end is a leak candidate: a healthy
 // application closes within milliseconds of read() returning 0.
 inline constexpr uint64_t kCloseWaitSuspectNs = 1'000'000'000;
-
-// A socket of an iter/tcp snapshot (EventKind::Existing) as the headroom
-// model sees it; a timewait socket's age comes from its timer: it was
-// armed for TCP_TIMEWAIT_LEN when TIME-WAIT began.
-headroom::SocketSample sample_of(const Event& existing);
-// A connection the engine follows, aged at now_ns.
-headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns);
 
 class Observer {
 public:
@@ -50,11 +44,13 @@ public:
     uint64_t first_ns() const { return first_ns_; }
 
 private:
-    std::vector<headroom::SocketSample> end_sockets(uint32_t netns, uint64_t now_ns) const;
+    // The start and end passes: the table as given (live), or with the
+    // engine's connections as the end pass (a recording).
+    SocketTable end_table(uint64_t now_ns) const;
 
     std::unique_ptr<Engine> engine_;
     std::map<std::pair<uint32_t, std::pair<uint32_t, std::string>>, uint64_t> by_process_;
-    std::vector<headroom::SocketSample> start_, end_;
+    SocketTable sockets_;  // the start snapshot's pass, then the end's
     std::vector<SocketHolder> holders_;
     bool end_given_ = false;
     bool snapshot_open_ = true;                          // Existing events before any other belong to the start

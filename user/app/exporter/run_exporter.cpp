@@ -21,6 +21,7 @@
 #include "app/doctor/host.hpp"
 #include "app/doctor/observe.hpp"
 #include "stats/headroom.hpp"
+#include "stats/socket_table.hpp"
 #include "host/workload.hpp"
 #include "lifecycle/engine.hpp"
 #include "record/host_facts.hpp"
@@ -212,7 +213,7 @@ int run_exporter(const ExporterOptions& o) {
             // are not in it.
             std::map<uint32_t, std::vector<headroom::SocketSample>> sockets;
             for (const Event& ev : t->sockets_now())
-                if (ev.kind == EventKind::Existing) sockets[ev.netns].push_back(doctor::sample_of(ev));
+                if (ev.kind == EventKind::Existing) sockets[ev.netns].push_back(sample_of(ev));
             std::vector<headroom::Headroom> all;
             for (const auto& ns : facts) {
                 doctor::NetnsState st;
