@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "app/top/top_cli.hpp"
 #include "cli/doctor_cli.hpp"
 #include "cli/time_window.hpp"
 #include "core/error.hpp"
@@ -97,8 +98,10 @@ const char* kWindowHelp =
 
 // stats and report: --by and --top, with their defaults shown.
 void add_grouping(CLI::App& cmd, StatsOptions& o) {
-    cmd.add_option("--by", o.by, "group by process, endpoint (remote addr:port), lport or cgroup")
-        ->check(CLI::IsMember({"process", "endpoint", "lport", "cgroup"}))
+    cmd.add_option("--by", o.by,
+                   "group by process, comm (processes of one name summed, e.g. pre-forked workers), endpoint "
+                   "(remote addr:port), raddr (remote address), lport or cgroup")
+        ->check(CLI::IsMember({"process", "comm", "endpoint", "raddr", "lport", "cgroup"}))
         ->capture_default_str();
     cmd.add_option("--top", o.top, "groups shown in the table and in -j")
         ->check(CLI::Range(1, 1000000))
@@ -367,6 +370,8 @@ int run_cli(int argc, char** argv) {
     auto* export_cmd = setup_export(app, export_);
     DoctorOptions doctor;
     auto* doctor_cmd = setup_doctor(app, doctor);
+    TopOptions top;
+    auto* top_cmd = setup_top(app, top);
     for (int i = 0; i < argc; ++i) record.command_line += std::string(i ? " " : "") + argv[i];
     try {
         app.parse(argc, argv);
@@ -387,6 +392,7 @@ int run_cli(int argc, char** argv) {
         if (report_cmd->parsed()) return run_report(report);
         if (export_cmd->parsed()) return run_export(export_);
         if (doctor_cmd->parsed()) return run_doctor(doctor);
+        if (top_cmd->parsed()) return run_top(top);
     } catch (const FatalError& e) {
         std::cerr << "tcplinger: " << e.what() << "\n";
         return 1;
