@@ -128,7 +128,8 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
         },
         10, &screen))
         << screen;
-    pid_t storm = clients(ns, "tlstorm", 7400, 0, 1);
+    // Named to sort last by name: it must lead by its rate, not by a tie.
+    pid_t storm = clients(ns, "tlzstorm", 7400, 0, 1);
 
     // Two refreshes after the storm began (the header's clock changes at each).
     std::string seen = header_time(screen);
@@ -140,7 +141,7 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
             << screen;
         seen = header_time(screen);
         ++refreshes;
-        leads = first_row(screen, "COMM").rfind("tlstorm ", 0) == 0;
+        leads = first_row(screen, "COMM").rfind("tlzstorm ", 0) == 0;
     }
     EXPECT_TRUE(leads) << "after two refreshes:\n" << screen;
     EXPECT_NE(screen.find("*TW/s"), std::string::npos) << "the sort column is marked\n" << screen;
@@ -151,25 +152,36 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
                           3, &screen))
         << screen;
 
-    // Back to processes; sort by COMM (three columns left of TW/s), Z to A.
+    // Back to processes; sort by COMM (three columns left of TW/s), Z to A,
+    // then A to Z.
     tmux.keys("p");
     tmux.keys("'<' '<' '<'");
     EXPECT_TRUE(tmux.wait(
         [](const std::string& s) {
-            return s.find("COMM*") != std::string::npos && first_row(s, "COMM").rfind("tltrickle2 ", 0) == 0;
+            return s.find("COMM*") != std::string::npos && first_row(s, "COMM").rfind("tlzstorm ", 0) == 0;
         },
         3, &screen))
         << screen;
-    tmux.keys("r");  // A to Z
+    tmux.keys("r");
     EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) { return s.find("sort COMM ^") != std::string::npos && first_row(s, "COMM").rfind("tlstorm ", 0) == 0; },
+        [](const std::string& s) {
+            return s.find("sort COMM ^") != std::string::npos && first_row(s, "COMM").rfind("tltrickle1 ", 0) == 0;
+        },
+        3, &screen))
+        << screen;
+    // By TW now (one column right of COMM... two: PID, TW), largest first.
+    tmux.keys("'>' '>' r");
+    EXPECT_TRUE(tmux.wait(
+        [](const std::string& s) {
+            return s.find("sort TW v") != std::string::npos && first_row(s, "COMM").rfind("tlzstorm ", 0) == 0;
+        },
         3, &screen))
         << screen;
     // The filter keeps only matching rows.
     tmux.keys("/ t r i c k l e 2 Enter");
     EXPECT_TRUE(tmux.wait(
         [](const std::string& s) {
-            return first_row(s, "COMM").rfind("tltrickle2 ", 0) == 0 && s.find("tlstorm") == std::string::npos;
+            return first_row(s, "COMM").rfind("tltrickle2 ", 0) == 0 && s.find("tlzstorm") == std::string::npos;
         },
         3, &screen))
         << screen;
