@@ -87,8 +87,8 @@ void Aggregator::note_pid(const GroupKey& k, uint32_t pid) {
 // Entries are counted when the stay ends (add(Residency)) or, for stays
 // still running, at report time: by then the owner is known even when the
 // kernel made the transition before accept() returned.
-void Aggregator::add(const Transition& t) {
-    if (!t.no_timewait && !t.aborted) return;
+bool close_matches(const Filter& filter, const Transition& t) {
+    if (!t.no_timewait && !t.aborted) return false;
     Residency probe;
     probe.owner = t.charged;
     probe.netns = t.netns;
@@ -97,7 +97,11 @@ void Aggregator::add(const Transition& t) {
     // --state: an overflow is a TIME-WAIT that never was; an abort cuts
     // short the state it left.
     probe.state = t.no_timewait ? uint8_t{kTimeWait} : t.old_state;
-    if (!filter_.match(probe)) return;
+    return filter.match(probe);
+}
+
+void Aggregator::add(const Transition& t) {
+    if (!close_matches(filter_, t)) return;
     GroupKey key = key_of(t.charged, t.remote, t.local);
     note_pid(key, t.charged.pid);
     CloseCounts& n = closes_[key];

@@ -102,6 +102,10 @@ private:
     std::map<GroupKey, std::set<uint32_t>> pids_;
 };
 
+// A close that got no TIME-WAIT or was aborted, and passes the filter
+// (as the stay it cut short or never began would); false for other transitions.
+bool close_matches(const Filter& filter, const Transition& t);
+
 // Sum of every group, per state.
 std::map<uint8_t, StateFigures> totals(const std::vector<GroupFigures>& groups);
 

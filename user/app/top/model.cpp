@@ -44,15 +44,7 @@ void Model::add(const Residency& r) {
 }
 
 void Model::add(const Transition& t) {
-    if (!t.no_timewait && !t.aborted) return;
-    // As the stats Aggregator filters a close (aggregator.cpp: add).
-    Residency probe;
-    probe.owner = t.charged;
-    probe.netns = t.netns;
-    probe.local = t.local;
-    probe.remote = t.remote;
-    probe.state = t.no_timewait ? uint8_t{kTimeWait} : t.old_state;
-    if (!filter_.match(probe)) return;
+    if (!close_matches(filter_, t)) return;  // as stats filters a close
     aborts_ += t.aborted;
     count_close(t.charged, t.netns, t.local, t.remote, false, t.aborted);
 }

@@ -4,7 +4,9 @@
 // the engine's connections once per interval.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 
@@ -96,10 +98,17 @@ int run_top(const TopOptions& o) {
         for (const auto& [ns, port] : host.listeners) model.note_listener(ns, port);
         for (const auto& [ns, range] : host.ranges) model.set_port_range(ns, range);
     };
+    // The namespaces' counters and sockets are read on a thread of their
+    // own: with tens of thousands of sockets /proc/net/tcp takes a good part
+    // of a second, and the poll loop must go on draining the ring buffer
+    // meanwhile (scripts/bench lost events when it did not).
+    std::future<top::HostRead> reading;
+    top::HostRead last_host;
+    auto start_reading = [&] {
+        reading = std::async(std::launch::async, [&selector] { return top::read_host(selector); });
+    };
     auto make_frame = [&](uint64_t now) {
-        top::HostRead host = top::read_host(selector);
-        learn(host);
-        frame = model.refresh(engine, now, sys::realtime_ns(), host.sample, host.headroom, ui.by_comm);
+        frame = model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, ui.by_comm);
         if (tracer) {
             DropCounters d = tracer->counters();
             frame.header.lost = d.lost();
@@ -151,18 +160,22 @@ int run_top(const TopOptions& o) {
                 top::handle_key(ui, k, top::table_of(have_frame ? frame : top::Frame{}, ui.view));
                 if (ui.quit) return;
             }
-            if (ui.refresh) {
+            if (ui.refresh && have_frame) {
+                // Regrouped (c): the same counters, new rows now.
                 ui.refresh = false;
                 make_frame(now);
                 next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
             }
         }
-        if (now >= next_refresh) {
+        if (now >= next_refresh && !reading.valid()) {
             next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
-            if (!ui.paused) {
-                make_frame(now);
-                ui.redraw = true;
-            }
+            if (!ui.paused) start_reading();
+        }
+        if (reading.valid() && reading.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+            last_host = reading.get();
+            learn(last_host);
+            make_frame(now);
+            ui.redraw = true;
         }
         if (ui.redraw) {
             ui.redraw = false;
