@@ -141,6 +141,12 @@ TEST(TopModel, ListenerPortsAreLocalPortsOthersDestinations) {
     Table t = table_of(f, View::Destinations);
     EXPECT_EQ(t.rows[0][5].text, "4.0s");
     EXPECT_EQ(t.rows[0][6].text, "no: off");
+    // No port left: exhausted now, whatever the rate.
+    h.taken = 100;
+    h.headroom = 0;
+    f = fx.refresh(4, false, {h});
+    EXPECT_EQ(f.destinations[0].exhaustion_s, 0);
+    EXPECT_EQ(table_of(f, View::Destinations).rows[0][5].text, "now");
 }
 
 TEST(TopTable, SortFilterAndColumnsAt80) {

@@ -29,7 +29,8 @@ struct HostSample {
 
 struct Header {
     uint64_t wall_ns = 0;
-    double interval_s = 0;  // since the previous refresh
+    double interval_s = 0;  // since the previous refresh (the rates' time base)
+    double delay_s = 0;     // the interval asked for (-d, + -), as the header shows it
     double uptime_s = 0;    // since tracing started
     HostSample host;
     double active_opens_per_s = 0, passive_opens_per_s = 0;
@@ -58,7 +59,7 @@ struct DestinationRow {
     uint64_t tw_now = 0;
     uint32_t ports_in_use = 0;  // 4-tuples to it held now (any state)
     std::optional<uint32_t> headroom;
-    double exhaustion_s = headroom::kNever;
+    double exhaustion_s = headroom::kNever;  // 0: no port left now
     std::optional<headroom::ReuseVerdict> reuse;  // whether tcp_tw_reuse helps
     uint64_t conns = 0;
 };

@@ -31,6 +31,8 @@ void render_json(std::ostream& out, const Frame& f, const CgroupNamer& cgroup_na
     const Header& h = f.header;
     out << "{\"ts\":\"" << format_iso8601(h.wall_ns) << "\",\"interval_s\":";
     number(out, h.interval_s);
+    out << ",\"delay_s\":";
+    number(out, h.delay_s);
     out << ",\"uptime_s\":";
     number(out, h.uptime_s);
     out << ",\"header\":{\"sockstat_known\":" << (h.host.known ? "true" : "false")

@@ -109,6 +109,7 @@ int run_top(const TopOptions& o) {
     };
     auto make_frame = [&](uint64_t now) {
         frame = model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, ui.by_comm);
+        frame.header.delay_s = ui.interval_s;
         if (tracer) {
             DropCounters d = tracer->counters();
             frame.header.lost = d.lost();

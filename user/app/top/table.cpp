@@ -104,7 +104,9 @@ Table destinations(const Frame& f) {
         if (r.conn_per_s == 0 && !r.tw_now && !r.ports_in_use) continue;
         t.rows.push_back({str(format_endpoint(r.remote)), rate(r.conn_per_s), num(r.tw_now), num(r.ports_in_use),
                           r.headroom ? num(*r.headroom) : Cell{"-", 1e12},
-                          {seconds_text(r.exhaustion_s), std::isfinite(r.exhaustion_s) ? r.exhaustion_s : 1e18},
+                          r.headroom && *r.headroom == 0
+                              ? Cell{"now", 0.0}
+                              : Cell{seconds_text(r.exhaustion_s), std::isfinite(r.exhaustion_s) ? r.exhaustion_s : 1e18},
                           str(r.reuse ? reuse_short(*r.reuse) : "-")});
     }
     return t;
@@ -142,8 +144,10 @@ std::string line(const Table& t, const std::vector<size_t>& cols, int width,
         if (i) out += ' ';
         int w = c.width;
         if (i + 1 == cols.size()) {
-            // The last column takes the rest of the line (a long cgroup).
-            if (width > 0)
+            // A last text column takes the rest of the line (a long cgroup).
+            if (!c.left)
+                ;
+            else if (width > 0)
                 w = std::max(w, width - static_cast<int>(out.size()));
             else
                 w = std::max<int>(w, static_cast<int>(cell(cols[i]).size()));
@@ -219,7 +223,7 @@ std::vector<std::string> header_lines(const Frame& f, const std::string& scope, 
     std::vector<std::string> out;
     std::snprintf(buf, sizeof(buf), "tcplinger top - %s up %s, every %.1fs, %s",
                   h.wall_ns ? format_datetime(h.wall_ns).substr(11, 8).c_str() : "-", seconds_text(h.uptime_s).c_str(),
-                  h.interval_s, scope.c_str());
+                  h.delay_s > 0 ? h.delay_s : h.interval_s, scope.c_str());
     out.emplace_back(buf);
     if (h.host.known)
         std::snprintf(buf, sizeof(buf), "TIME-WAIT %llu/%llu max_tw_buckets, orphans %llu/%llu max_orphans",
