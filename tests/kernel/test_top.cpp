@@ -206,8 +206,9 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
     EXPECT_EQ(screen.find("COMM"), std::string::npos) << screen;
 }
 
-// SIGTERM while the screen is up: exit 0 and the terminal restored too.
-TEST(TopScreen, SigtermRestoresTheTerminal) {
+// A resize (SIGWINCH) redraws to fit; SIGTERM while the screen is up: exit 0
+// and the terminal restored too.
+TEST(TopScreen, ResizeFitsAndSigtermRestoresTheTerminal) {
     Netns ns;
     Scratch dir;
     const std::string err = dir.path + "/top.err";
@@ -217,6 +218,20 @@ TEST(TopScreen, SigtermRestoresTheTerminal) {
     ASSERT_TRUE(wait_for_tracing_file(err, 30)) << slurp_file(err);
     std::string screen;
     ASSERT_TRUE(tmux.wait([](const std::string& s) { return !header_time(s).empty(); }, 10, &screen)) << screen;
+    // SIGWINCH: narrower, the screen is redrawn to fit, dropping columns.
+    tmux.run("resize-window -t top -x 50 -y 12");
+    EXPECT_TRUE(tmux.wait(
+        [](const std::string& s) {
+            std::string heading;
+            for (const auto& l : lines_of(s))
+                if (l.rfind("COMM", 0) == 0) heading = l;
+            bool fits = true;
+            for (const auto& l : lines_of(s)) fits &= l.size() <= 50;
+            return fits && !heading.empty() && heading.find("CGROUP") == std::string::npos &&
+                   heading.find("TW/s") != std::string::npos;
+        },
+        5, &screen))
+        << screen;
     pid_t pid = std::stoi(slurp_file(pidfile));
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     EXPECT_TRUE(tmux.wait([](const std::string& s) { return s.find("TOP-EXIT=") != std::string::npos; }, 10, &screen))
