@@ -24,9 +24,7 @@ void set_comm(const char* name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 // A tmux server of our own (-L), so that no other tmux is touched.
 struct Tmux {
     std::string socket = "tlt-top-" + std::to_string(getpid());
-    explicit Tmux(const std::string& command) {
-        run("new-session -d -x 80 -y 24 -s top " + quote(command));
-    }
+    explicit Tmux(const std::string& command) { run("new-session -d -x 80 -y 24 -s top " + quote(command)); }
     ~Tmux() { run("kill-server"); }
     static std::string quote(const std::string& s) {
         std::string out = "'";
@@ -160,8 +158,8 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
     for (const auto& l : lines_of(screen)) EXPECT_LE(l.size(), 80u);
 
     tmux.keys("d");
-    EXPECT_TRUE(tmux.wait([](const std::string& s) { return first_row(s, "DESTINATION").rfind("127.0.0.1:7400 ", 0) == 0; },
-                          3, &screen))
+    EXPECT_TRUE(tmux.wait(
+        [](const std::string& s) { return first_row(s, "DESTINATION").rfind("127.0.0.1:7400 ", 0) == 0; }, 3, &screen))
         << screen;
 
     // Back to processes; sort by COMM (three columns left of TW/s), Z to A,
@@ -383,8 +381,7 @@ TEST(StatsGroupBy, CommSumsPreforkedWorkersAndRaddrFoldsPorts) {
     for (const auto& g : by_comm["groups"])
         if (!g["comm"].is_null())
             tw[g["comm"]] = {g["states"]["TIME-WAIT"]["entered"].get<uint64_t>(), g["workers"].get<uint64_t>()};
-    EXPECT_EQ(tw["tlprefork"], std::make_pair(uint64_t{kWorkers * kEach}, uint64_t{kWorkers}))
-        << slurp_file(comm.out);
+    EXPECT_EQ(tw["tlprefork"], std::make_pair(uint64_t{kWorkers * kEach}, uint64_t{kWorkers})) << slurp_file(comm.out);
     EXPECT_EQ(tw["tlpeer"].first, 7u) << "its own client-first closes";
     EXPECT_EQ(tw["tlpeer"].second, 1u);
     EXPECT_NE(slurp_file(text.out).find("\ntlprefork x3 "), std::string::npos) << slurp_file(text.out);

@@ -36,8 +36,8 @@ std::vector<GroupFigures> report(GroupBy by, const std::vector<Residency>& stays
 
 // Three pre-forked workers named nginx (pids 10, 11, 12) and one curl.
 std::vector<Residency> workload() {
-    return {stay(10, "nginx", 1, 80),  stay(11, "nginx", 1, 80), stay(11, "nginx", 1, 443),
-            stay(12, "nginx", 2, 80),  stay(20, "curl", 1, 8080), stay(0, "", 3, 80)};
+    return {stay(10, "nginx", 1, 80), stay(11, "nginx", 1, 80),  stay(11, "nginx", 1, 443),
+            stay(12, "nginx", 2, 80), stay(20, "curl", 1, 8080), stay(0, "", 3, 80)};
 }
 }  // namespace
 

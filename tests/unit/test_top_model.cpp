@@ -277,7 +277,7 @@ TEST(TopRender, JsonDocumentHasEveryViewAndBatchHasEveryTable) {
 
     std::ostringstream text;
     render_batch(text, f, "netns 1", {});
-    for (const char* want : {"tcplinger top - ", "TIME-WAIT 7/262144 max_tw_buckets", "COMM ", "DESTINATION ",
-                             "LPORT ", "127.0.0.2:9090", "st\\x1borm"})
+    for (const char* want : {"tcplinger top - ", "TIME-WAIT 7/262144 max_tw_buckets", "COMM ", "DESTINATION ", "LPORT ",
+                             "127.0.0.2:9090", "st\\x1borm"})
         EXPECT_NE(text.str().find(want), std::string::npos) << want << "\n" << text.str();
 }

@@ -72,8 +72,8 @@ std::string key_text(const GroupKey& k, GroupBy by, const StatsReport& r, size_t
 std::string key_text(const GroupFigures& g, const StatsReport& r, size_t max_width = std::string::npos) {
     if (r.by != GroupBy::Comm || g.key.comm.empty()) return key_text(g.key, r.by, r, max_width);
     std::string count = " x" + std::to_string(g.workers);
-    size_t room = max_width == std::string::npos || max_width <= count.size() ? std::string::npos
-                                                                               : max_width - count.size();
+    size_t room =
+        max_width == std::string::npos || max_width <= count.size() ? std::string::npos : max_width - count.size();
     return key_text(g.key, r.by, r, room) + count;
 }
 
@@ -267,8 +267,7 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
     for (const GroupFigures* g : ranked(r)) {
         if (g->no_timewait)
             out << "\n"
-                << key_text(*g, r) << ": " << g->no_timewait
-                << " closes got no TIME-WAIT (tcp_max_tw_buckets full)\n";
+                << key_text(*g, r) << ": " << g->no_timewait << " closes got no TIME-WAIT (tcp_max_tw_buckets full)\n";
         if (g->aborted)
             out << "\n"
                 << key_text(*g, r) << ": " << g->aborted

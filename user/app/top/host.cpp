@@ -28,8 +28,8 @@ HostRead read_host(const std::string& selector) {
         s.orphans += ns.sockstat.orphan;
         s.max_tw_buckets += doctor::int_setting(ns.settings, "net.ipv4.tcp_max_tw_buckets").value_or(0);
         // tcp_max_orphans is one host-wide limit (not per namespace).
-        s.max_orphans = std::max<uint64_t>(
-            s.max_orphans, doctor::int_setting(ns.settings, "net.ipv4.tcp_max_orphans").value_or(0));
+        s.max_orphans =
+            std::max<uint64_t>(s.max_orphans, doctor::int_setting(ns.settings, "net.ipv4.tcp_max_orphans").value_or(0));
         auto mib = sys::read_tcp_mib(ns.in_place ? "" : ns.path);
         s.active_opens += mib["ActiveOpens"];
         s.passive_opens += mib["PassiveOpens"];

@@ -209,8 +209,7 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
         double growth = 0;
         if (auto it = prev_in_use_.find(k); it != prev_in_use_.end() && dt > 0)
             growth = (static_cast<double>(p.in_use) - it->second) / dt;
-        r.exhaustion_s =
-            p.tightest->headroom ? headroom::seconds_to_exhaustion(*p.tightest, tw_per_s, growth) : 0;
+        r.exhaustion_s = p.tightest->headroom ? headroom::seconds_to_exhaustion(*p.tightest, tw_per_s, growth) : 0;
     }
     for (auto& [k, r] : drows) f.destinations.push_back(std::move(r));
 

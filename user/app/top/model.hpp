@@ -59,7 +59,7 @@ struct DestinationRow {
     uint64_t tw_now = 0;
     uint32_t ports_in_use = 0;  // 4-tuples to it held now (any state)
     std::optional<uint32_t> headroom;
-    double exhaustion_s = headroom::kNever;  // 0: no port left now
+    double exhaustion_s = headroom::kNever;       // 0: no port left now
     std::optional<headroom::ReuseVerdict> reuse;  // whether tcp_tw_reuse helps
     uint64_t conns = 0;
 };

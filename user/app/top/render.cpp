@@ -37,8 +37,7 @@ void render_json(std::ostream& out, const Frame& f, const CgroupNamer& cgroup_na
     number(out, h.uptime_s);
     out << ",\"header\":{\"sockstat_known\":" << (h.host.known ? "true" : "false")
         << ",\"time_wait\":" << h.host.time_wait << ",\"max_tw_buckets\":" << h.host.max_tw_buckets
-        << ",\"orphans\":" << h.host.orphans << ",\"max_orphans\":" << h.host.max_orphans
-        << ",\"active_opens_per_s\":";
+        << ",\"orphans\":" << h.host.orphans << ",\"max_orphans\":" << h.host.max_orphans << ",\"active_opens_per_s\":";
     number(out, h.active_opens_per_s);
     out << ",\"passive_opens_per_s\":";
     number(out, h.passive_opens_per_s);

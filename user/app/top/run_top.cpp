@@ -25,7 +25,8 @@ TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 CLI::App* setup_top(CLI::App& app, TopOptions& o) {
     auto* cmd = app.add_subcommand("top", "live view: who makes TIME-WAIT now, toward where, and port headroom");
-    cmd->add_option("-d,--delay", o.delay, "seconds between refreshes (default 1)")->check(CLI::Range(0.1, kMaxSeconds));
+    cmd->add_option("-d,--delay", o.delay, "seconds between refreshes (default 1)")
+        ->check(CLI::Range(0.1, kMaxSeconds));
     cmd->add_option("-n,--iterations", o.iterations, "exit after this many refreshes (default: until q or Ctrl-C)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
     cmd->add_flag("-b,--batch", o.batch,

@@ -71,10 +71,10 @@ Table processes(const Frame& f, const CgroupNamer& cgroup_name) {
     // All fit 80 columns (72 with the shortest CGROUP). Narrower, they go
     // in this order: CGROUP, ABRT/s, FW2, CW-AGE, PID/PROCS; COMM, TW, TW/s
     // and CW always stay.
-    t.columns = {{"COMM", 15, true, 0},    {f.by_comm ? "PROCS" : "PID", 7, false, 2},
-                 {"TW", 6, false, 0},       {"TW/s", 7, false, 0},
-                 {"CW", 5, false, 0},       {"CW-AGE", 7, false, 3},
-                 {"FW2", 5, false, 4},      {"ABRT/s", 6, false, 5},
+    t.columns = {{"COMM", 15, true, 0}, {f.by_comm ? "PROCS" : "PID", 7, false, 2},
+                 {"TW", 6, false, 0},   {"TW/s", 7, false, 0},
+                 {"CW", 5, false, 0},   {"CW-AGE", 7, false, 3},
+                 {"FW2", 5, false, 4},  {"ABRT/s", 6, false, 5},
                  {"CGROUP", 6, true, 6}};
     t.default_sort = 3;
     for (const ProcessRow& r : f.processes) {
@@ -96,17 +96,16 @@ Table destinations(const Frame& f) {
     Table t;
     t.view = View::Destinations;
     // 73 columns; narrower, REUSE goes first, then INUSE, then EXHAUST.
-    t.columns = {{"DESTINATION", 21, true, 0}, {"CONN/s", 8, false, 0}, {"TW", 6, false, 0},
-                 {"INUSE", 6, false, 4},        {"HEADROOM", 8, false, 0}, {"EXHAUST", 8, false, 3},
-                 {"REUSE", 10, true, 5}};
+    t.columns = {{"DESTINATION", 21, true, 0}, {"CONN/s", 8, false, 0},  {"TW", 6, false, 0},   {"INUSE", 6, false, 4},
+                 {"HEADROOM", 8, false, 0},    {"EXHAUST", 8, false, 3}, {"REUSE", 10, true, 5}};
     t.default_sort = 1;
     for (const DestinationRow& r : f.destinations) {
         if (r.conn_per_s == 0 && !r.tw_now && !r.ports_in_use) continue;
         t.rows.push_back({str(format_endpoint(r.remote)), rate(r.conn_per_s), num(r.tw_now), num(r.ports_in_use),
                           r.headroom ? num(*r.headroom) : Cell{"-", 1e12},
-                          r.headroom && *r.headroom == 0
-                              ? Cell{"now", 0.0}
-                              : Cell{seconds_text(r.exhaustion_s), std::isfinite(r.exhaustion_s) ? r.exhaustion_s : 1e18},
+                          r.headroom && *r.headroom == 0 ? Cell{"now", 0.0}
+                                                         : Cell{seconds_text(r.exhaustion_s),
+                                                                std::isfinite(r.exhaustion_s) ? r.exhaustion_s : 1e18},
                           str(r.reuse ? reuse_short(*r.reuse) : "-")});
     }
     return t;
@@ -115,8 +114,11 @@ Table destinations(const Frame& f) {
 Table local_ports(const Frame& f) {
     Table t;
     t.view = View::LocalPorts;
-    t.columns = {{"LPORT", 7, false, 0}, {"TW", 7, false, 0},     {"CW", 7, false, 0},
-                 {"CONN/s", 8, false, 0}, {"NETNS", 10, false, 1}};
+    t.columns = {{"LPORT", 7, false, 0},
+                 {"TW", 7, false, 0},
+                 {"CW", 7, false, 0},
+                 {"CONN/s", 8, false, 0},
+                 {"NETNS", 10, false, 1}};
     t.default_sort = 1;
     for (const LocalPortRow& r : f.local_ports)
         if (r.conn_per_s != 0 || r.tw_now || r.cw_now)
@@ -145,11 +147,9 @@ std::string line(const Table& t, const std::vector<size_t>& cols, int width,
         int w = c.width;
         if (i + 1 == cols.size()) {
             // A last text column takes the rest of the line (a long cgroup).
-            if (!c.left)
-                ;
-            else if (width > 0)
+            if (c.left && width > 0)
                 w = std::max(w, width - static_cast<int>(out.size()));
-            else
+            else if (c.left)
                 w = std::max<int>(w, static_cast<int>(cell(cols[i]).size()));
         }
         append_cell(out, c, cell(cols[i]), w);
@@ -161,16 +161,16 @@ std::string line(const Table& t, const std::vector<size_t>& cols, int width,
 }  // namespace
 
 Table table_of(const Frame& f, View v, const CgroupNamer& cgroup_name) {
-    Table t = v == View::Processes ? processes(f, cgroup_name) : v == View::Destinations ? destinations(f) : local_ports(f);
+    Table t = v == View::Processes      ? processes(f, cgroup_name)
+              : v == View::Destinations ? destinations(f)
+                                        : local_ports(f);
     sort_rows(t, t.default_sort, true);
     return t;
 }
 
 void sort_rows(Table& t, size_t col, bool descending) {
     if (col >= t.columns.size()) return;
-    std::stable_sort(t.rows.begin(), t.rows.end(), [&](const auto& a, const auto& b) {
-        return a[0].text < b[0].text;
-    });
+    std::stable_sort(t.rows.begin(), t.rows.end(), [&](const auto& a, const auto& b) { return a[0].text < b[0].text; });
     std::stable_sort(t.rows.begin(), t.rows.end(), [&](const auto& a, const auto& b) {
         const Cell &x = a[col], &y = b[col];
         if (x.number && y.number) return descending ? *x.number > *y.number : *x.number < *y.number;
@@ -226,10 +226,10 @@ std::vector<std::string> header_lines(const Frame& f, const std::string& scope, 
                   h.delay_s > 0 ? h.delay_s : h.interval_s, scope.c_str());
     out.emplace_back(buf);
     if (h.host.known)
-        std::snprintf(buf, sizeof(buf), "TIME-WAIT %llu/%llu max_tw_buckets, orphans %llu/%llu max_orphans",
-                      static_cast<unsigned long long>(h.host.time_wait),
-                      static_cast<unsigned long long>(h.host.max_tw_buckets),
-                      static_cast<unsigned long long>(h.host.orphans), static_cast<unsigned long long>(h.host.max_orphans));
+        std::snprintf(
+            buf, sizeof(buf), "TIME-WAIT %llu/%llu max_tw_buckets, orphans %llu/%llu max_orphans",
+            static_cast<unsigned long long>(h.host.time_wait), static_cast<unsigned long long>(h.host.max_tw_buckets),
+            static_cast<unsigned long long>(h.host.orphans), static_cast<unsigned long long>(h.host.max_orphans));
     else
         std::snprintf(buf, sizeof(buf), "TIME-WAIT ? (the namespace's sockstat could not be read)");
     out.emplace_back(buf);

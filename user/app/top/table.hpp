@@ -17,7 +17,7 @@ const char* view_name(View v);  // "processes", "destinations", "local ports"
 
 struct Column {
     std::string name;
-    int width = 0;     // at least this wide; the last column of a line takes what is left
+    int width = 0;      // at least this wide; the last column of a line takes what is left
     bool left = false;  // text: left-aligned
     // Columns are dropped, highest first, while the line does not fit the
     // terminal; 0 is never dropped.
