@@ -165,6 +165,8 @@ tracer_cmd() {  # MODE TAG -> TRACER_CMD array
     baseline) TRACER_CMD=() ;;
     stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
     exporter) TRACER_CMD=("$BIN" exporter --netns "$NSPATH" --listen "127.0.0.1:$EXPORTER_PORT") ;;
+    # top's batch mode, one refresh a second: the screen's work without a terminal
+    top) TRACER_CMD=("$BIN" top -b -d 1 --netns "$NSPATH") ;;
     floor) TRACER_CMD=("$FLOOR_BIN" stats --netns "$NSPATH") ;;
     trace) TRACER_CMD=("$BIN" trace -j --netns "$NSPATH") ;;
     record) TRACER_CMD=("$BIN" record -o "$WORK/rec-$2" --netns "$NSPATH") ;;
@@ -176,7 +178,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   shift 3
   local tag=$kind-$mode-$round
   local prefix=$WORK/$tag line out=/dev/null
-  [ "$mode" = stats ] && out=$prefix.out
+  [ "$mode" = stats ] || [ "$mode" = top ] && out=$prefix.out
   tracer_cmd "$mode" "$tag"
   flush_timewait
   wait_idle
@@ -311,7 +313,7 @@ print_targets() {
       # floor is a measurement (attaching alone), not a mode with a target
       [ "$m" = floor ] && continue
       want=0.60
-      [ "$m" = stats ] || [ "$m" = exporter ] && want=0.90
+      [ "$m" = stats ] || [ "$m" = exporter ] || [ "$m" = top ] && want=0.90
       ratio=$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.2f", a / b}')
       awk -v k="$kind" -v m="$m" -v r="$ratio" -v w="$want" -v l="$lost" 'BEGIN {
         printf "%-8s %-6s ratio %s (target >= %s) %s; lost+evicted %d %s\n", k, m, r, w,

@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "app/exporter/exporter_options.hpp"
+#include "app/top/top_options.hpp"
+#include "core/time_window.hpp"
 #include "core/error.hpp"
 #include "core/time_window.hpp"
 #include "host/system.hpp"
@@ -97,8 +99,10 @@ const char* kWindowHelp =
 
 // stats and report: --by and --top, with their defaults shown.
 void add_grouping(CLI::App& cmd, StatsOptions& o) {
-    cmd.add_option("--by", o.by, "group by process, endpoint (remote addr:port), lport or cgroup")
-        ->check(CLI::IsMember({"process", "endpoint", "lport", "cgroup"}))
+    cmd.add_option("--by", o.by,
+                   "group by process, comm (processes of one name summed, e.g. pre-forked workers), endpoint "
+                   "(remote addr:port), raddr (remote address), lport or cgroup")
+        ->check(CLI::IsMember({"process", "comm", "endpoint", "raddr", "lport", "cgroup"}))
         ->capture_default_str();
     cmd.add_option("--top", o.top, "groups shown in the table and in -j")
         ->check(CLI::Range(1, 1000000))
@@ -369,6 +373,8 @@ int run_cli(int argc, char** argv) {
     auto* doctor_cmd = setup_doctor(app, doctor);
     ExporterOptions exporter;
     auto* exporter_cmd = setup_exporter(app, exporter);
+    TopOptions top;
+    auto* top_cmd = setup_top(app, top);
     for (int i = 0; i < argc; ++i) record.command_line += std::string(i ? " " : "") + argv[i];
     try {
         app.parse(argc, argv);
@@ -390,6 +396,7 @@ int run_cli(int argc, char** argv) {
         if (export_cmd->parsed()) return run_export(export_);
         if (doctor_cmd->parsed()) return run_doctor(doctor);
         if (exporter_cmd->parsed()) return run_exporter(exporter);
+        if (top_cmd->parsed()) return run_top(top);
     } catch (const FatalError& e) {
         std::cerr << "tcplinger: " << e.what() << "\n";
         return 1;

@@ -30,6 +30,8 @@ const CLI::Validator& netns_validator();
 CLI::App* setup_doctor(CLI::App& app, DoctorOptions& o);
 struct ExporterOptions;
 CLI::App* setup_exporter(CLI::App& app, ExporterOptions& o);
+struct TopOptions;
+CLI::App* setup_top(CLI::App& app, TopOptions& o);
 
 // Parses argv for the whole tool; returns the exit code of the run (0 after
 // --help, 2 for bad arguments, 1 for fatal errors).

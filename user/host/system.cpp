@@ -261,12 +261,14 @@ uint64_t realtime_ns() {
 namespace tcplinger::sys {
 
 namespace {
-std::map<std::string, uint64_t> parse_tcpext(std::istream& in) {
+// Name and value lines in pairs, as /proc/net/netstat and /proc/net/snmp
+// print them; the pair whose lines start with `prefix` ("TcpExt:", "Tcp:").
+std::map<std::string, uint64_t> parse_counters(std::istream& in, const std::string& prefix) {
     std::map<std::string, uint64_t> out;
     std::string names, values;
     while (std::getline(in, names) && std::getline(in, values)) {
-        if (names.rfind("TcpExt:", 0) != 0) continue;
-        std::istringstream n(names.substr(7)), v(values.substr(7));
+        if (names.rfind(prefix, 0) != 0) continue;
+        std::istringstream n(names.substr(prefix.size())), v(values.substr(prefix.size()));
         std::string key;
         uint64_t val = 0;
         while (n >> key && v >> val) out[key] = val;
@@ -298,7 +300,16 @@ std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path) {
     std::map<std::string, uint64_t> out;
     run_in_netns(netns_path, [&] {
         std::ifstream in("/proc/thread-self/net/netstat");
-        out = parse_tcpext(in);
+        out = parse_counters(in, "TcpExt:");
+    });
+    return out;
+}
+
+std::map<std::string, uint64_t> read_tcp_mib(const std::string& netns_path) {
+    std::map<std::string, uint64_t> out;
+    run_in_netns(netns_path, [&] {
+        std::ifstream in("/proc/thread-self/net/snmp");
+        out = parse_counters(in, "Tcp:");
     });
     return out;
 }

@@ -54,4 +54,6 @@ bool run_in_netns(const std::string& netns_path, const std::function<void()>& fn
 // TcpExt counters (/proc/net/netstat) as seen from inside a namespace
 // (path from list_netns()); empty path: this process's namespace.
 std::map<std::string, uint64_t> read_tcpext(const std::string& netns_path);
+// The Tcp MIB (/proc/net/snmp: ActiveOpens, PassiveOpens, ...) likewise.
+std::map<std::string, uint64_t> read_tcp_mib(const std::string& netns_path);
 }  // namespace tcplinger::sys

@@ -54,6 +54,10 @@ std::string key_name(const GroupKey& k, GroupBy by, const StatsReport& r) {
             std::string name = r.cgroup_name ? r.cgroup_name(k.cgroup) : "";
             return name.empty() ? (k.cgroup ? "cgroup " + std::to_string(k.cgroup) : "- (unknown)") : name;
         }
+        case GroupBy::Comm:
+            return k.comm.empty() ? "- (unknown)" : k.comm;
+        case GroupBy::RemoteAddr:
+            return format_addr(k.remote.family, k.remote.addr);
     }
     return "";
 }
@@ -62,6 +66,15 @@ std::string key_name(const GroupKey& k, GroupBy by, const StatsReport& r) {
 // from outside, so the name is escaped (render/escape.hpp).
 std::string key_text(const GroupKey& k, GroupBy by, const StatsReport& r, size_t max_width = std::string::npos) {
     return text(key_name(k, by, r), max_width);
+}
+
+// --by comm: "nginx x4", the worker count kept visible when the comm is cut.
+std::string key_text(const GroupFigures& g, const StatsReport& r, size_t max_width = std::string::npos) {
+    if (r.by != GroupBy::Comm || g.key.comm.empty()) return key_text(g.key, r.by, r, max_width);
+    std::string count = " x" + std::to_string(g.workers);
+    size_t room =
+        max_width == std::string::npos || max_width <= count.size() ? std::string::npos : max_width - count.size();
+    return key_text(g.key, r.by, r, room) + count;
 }
 
 const StateFigures& figures(const GroupFigures& g, uint8_t s) {
@@ -179,6 +192,8 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
                   std::string(group_by_name(r.by) == "process"    ? "PID COMM"
                               : group_by_name(r.by) == "endpoint" ? "REMOTE"
                               : group_by_name(r.by) == "lport"    ? "LPORT"
+                              : group_by_name(r.by) == "comm"     ? "COMM xPIDS"
+                              : group_by_name(r.by) == "raddr"    ? "RADDR"
                                                                   : "CGROUP")
                       .c_str());
     out << buf;
@@ -199,7 +214,7 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
         if (shown++ >= r.top) break;
         const StateFigures& f = figures(*g, s);
         const Histogram& h = f.residency;
-        std::string key = key_text(g->key, r.by, r, 28);
+        std::string key = key_text(*g, r, 28);
         std::snprintf(buf, sizeof(buf), "%-28s %8llu %8llu %10s %10s %10s %10s", key.c_str(),
                       static_cast<unsigned long long>(f.entered + f.present_at_start),
                       static_cast<unsigned long long>(f.current), h.count() ? ms(h.quantile(0.5)).c_str() : "-",
@@ -252,11 +267,10 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
     for (const GroupFigures* g : ranked(r)) {
         if (g->no_timewait)
             out << "\n"
-                << key_text(g->key, r.by, r) << ": " << g->no_timewait
-                << " closes got no TIME-WAIT (tcp_max_tw_buckets full)\n";
+                << key_text(*g, r) << ": " << g->no_timewait << " closes got no TIME-WAIT (tcp_max_tw_buckets full)\n";
         if (g->aborted)
             out << "\n"
-                << key_text(g->key, r.by, r) << ": " << g->aborted
+                << key_text(*g, r) << ": " << g->aborted
                 << " connections ended by RST or abort, not an orderly close\n";
     }
     for (const auto& [ns, n] : r.tw_overflow)
@@ -306,6 +320,17 @@ void render_stats_json(std::ostream& out, const StatsReport& r) {
             case GroupBy::Cgroup:
                 out << "\"cgroup_id\":" << k.cgroup << ",\"cgroup\":";
                 json::string(out, r.cgroup_name ? r.cgroup_name(k.cgroup) : "");
+                break;
+            case GroupBy::Comm:
+                out << "\"comm\":";
+                if (k.comm.empty())
+                    out << "null";
+                else
+                    json::string(out, k.comm);
+                out << ",\"workers\":" << g->workers;
+                break;
+            case GroupBy::RemoteAddr:
+                out << "\"raddr\":\"" << format_addr(k.remote.family, k.remote.addr) << '"';
                 break;
         }
         out << ",\"no_timewait\":" << g->no_timewait << ",\"aborted\":" << g->aborted << ",\"states\":";

@@ -11,6 +11,8 @@ std::optional<GroupBy> parse_group_by(const std::string& text) {
     if (text == "endpoint") return GroupBy::Endpoint;
     if (text == "lport") return GroupBy::LocalPort;
     if (text == "cgroup") return GroupBy::Cgroup;
+    if (text == "comm") return GroupBy::Comm;
+    if (text == "raddr") return GroupBy::RemoteAddr;
     return std::nullopt;
 }
 
@@ -24,6 +26,10 @@ std::string_view group_by_name(GroupBy by) {
             return "lport";
         case GroupBy::Cgroup:
             return "cgroup";
+        case GroupBy::Comm:
+            return "comm";
+        case GroupBy::RemoteAddr:
+            return "raddr";
     }
     return "process";
 }
@@ -58,15 +64,27 @@ GroupKey Aggregator::key_of(const Process& p, const Endpoint& remote, const Endp
         case GroupBy::Cgroup:
             k.cgroup = p.cgroup;
             break;
+        case GroupBy::Comm:
+            // An unknown owner (pid 0) has an empty comm: a group apart.
+            k.comm = p.pid ? p.comm : "";
+            break;
+        case GroupBy::RemoteAddr:
+            k.remote = remote;
+            k.remote.port = 0;
+            break;
     }
     return k;
+}
+
+void Aggregator::note_pid(const GroupKey& k, uint32_t pid) {
+    if (by_ == GroupBy::Comm && pid) pids_[k].insert(pid);
 }
 
 // Entries are counted when the stay ends (add(Residency)) or, for stays
 // still running, at report time: by then the owner is known even when the
 // kernel made the transition before accept() returned.
-void Aggregator::add(const Transition& t) {
-    if (!t.no_timewait && !t.aborted) return;
+bool close_matches(const Filter& filter, const Transition& t) {
+    if (!t.no_timewait && !t.aborted) return false;
     Residency probe;
     probe.owner = t.charged;
     probe.netns = t.netns;
@@ -75,14 +93,22 @@ void Aggregator::add(const Transition& t) {
     // --state: an overflow is a TIME-WAIT that never was; an abort cuts
     // short the state it left.
     probe.state = t.no_timewait ? uint8_t{kTimeWait} : t.old_state;
-    if (!filter_.match(probe)) return;
-    CloseCounts& n = closes_[key_of(t.charged, t.remote, t.local)];
+    return filter.match(probe);
+}
+
+void Aggregator::add(const Transition& t) {
+    if (!close_matches(filter_, t)) return;
+    GroupKey key = key_of(t.charged, t.remote, t.local);
+    note_pid(key, t.charged.pid);
+    CloseCounts& n = closes_[key];
     (t.no_timewait ? n.no_timewait : n.aborted)++;
 }
 
 void Aggregator::add(const Residency& r) {
     if (!is_lingering(r.state) || !filter_.match(r)) return;
-    StateFigures& f = groups_[key_of(r.owner, r.remote, r.local)][r.state];
+    GroupKey key = key_of(r.owner, r.remote, r.local);
+    note_pid(key, r.owner.pid);
+    StateFigures& f = groups_[key][r.state];
     if (r.lower_bound || r.present_at_start) {
         f.present_at_start++;
     } else {
@@ -96,6 +122,7 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
                                              const std::vector<SocketHolder>& holders) const {
     std::map<GroupKey, std::map<uint8_t, StateFigures>> merged = groups_;
     std::map<GroupKey, std::vector<HeldSocket>> held;
+    std::map<GroupKey, std::set<uint32_t>> pids = pids_;
     std::unordered_map<uint64_t, std::vector<const SocketHolder*>> by_cookie;
     for (const auto& h : holders) by_cookie[h.cookie].push_back(&h);
     for (const auto& [cookie, c] : engine.connections()) {
@@ -116,6 +143,7 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
             continue;
         }
         GroupKey key = key_of(*charged, c.remote, c.local);
+        if (by_ == GroupBy::Comm && charged->pid) pids[key].insert(charged->pid);
         StateFigures& f = merged[key][c.state];
         f.current++;
         if (c.entered_known && c.entered_ns >= since_ns && !c.stay_before_start)
@@ -134,6 +162,7 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
         auto it = closes_.find(key);
         CloseCounts n = it == closes_.end() ? CloseCounts{} : it->second;
         GroupFigures g{key, std::move(states), n.no_timewait, n.aborted, {}};
+        if (auto p = pids.find(key); p != pids.end()) g.workers = static_cast<uint32_t>(p->second.size());
         if (auto h = held.find(key); h != held.end()) {
             g.holders = std::move(h->second);
             std::sort(g.holders.begin(), g.holders.end(), [](const HeldSocket& a, const HeldSocket& b) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,9 @@
 
 namespace tcplinger {
 
-enum class GroupBy { Process, Endpoint, LocalPort, Cgroup };
+// Comm: every process with that command name summed (pre-forked workers);
+// RemoteAddr: a destination without its port.
+enum class GroupBy { Process, Endpoint, LocalPort, Cgroup, Comm, RemoteAddr };
 std::optional<GroupBy> parse_group_by(const std::string& text);
 std::string_view group_by_name(GroupBy by);
 
@@ -59,6 +62,8 @@ struct GroupFigures {
     // The group's CLOSE-WAIT sockets open now, one row per holder and fd
     // (when holders were given to report()), oldest first.
     std::vector<HeldSocket> holders;
+    // --by comm: how many processes (pids) the group sums.
+    uint32_t workers = 0;
 };
 
 class Aggregator {
@@ -88,7 +93,14 @@ private:
         uint64_t no_timewait = 0, aborted = 0;
     };
     std::map<GroupKey, CloseCounts> closes_;
+    // --by comm: the pids seen per group (GroupFigures::workers).
+    void note_pid(const GroupKey& k, uint32_t pid);
+    std::map<GroupKey, std::set<uint32_t>> pids_;
 };
+
+// A close that got no TIME-WAIT or was aborted, and passes the filter
+// (as the stay it cut short or never began would); false for other transitions.
+bool close_matches(const Filter& filter, const Transition& t);
 
 // Sum of every group, per state.
 std::map<uint8_t, StateFigures> totals(const std::vector<GroupFigures>& groups);

@@ -1,0 +1,178 @@
+// tcplinger top: the stats (lean) capture, a Model fed by the engine, and
+// at each interval one Frame drawn on the screen, or printed (batch, JSON).
+// Nothing is drawn per event: the refresh reads the model's tallies and
+// the engine's connections once per interval.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <map>
+#include <memory>
+
+#include "app/top/host.hpp"
+#include "app/top/render.hpp"
+#include "app/top/screen.hpp"
+#include "app/top/top_options.hpp"
+#include "capture/live.hpp"
+#include "app/pipeline.hpp"
+#include "render/output.hpp"
+#include "host/system.hpp"
+
+namespace tcplinger {
+
+TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
+
+namespace {
+std::string netns_selector(const FilterOptions& f) {
+    if (f.netns) return std::to_string(f.netns);
+    return f.netns_path;
+}
+}  // namespace
+
+int run_top(const TopOptions& o) {
+    Filter filter(o.common.filter);
+    const bool screen_mode = !o.batch && !o.json && isatty(STDOUT_FILENO);
+    const std::string selector = netns_selector(o.common.filter);
+    const std::string scope = selector.empty() ? "every netns" : "netns " + selector;
+
+    Output out;
+    top::Model model(filter);
+    Engine engine(o.common.max_sockets);
+    engine.set_transitions(Engine::Transitions::NoTimeWaitOnly);
+    engine.on_transition([&](const Transition& t) { model.add(t); });
+    engine.on_residency([&](const Residency& r) { model.add(r); });
+
+    std::map<uint64_t, std::string> cgroup_names;
+    top::CgroupNamer cgroup_name = [&](uint64_t id) {
+        auto it = cgroup_names.find(id);
+        if (it == cgroup_names.end()) {
+            std::string path = sys::cgroup_path(id);
+            std::string label = sys::cgroup_label(path);
+            it = cgroup_names.emplace(id, label.empty() ? path : label).first;
+        }
+        return it->second;
+    };
+
+    top::UiState ui;
+    ui.interval_s = o.delay;
+    ui.by_comm = o.by_comm;
+    std::unique_ptr<top::Screen> screen;
+    top::Frame frame;
+    bool have_frame = false;
+    uint64_t frames = 0;
+    uint64_t next_refresh = 0;
+    Tracer* tracer = nullptr;
+
+    auto learn = [&](const top::HostRead& host) {
+        for (const auto& [ns, port] : host.listeners) model.note_listener(ns, port);
+        for (const auto& [ns, range] : host.ranges) model.set_port_range(ns, range);
+    };
+    // The namespaces' counters and sockets are read on a thread of their
+    // own: with tens of thousands of sockets /proc/net/tcp takes a good part
+    // of a second, and the poll loop must go on draining the ring buffer
+    // meanwhile (scripts/bench lost events when it did not).
+    std::future<top::HostRead> reading;
+    top::HostRead last_host;
+    auto start_reading = [&] {
+        reading = std::async(std::launch::async, [&selector] { return top::read_host(selector); });
+    };
+    auto make_frame = [&](uint64_t now) {
+        frame = model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, ui.by_comm);
+        frame.header.delay_s = ui.interval_s;
+        if (tracer) {
+            DropCounters d = tracer->counters();
+            frame.header.lost = d.lost();
+            frame.header.evicted = d.sock_untracked + d.sock_map_full + engine.counters().evicted;
+        }
+        have_frame = true;
+        ++frames;
+    };
+    auto show = [&] {
+        if (!have_frame) return;
+        if (screen)
+            screen->draw(frame, ui, scope, cgroup_name);
+        else if (o.json)
+            top::render_json(out.stream(), frame, cgroup_name);
+        else
+            top::render_batch(out.stream(), frame, scope, cgroup_name);
+        if (!screen) out.flush();
+    };
+
+    LiveOptions live;
+    live.tracer = tracer_options(o.common, filter);
+    live.tracer.lean = true;  // the stays, as stats counts them
+    LiveHooks hooks;
+    hooks.on_loaded = [&](Tracer& t) { tracer = &t; };
+    hooks.on_stopped = [&](Tracer&) { tracer = nullptr; };
+    hooks.on_started = [&] {
+        uint64_t now = sys::monotonic_ns();
+        model.set_start(now);
+        next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
+        // Listeners that exist already: their accepted sockets are a server's.
+        learn(top::read_host(selector));
+    };
+    hooks.on_event = [&](const Event& ev) {
+        if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
+            model.note_listener(ev.netns, ev.local.port);
+        engine.process(ev);
+    };
+    hooks.timewait_probes = [&] { return engine.timewait_probes(kMaxProbedPerRound); };
+    hooks.on_poll = [&](uint64_t now) {
+        engine.advance(now);
+        // The screen starts after the readiness line went to stderr, so that
+        // the line does not land on it.
+        if (screen_mode && !screen) {
+            screen = std::make_unique<top::Screen>();
+            ui.redraw = true;
+        }
+        if (screen) {
+            for (int k; (k = screen->key()) != -1;) {
+                top::handle_key(ui, k, top::table_of(have_frame ? frame : top::Frame{}, ui.view));
+                if (ui.quit) return;
+            }
+            if (ui.refresh && have_frame) {
+                // Regrouped (c): the same counters, new rows now.
+                ui.refresh = false;
+                make_frame(now);
+                next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
+            }
+        }
+        if (now >= next_refresh && !reading.valid()) {
+            next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
+            if (!ui.paused) start_reading();
+        }
+        if (reading.valid() && reading.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+            last_host = reading.get();
+            learn(last_host);
+            make_frame(now);
+            ui.redraw = true;
+        }
+        if (ui.redraw) {
+            ui.redraw = false;
+            if (screen) {
+                if (have_frame) {
+                    show();
+                } else {
+                    top::Frame empty;
+                    empty.header.interval_s = ui.interval_s;
+                    empty.header.wall_ns = sys::realtime_ns();
+                    screen->draw(empty, ui, scope, cgroup_name);
+                }
+            } else {
+                show();
+            }
+        }
+    };
+    hooks.should_stop = [&] {
+        return ui.quit || (o.iterations && frames >= o.iterations) || (!screen_mode && out.check());
+    };
+    DropCounters drops = run_live(live, hooks);
+    screen.reset();  // the terminal back before the last line
+    out.flush();
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    out.finish();
+    return 0;
+}
+
+}  // namespace tcplinger
