@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "cli/options.hpp"
+#include "app/options.hpp"
 
 namespace tcplinger::top {
 
