@@ -72,19 +72,30 @@ extern unsigned int CONFIG_HZ __kconfig;
 
 /* ---- maps ---------------------------------------------------------------- */
 
+/* A per-CPU slot: a one-entry per-CPU array `name` holding one value_type,
+ * read through name##_here() (NULL only if the map cannot be read). */
+#define TL_PERCPU_SLOT(name, value_type)                                   \
+	struct {                                                           \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                   \
+		__uint(max_entries, 1);                                    \
+		__type(key, __u32);                                        \
+		__type(value, value_type);                                 \
+	} name SEC(".maps") __weak;                                        \
+	static __always_inline value_type *name##_here(void)               \
+	{                                                                  \
+		__u32 zero = 0;                                            \
+		return bpf_map_lookup_elem(&name, &zero);                  \
+	}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps") __weak;
 
 /* Per-CPU drop and health counters (struct tl_counters, summed by
- * userspace). A program looks them up once and passes the pointer on. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tl_counters);
-} counters SEC(".maps") __weak;
+ * userspace). A program looks them up once (counters_here) and passes the
+ * pointer on. */
+TL_PERCPU_SLOT(counters, struct tl_counters)
 
 struct tl_sock {
 	__u64 entered_ns;
@@ -124,13 +135,6 @@ struct {
 } connecting SEC(".maps") __weak;
 
 /* ---- counters and the ring buffer ---------------------------------------- */
-
-static __always_inline struct tl_counters *counters_here(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&counters, &zero);
-}
 
 /* Atomic: a softirq can run a backup program on this CPU in the middle of a
  * primary's read-modify-write, and a plain ++ would then lose one count. */

@@ -138,19 +138,7 @@ struct tl_stash {
 	__u64 valid;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tl_stash);
-} stash SEC(".maps") __weak;
-
-static __always_inline struct tl_stash *stash_here(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&stash, &zero);
-}
+TL_PERCPU_SLOT(stash, struct tl_stash)
 
 static __always_inline void flush_stash(struct tl_counters *c, struct tl_stash *st)
 {
@@ -222,25 +210,19 @@ struct tl_lasttimer {
 	__u64 cancel;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tl_lasttimer);
-} lasttimer SEC(".maps") __weak;
+TL_PERCPU_SLOT(lasttimer, struct tl_lasttimer)
 
 enum timer_op { TIMER_OP_START, TIMER_OP_CANCEL, TIMER_OP_EXPIRE };
 
 /* Remembers this operation; says whether it completes a re-arm. */
 static __always_inline bool note_timer(struct timer_list *timer, enum timer_op op)
 {
-	__u32 zero = 0;
 	struct tl_lasttimer *lt;
 	bool rearm;
 
 	if (!lean)
 		return false;
-	lt = bpf_map_lookup_elem(&lasttimer, &zero);
+	lt = lasttimer_here();
 	if (!lt)
 		return false;
 	rearm = op == TIMER_OP_START && lt->cancel && lt->timer == (__u64)timer;

@@ -24,12 +24,7 @@ struct tl_lastkill {
 	__u8 raddr[TL_ADDR_LEN];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tl_lastkill);
-} lastkill SEC(".maps");
+TL_PERCPU_SLOT(lastkill, struct tl_lastkill)
 
 static __always_inline bool is_tw_timer(const struct timer_list *timer)
 {
@@ -145,7 +140,6 @@ static __always_inline int handle_tw_cancel(struct tl_counters *c, struct timer_
 	struct tl_tuple t = {};
 	struct tl_event *e;
 	struct tl_connecting *cn;
-	__u32 zero = 0;
 
 	note_timer(timer, TIMER_OP_CANCEL);
 	e = tw_event(c, timer, TL_EV_TW_CANCEL, &t);
@@ -164,7 +158,7 @@ static __always_inline int handle_tw_cancel(struct tl_counters *c, struct timer_
 			e->flags |= TL_F_CONNECT_REUSE;
 			cn->ts_ns = 0;
 		} else {
-			struct tl_lastkill *k = bpf_map_lookup_elem(&lastkill, &zero);
+			struct tl_lastkill *k = lastkill_here();
 			if (k) {
 				k->ts_ns = e->ts_ns;
 				k->cookie = e->cookie;
@@ -199,10 +193,9 @@ static __always_inline int handle_reqsk_start(struct tl_counters *c, struct time
 	struct tl_lastkill *k;
 	struct tl_tuple t = {};
 	struct tl_event *e;
-	__u32 zero = 0;
 
 	note_timer(timer, TIMER_OP_START);
-	k = bpf_map_lookup_elem(&lastkill, &zero);
+	k = lastkill_here();
 	if (!k || !k->ts_ns)
 		return 0;
 	if (bpf_ktime_get_ns() - k->ts_ns > 10000000ULL) {

@@ -22,6 +22,17 @@ constexpr const char* kText = "lost 7 (ring buffer 3, recursion 4)";
 constexpr const char* kJson = "\"dropped\":{\"ringbuf\":3,\"recursion\":4,\"total\":7}";
 constexpr const char* kSummary = "7 lost (ring buffer 3, recursion 4)";
 
+// A recording of events whose tracer had counted at_start when it began
+// and at_end when it stopped.
+void write_recording(const std::string& file, const std::vector<Event>& events, const DropCounters& at_start,
+                     const DropCounters& at_end) {
+    rec::Recorder r(single_file(file));
+    r.counters(at_start);
+    r.start(events.front().ts_ns - kMs);
+    for (const Event& ev : events) r.event(ev);
+    r.finish(events.back().ts_ns + kMs, at_end);
+}
+
 TEST(Loss, TotalIsRingBufferPlusRecursion) { EXPECT_EQ(kDrops.lost(), 7u); }
 
 TEST(Loss, LiveStatsTextJsonAndSummaryLine) {
@@ -81,12 +92,7 @@ TEST(Loss, DuplicateTransitionIsDroppedAndShown) {
         if (events[i].kind == EventKind::State && events[i].old_state == kEstablished) at = i;
     ASSERT_NE(at, 0u);
     events.insert(events.begin() + static_cast<long>(at) + 1, events[at]);
-    {
-        rec::Recorder r(single_file(file));
-        r.start(events.front().ts_ns - kMs);
-        for (const Event& ev : events) r.event(ev);
-        r.finish(events.back().ts_ns + kMs, DropCounters{events.size(), 0, 0, 0, 1, 0, 0, 1});
-    }
+    write_recording(file, events, {}, DropCounters{events.size(), 0, 0, 0, 1, 0, 0, 1});
     CliResult report = run_cli({"report", "-i", file});
     ASSERT_EQ(report.code, 0) << report.err;
     EXPECT_NE(report.err.find("1 caught by backups, 1 duplicates dropped, 1 missed"), std::string::npos)
@@ -105,13 +111,8 @@ TEST(Loss, RecordingReportsWhatWasLostWhileRecording) {
     Workload w;
     w.connections = 20;
     std::vector<Event> events = make_events(w);
-    {
-        rec::Recorder r(single_file(file));
-        r.counters(DropCounters{10, 1, 0, 0, 0, 2, 0, 2});
-        r.start(events.front().ts_ns - kMs);
-        for (const Event& ev : events) r.event(ev);
-        r.finish(events.back().ts_ns + kMs, DropCounters{10 + events.size(), 4, 0, 0, 0, 6, 0, 6});
-    }
+    write_recording(file, events, DropCounters{10, 1, 0, 0, 0, 2, 0, 2},
+                    DropCounters{10 + events.size(), 4, 0, 0, 0, 6, 0, 6});
 
     CliResult report = run_cli({"report", "-i", file});
     ASSERT_EQ(report.code, 0) << report.err;
