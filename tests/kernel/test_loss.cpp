@@ -6,8 +6,8 @@
 // records produced are base + n * per_connection, learned from two small
 // runs that lose nothing. Every produced record is either received or counted
 // as a ring buffer drop, never both, never neither.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -170,9 +170,9 @@ TEST(LossKernel, RecursionMissedWithoutBackups) {
     EXPECT_EQ(d.lost(), d.ringbuf_drops + d.recursion_skipped);
     EXPECT_EQ(d.events, c.received);
     std::string line = drops_line(d, {});
-    EXPECT_NE(line.find("0 caught by backups, 0 duplicates dropped, " + std::to_string(d.recursion_skipped) +
-                        " missed"),
-              std::string::npos)
+    EXPECT_NE(
+        line.find("0 caught by backups, 0 duplicates dropped, " + std::to_string(d.recursion_skipped) + " missed"),
+        std::string::npos)
         << line;
 }
 

@@ -60,9 +60,10 @@ TEST(Loss, GrossRecursionFiguresNoCookieAndUnknownSockets) {
     EXPECT_EQ(d.recursion_missed(e.duplicates), 6u);
     EXPECT_EQ(d.lost(e.duplicates), 9u);
     const std::string line = drops_line(d, e);
-    for (const char* want : {"9 lost (ring buffer 3, recursion 6), 5 nested hits recovered",
-                             "recursion hits: 9 skipped by the kernel, 5 caught by backups, 2 duplicates dropped, 6 missed",
-                             "7 timewait records without cookie, 11 unknown sockets (first seen mid-life)"})
+    for (const char* want :
+         {"9 lost (ring buffer 3, recursion 6), 5 nested hits recovered",
+          "recursion hits: 9 skipped by the kernel, 5 caught by backups, 2 duplicates dropped, 6 missed",
+          "7 timewait records without cookie, 11 unknown sockets (first seen mid-life)"})
         EXPECT_NE(line.find(want), std::string::npos) << want << "\n" << line;
 
     StatsReport r;
@@ -95,8 +96,7 @@ TEST(Loss, DuplicateTransitionIsDroppedAndShown) {
     write_recording(file, events, {}, DropCounters{events.size(), 0, 0, 0, 1, 0, 0, 1});
     CliResult report = run_cli({"report", "-i", file});
     ASSERT_EQ(report.code, 0) << report.err;
-    EXPECT_NE(report.err.find("1 caught by backups, 1 duplicates dropped, 1 missed"), std::string::npos)
-        << report.err;
+    EXPECT_NE(report.err.find("1 caught by backups, 1 duplicates dropped, 1 missed"), std::string::npos) << report.err;
     CliResult json = run_cli({"report", "-i", file, "-j"});
     ASSERT_EQ(json.code, 0) << json.err;
     EXPECT_NE(json.out.find("\"duplicates\":1,\"missed\":1}"), std::string::npos) << json.out;

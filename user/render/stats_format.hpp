@@ -18,7 +18,7 @@ struct StatsReport {
     std::vector<GroupFigures> groups;
     uint64_t duration_ns = 0;
     DropCounters drops;
-    EngineCounters engine;  // summed over the engines of every run
+    EngineCounters engine;                     // summed over the engines of every run
     std::map<uint32_t, uint64_t> tw_overflow;  // netns -> TCPTimeWaitOverflow during the run
     uint8_t sort_state = kTimeWait;
     size_t top = 20;  // groups shown, in the table and in JSON

@@ -43,9 +43,9 @@ struct DropCounters {
     uint64_t ringbuf_drops = 0;   // ring buffer full
     uint64_t sock_untracked = 0;  // socket missing from the BPF map (LRU eviction)
     uint64_t sock_map_full = 0;
-    uint64_t nested_caught = 0;   // nested tracepoint hits the backup programs handled (duplicates included)
-    uint64_t recursion_lost = 0;  // max(0, skipped - caught): the net figure recordings always kept
-    uint64_t no_cookie = 0;       // timewait records whose socket had no cookie
+    uint64_t nested_caught = 0;      // nested tracepoint hits the backup programs handled (duplicates included)
+    uint64_t recursion_lost = 0;     // max(0, skipped - caught): the net figure recordings always kept
+    uint64_t no_cookie = 0;          // timewait records whose socket had no cookie
     uint64_t recursion_skipped = 0;  // hits the kernel skipped in a primary (bpf_prog_info.recursion_misses)
     // Hits neither program handled.
     uint64_t recursion_missed(uint64_t duplicates = 0) const {
