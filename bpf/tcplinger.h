@@ -83,7 +83,7 @@ struct tl_tw_probe_res {
 #define TL_F_SK_ERR        0x0040 /* STATE: the socket has a pending error (sk_err), e.g. after an RST */
 #define TL_F_OWNER_IS_CLOSER 0x0080 /* lean: owner_* is the close()/shutdown() caller, not the owner */
 #define TL_F_TW_OVERFLOW   0x0100 /* STATE X -> CLOSE: tcp_time_wait() found tcp_max_tw_buckets full
-				   * (see tw_overflow_close in tcplinger.bpf.c); the engine also
+				   * (see tw_overflow_close in state.bpf.c); the engine also
 				   * checks that no timewait socket was born */
 
 /*

@@ -114,7 +114,8 @@ map_ids() {  # PID NAME: ids of the maps of PID called NAME
 
 # Field N of the tracer's exit line, found by the words around it:
 # "tcplinger: E events, L lost (ring buffer R, recursion C), N nested hits
-#  recovered, V sockets evicted (bpf B, engine G)"
+#  recovered, V sockets evicted (bpf B, engine G); recursion hits: ..." (the
+#  first match of each pattern is taken: the detail after ';' is not read)
 drop_field() {  # ERRFILE REGEX
   local v
   v=$(grep -E 'events,' "$1" | tail -1 | grep -oE "$2" | grep -oE '[0-9]+' | head -1)

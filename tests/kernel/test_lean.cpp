@@ -25,7 +25,7 @@ TEST(LeanMode, SetUpIsNotShippedAndEachTimeWaitIsOneBirthRecord) {
     s.pump(0.3);
     Captured cap = s.finish();
     // Records the kernel shipped, by what lean mode does with them
-    // (bpf/tcplinger.bpf.c: lean_skip, TL_EV_TW_BIRTH).
+    // (bpf/lean.bpf.h: ships_transition, TL_EV_TW_BIRTH).
     int setup = 0, births = 0, tw_starts = 0;
     for (const Event& ev : cap.events) {
         if (ev.kind == EventKind::State &&

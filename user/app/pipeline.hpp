@@ -32,6 +32,12 @@ namespace tcplinger {
 // late round.
 inline constexpr uint64_t kRevealWindowNs = 1'000'000'000;
 
+// The counters of several engines (one per run) added up.
+inline EngineCounters sum(const EngineCounters& a, const EngineCounters& b) {
+    return EngineCounters{a.events + b.events, a.evicted + b.evicted, a.unknown_sockets + b.unknown_sockets,
+                          a.duplicates + b.duplicates};
+}
+
 // What a pipeline is fed with. A run is a live session or a recording
 // segment; each gets a fresh engine.
 class Pipeline {
@@ -75,7 +81,8 @@ public:
     StatsReport report(uint64_t now_ns, uint64_t duration_ns, const DropCounters& drops,
                        std::map<uint32_t, uint64_t> tw_overflow);
     void print(std::ostream& out, const StatsReport& report) const;
-    uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
+    uint64_t evicted() const { return engine_counters().evicted; }
+    EngineCounters engine_counters() const { return sum(before_, engine_->counters()); }
     std::function<std::string(uint64_t)> cgroup_name;  // id -> shown name
     // Live only: who holds each CLOSE-WAIT socket now (Tracer::socket_holders),
     // asked once per report. A recording knows no holders.
@@ -92,7 +99,7 @@ private:
     GroupBy by_;
     Aggregator agg_;
     std::unique_ptr<Engine> engine_;
-    uint64_t evicted_before_ = 0;  // engines of earlier runs
+    EngineCounters before_;  // engines of earlier runs
     int64_t offset_ = 0;
 };
 
@@ -108,7 +115,8 @@ public:
     void end_run() override;
     Engine& engine() override { return *engine_; }
     uint64_t lookahead_ns() const override { return kOrderHoldNs; }
-    uint64_t evicted() const { return evicted_before_ + engine_->counters().evicted; }
+    uint64_t evicted() const { return engine_counters().evicted; }
+    EngineCounters engine_counters() const { return sum(before_, engine_->counters()); }
     uint64_t lines() const { return lines_; }
 
     // Lines are printed in time order, each held until the stream has
@@ -167,7 +175,7 @@ private:
     CsvWriter csv_;
     int64_t offset_ = 0;
     int64_t renderer_offset_ = 0;
-    uint64_t evicted_before_ = 0;
+    EngineCounters before_;  // engines of earlier runs
     uint64_t lines_ = 0;
     size_t max_connections_ = Engine::kDefaultMaxConnections;
 };

@@ -15,7 +15,8 @@ DropCounters plus(const DropCounters& a, const DropCounters& b) {
                         a.sock_map_full + b.sock_map_full,
                         a.nested_caught + b.nested_caught,
                         a.recursion_lost + b.recursion_lost,
-                        a.no_cookie + b.no_cookie};
+                        a.no_cookie + b.no_cookie,
+                        a.recursion_skipped + b.recursion_skipped};
 }
 
 // Events past --to are not fed: the engine stops there, as a live run

@@ -136,7 +136,7 @@ int run_observe(const DoctorOptions& o) {
     std::snprintf(source, sizeof(source), "observed %.1f s", seconds);
     for (const auto& ns : after) {
         Observation obs = observer.build(ns, now, seconds);
-        obs.lost_events = drops.lost();
+        obs.lost_events = drops.lost(observer.engine().counters().duplicates);
         for (const auto& b : before)
             if (b.inode == ns.inode) {
                 obs.tcpext_delta = delta(b.tcpext, ns.tcpext);
@@ -146,7 +146,7 @@ int run_observe(const DoctorOptions& o) {
         reports.push_back(std::move(r));
     }
     print(o, reports);
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, observer.engine().counters().evicted).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, observer.engine().counters()).c_str());
     return 0;
 }
 

@@ -19,7 +19,8 @@ int run_export(const ExportOptions& o) {
     out.finish();  // before "exported": nothing is announced that was not written
     if (!r.useful) return 1;
     std::fprintf(stderr, "tcplinger: exported %llu transitions; recorded: %s\n",
-                 static_cast<unsigned long long>(pipeline.lines()), drops_line(r.drops, pipeline.evicted()).c_str());
+                 static_cast<unsigned long long>(pipeline.lines()),
+                 drops_line(r.drops, pipeline.engine_counters()).c_str());
     return 0;
 }
 

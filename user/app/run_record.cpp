@@ -99,7 +99,7 @@ int run_record(const RecordOptions& o) {
                                     (t.deleted_files == 1 ? "" : "s") + " deleted")
                                        .c_str()
                                  : "");
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters()).c_str());
     if (t.deleted_for_space)
         std::fprintf(stderr, "tcplinger: %llu files deleted early because %s was full\n",
                      static_cast<unsigned long long>(t.deleted_for_space), ro.path.c_str());

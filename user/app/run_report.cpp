@@ -118,7 +118,7 @@ int run_report(const ReportOptions& ro) {
     Output out;
     pipeline.print(out.stream(), pipeline.report(r.now_ns, r.duration_ns, r.drops, std::move(overflow)));
     out.flush();
-    std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.evicted()).c_str());
+    std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.engine_counters()).c_str());
     out.finish();
     return 0;
 }

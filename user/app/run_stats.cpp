@@ -76,7 +76,7 @@ int run_stats(const StatsOptions& o) {
     pipeline.end_run();
     if (!out.failed()) print(sys::monotonic_ns(), drops);
     out.flush();
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.evicted()).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.engine_counters()).c_str());
     out.finish();
     return 0;
 }

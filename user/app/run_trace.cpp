@@ -30,7 +30,7 @@ int replay_trace(const TraceOptions& o, const Filter& filter) {
     ReplayResult r = replay_recordings(o.inputs, window, pipeline, [&] { return out.failed(); });
     out.finish();
     if (!r.useful) return 1;
-    std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.evicted()).c_str());
+    std::fprintf(stderr, "tcplinger: recorded: %s\n", drops_line(r.drops, pipeline.engine_counters()).c_str());
     return 0;
 }
 }  // namespace
@@ -64,7 +64,7 @@ int run_trace(const TraceOptions& o) {
     DropCounters drops = run_live(live, hooks);
     pipeline.end_run();
     out.flush();
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.evicted()).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, pipeline.engine_counters()).c_str());
     out.finish();
     return 0;
 }

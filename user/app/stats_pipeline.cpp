@@ -17,7 +17,7 @@ StatsPipeline::StatsPipeline(const StatsOptions& o, const Filter& filter, TimeWi
 }
 
 void StatsPipeline::begin_run(int64_t clock_offset_ns) {
-    if (engine_) evicted_before_ += engine_->counters().evicted;
+    if (engine_) before_ = sum(before_, engine_->counters());
     engine_ = std::make_unique<Engine>(o_.common.max_sockets);
     engine_->set_transitions(Engine::Transitions::NoTimeWaitOnly);
     engine_->on_transition([this](const Transition& t) { add(t); });
@@ -49,7 +49,7 @@ StatsReport StatsPipeline::report(uint64_t now_ns, uint64_t duration_ns, const D
     report.groups = agg_.report(*engine_, now_ns, since, holders ? holders() : std::vector<SocketHolder>{});
     report.duration_ns = duration_ns;
     report.drops = drops;
-    report.engine_evicted = evicted();
+    report.engine = engine_counters();
     report.tw_overflow = std::move(tw_overflow);
     report.sort_state = filter_.state().value_or(kTimeWait);
     report.top = o_.top;

@@ -16,7 +16,7 @@ void TracePipeline::header() {
 }
 
 void TracePipeline::begin_run(int64_t clock_offset_ns) {
-    if (engine_) evicted_before_ += engine_->counters().evicted;
+    if (engine_) before_ = sum(before_, engine_->counters());
     engine_ = std::make_unique<Engine>(max_connections_);
     engine_->set_raw(raw_);
     engine_->on_transition([this](const Transition& t) { line(t); });

@@ -111,6 +111,10 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
         skel->progs.tl_timer_expire,       skel->progs.tl_timer_expire_nested,
     };
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); ++i) {
+        if (i % 2 == 1 && !opts.backups) {
+            impl_->pairs.push_back({order[i - 1], nullptr});
+            continue;
+        }
         bpf_link* link = bpf_program__attach(order[i]);
         if (!link)
             throw FatalError(std::string("failed to attach ") + bpf_program__name(order[i]) + ": " + errstr(errno) +
@@ -333,7 +337,8 @@ DropCounters Tracer::counters() const {
         if (bpf_obj_get_info_by_fd(bpf_program__fd(pair.primary), &info, &len) == 0)
             primary_misses += info.recursion_misses;
     }
-    out.recursion_lost = primary_misses > out.nested_caught ? primary_misses - out.nested_caught : 0;
+    out.recursion_skipped = primary_misses;
+    out.recursion_lost = out.recursion_missed();
     return out;
 }
 

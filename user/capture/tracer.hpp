@@ -24,6 +24,9 @@ struct TracerOptions {
     uint32_t ringbuf_mb = 16;  // power of two
     bool accept_owner = true;  // attach the accept() syscall tracepoints
     bool lean = false;         // stats: do not ship connection set-up transitions
+    // Tests only: attach the primaries alone, so every hit the kernel skips
+    // for recursion is missed (LossKernel.RecursionMissedWithoutBackups).
+    bool backups = true;
 };
 
 class Tracer {

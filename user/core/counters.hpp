@@ -15,16 +15,25 @@ struct KernelFilter {
     uint16_t lport = 0, rport = 0, port = 0;
 };
 
-// Everything that can be lost, always reported.
+// Everything that can be lost, always reported. The recursion figures are
+// gross: skipped (the kernel's count), caught by the backup programs, and
+// missed = skipped - (caught - duplicates), where a duplicate is a hit a
+// backup handled again after its primary did, dropped by the engine
+// (EngineCounters::duplicates, so it is an argument here).
 struct DropCounters {
     uint64_t events = 0;          // records the kernel produced
     uint64_t ringbuf_drops = 0;   // ring buffer full
     uint64_t sock_untracked = 0;  // socket missing from the BPF map (LRU eviction)
     uint64_t sock_map_full = 0;
-    uint64_t nested_caught = 0;   // nested tracepoint hits recovered by backup programs
-    uint64_t recursion_lost = 0;  // nested hits nobody handled
-    uint64_t no_cookie = 0;
-    uint64_t lost() const { return ringbuf_drops + recursion_lost; }
+    uint64_t nested_caught = 0;      // nested tracepoint hits the backup programs handled (duplicates included)
+    uint64_t recursion_lost = 0;     // max(0, skipped - caught): the net figure recordings always kept
+    uint64_t no_cookie = 0;          // timewait records whose socket had no cookie
+    uint64_t recursion_skipped = 0;  // hits the kernel skipped in a primary (bpf_prog_info.recursion_misses)
+    // Hits neither program handled.
+    uint64_t recursion_missed(uint64_t duplicates = 0) const {
+        return recursion_skipped + duplicates > nested_caught ? recursion_skipped + duplicates - nested_caught : 0;
+    }
+    uint64_t lost(uint64_t duplicates = 0) const { return ringbuf_drops + recursion_missed(duplicates); }
 };
 
 // A process holding a TCP socket in CLOSE-WAIT now, at fd (the answer to

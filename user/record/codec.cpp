@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "record/format.hpp"
+#include "record/metadata.hpp"
 
 namespace tcplinger::rec {
 
@@ -128,10 +129,15 @@ void EventsEncoder::finish(const std::optional<FlushStatus>& status, std::string
     out_.push_back(static_cast<char>(kTagEnd));
     if (status) {
         const DropCounters& d = status->drops;
-        put_varint(out_, 8);
+        // The skip count only when a reader could not derive it (see
+        // legacy_recursion_skipped): the bytes stay those of older versions
+        // whenever the kernel skipped at least as many hits as were caught.
+        const bool skipped = d.recursion_skipped != legacy_recursion_skipped(d);
+        put_varint(out_, skipped ? 9 : 8);
         for (uint64_t v : {status->mono_ns, d.events, d.ringbuf_drops, d.sock_untracked, d.sock_map_full,
                            d.nested_caught, d.recursion_lost, d.no_cookie})
             put_varint(out_, v);
+        if (skipped) put_varint(out_, d.recursion_skipped);
     } else {
         put_varint(out_, 0);
     }
@@ -174,7 +180,7 @@ public:
         }
         uint64_t n = in_.varint();
         if (!in_.ok() || n > 64) return std::nullopt;
-        std::vector<uint64_t> v(8, 0);
+        std::vector<uint64_t> v(9, 0);
         for (uint64_t i = 0; i < n; ++i) {
             uint64_t x = in_.varint();
             if (i < v.size()) v[i] = x;
@@ -183,7 +189,8 @@ public:
         if (n >= 1) {
             FlushStatus s;
             s.mono_ns = v[0];
-            s.drops = DropCounters{v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+            s.drops = DropCounters{v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+            if (n < 9) s.drops.recursion_skipped = legacy_recursion_skipped(s.drops);
             out.status = s;
         }
         return out;

@@ -43,15 +43,20 @@ std::string encode_drops(const DropCounters& d) {
     for (uint64_t v :
          {d.events, d.ringbuf_drops, d.sock_untracked, d.sock_map_full, d.nested_caught, d.recursion_lost, d.no_cookie})
         put_varint(out, v);
+    // As in a frame's status (codec.cpp): only when it cannot be derived.
+    if (d.recursion_skipped != legacy_recursion_skipped(d)) put_varint(out, d.recursion_skipped);
     return out;
 }
 DropCounters decode_drops(std::string_view v, bool* ok) {
     Cursor in(v);
-    uint64_t f[7] = {};
+    uint64_t f[8] = {};
+    size_t n = 0;
     for (uint64_t& x : f)
-        if (!in.done()) x = in.varint();
+        if (!in.done()) x = in.varint(), ++n;
     *ok = *ok && in.ok();
-    return DropCounters{f[0], f[1], f[2], f[3], f[4], f[5], f[6]};
+    DropCounters d{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]};
+    if (n < 8) d.recursion_skipped = legacy_recursion_skipped(d);
+    return d;
 }
 
 std::string encode_netns(const NetnsFacts& n) {

@@ -68,6 +68,10 @@ std::map<uint32_t, uint64_t> tw_overflow_between(const std::vector<NetnsFacts>& 
                                                  const std::vector<NetnsFacts>& end);
 
 bool same_drops(const DropCounters& a, const DropCounters& b);
+// Recordings made before the kernel's skip count was kept hold only the net
+// recursion figure: skipped = net + caught (exact unless caught > skipped).
+// Newer ones store the skip count only where this would be wrong.
+inline uint64_t legacy_recursion_skipped(const DropCounters& d) { return d.recursion_lost + d.nested_caught; }
 
 std::string encode_header(const FileHeader& h);
 std::optional<FileHeader> decode_header(std::string_view payload);

@@ -138,7 +138,8 @@ DropCounters drops_between(const DropCounters& a, const DropCounters& b) {
                         sub(b.sock_map_full, a.sock_map_full),
                         sub(b.nested_caught, a.nested_caught),
                         sub(b.recursion_lost, a.recursion_lost),
-                        sub(b.no_cookie, a.no_cookie)};
+                        sub(b.no_cookie, a.no_cookie),
+                        sub(b.recursion_skipped, a.recursion_skipped)};
 }
 
 ReadSummary replay(const std::vector<std::string>& inputs, ReplayVisitor& visitor) {

@@ -171,7 +171,8 @@ std::vector<std::string> Recorder::files() const {
 uint64_t Recorder::trailer_reserve() const {
     Trailer t;
     t.end_ns = t.events = UINT64_MAX;
-    t.drops = DropCounters{UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    t.drops =
+        DropCounters{UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
     t.hz = UINT32_MAX;
     for (const auto& n : netns_) {
         NetnsFacts c{n.inode, n.path, {}, {}};

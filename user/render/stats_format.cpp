@@ -147,10 +147,14 @@ void holders_json(std::ostream& out, const std::vector<HeldSocket>& holders) {
 }
 
 void drops_json(std::ostream& out, const StatsReport& r) {
-    out << "\"dropped\":{\"ringbuf\":" << r.drops.ringbuf_drops << ",\"recursion\":" << r.drops.recursion_lost
-        << ",\"total\":" << r.drops.lost() << "},\"nested_recovered\":" << r.drops.nested_caught
-        << ",\"evicted\":" << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted)
-        << ",\"events\":" << r.drops.events;
+    const DropCounters& d = r.drops;
+    const uint64_t dup = r.engine.duplicates;
+    out << "\"dropped\":{\"ringbuf\":" << d.ringbuf_drops << ",\"recursion\":" << d.recursion_missed(dup)
+        << ",\"total\":" << d.lost(dup) << "},\"nested_recovered\":" << d.nested_caught
+        << ",\"evicted\":" << (d.sock_untracked + d.sock_map_full + r.engine.evicted) << ",\"events\":" << d.events
+        << ",\"recursion_hits\":{\"skipped\":" << d.recursion_skipped << ",\"caught\":" << d.nested_caught
+        << ",\"duplicates\":" << dup << ",\"missed\":" << d.recursion_missed(dup) << "},\"no_cookie\":" << d.no_cookie
+        << ",\"unknown_sockets\":" << r.engine.unknown_sockets;
 }
 // "  held by 4242 server fd 5: 127.0.0.1:7201 <- 127.0.0.1:40000, 1700.0 ms",
 // oldest first, at most --top rows.
@@ -278,9 +282,9 @@ void render_stats_text(std::ostream& out, const StatsReport& r) {
             out << "\nnetns " << ns << ": " << n
                 << " connections got no TIME-WAIT (TCPTimeWaitOverflow, tcp_max_tw_buckets)\n";
     out << "\n"
-        << "lost " << r.drops.lost() << " (ring buffer " << r.drops.ringbuf_drops << ", recursion "
-        << r.drops.recursion_lost << "), evicted "
-        << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine_evicted) << "\n";
+        << "lost " << r.drops.lost(r.engine.duplicates) << " (ring buffer " << r.drops.ringbuf_drops << ", recursion "
+        << r.drops.recursion_missed(r.engine.duplicates) << "), evicted "
+        << (r.drops.sock_untracked + r.drops.sock_map_full + r.engine.evicted) << "\n";
 }
 
 void render_stats_json(std::ostream& out, const StatsReport& r) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/counters.hpp"
+#include "lifecycle/engine.hpp"
 #include "stats/aggregator.hpp"
 
 namespace tcplinger {
@@ -17,7 +18,7 @@ struct StatsReport {
     std::vector<GroupFigures> groups;
     uint64_t duration_ns = 0;
     DropCounters drops;
-    uint64_t engine_evicted = 0;
+    EngineCounters engine;                     // summed over the engines of every run
     std::map<uint32_t, uint64_t> tw_overflow;  // netns -> TCPTimeWaitOverflow during the run
     uint8_t sort_state = kTimeWait;
     size_t top = 20;  // groups shown, in the table and in JSON
