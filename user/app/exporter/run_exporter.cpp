@@ -298,7 +298,7 @@ int run_exporter(const ExporterOptions& o) {
             DropCounters d = tracer->counters();
             snap->events = d.events;
             snap->lost_ringbuf = d.ringbuf_drops;
-            snap->lost_recursion = d.recursion_lost;
+            snap->lost_recursion = d.recursion_missed(engine.counters().duplicates);
             snap->evicted = d.sock_untracked + d.sock_map_full + engine.counters().evicted;
             for (const auto& [prog, ns] : tracer->run_time_ns()) snap->bpf_run_seconds[prog] = ns / 1e9;
         }
@@ -347,7 +347,7 @@ int run_exporter(const ExporterOptions& o) {
     }
     stop_host_thread();
     server.stop();
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters()).c_str());
     return 0;
 }
 

@@ -82,7 +82,7 @@ int run_top(const TopOptions& o) {
         frame.header.delay_s = ui.interval_s;
         if (tracer) {
             DropCounters d = tracer->counters();
-            frame.header.lost = d.lost();
+            frame.header.lost = d.lost(engine.counters().duplicates);
             frame.header.evicted = d.sock_untracked + d.sock_map_full + engine.counters().evicted;
         }
         have_frame = true;
@@ -170,7 +170,7 @@ int run_top(const TopOptions& o) {
     DropCounters drops = run_live(live, hooks);
     screen.reset();  // the terminal back before the last line
     out.flush();
-    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters().evicted).c_str());
+    std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters()).c_str());
     out.finish();
     return 0;
 }
