@@ -1,6 +1,6 @@
 // tl_fmtbench: userspace cost per event of `trace` output and of the
 // recorder's encoding, without a kernel. Synthetic transitions go through
-// TraceRenderer (JSON, text, text -T) into a discarding stream; synthetic
+// TraceRenderer (JSON, text, text -T, CSV) into a discarding stream; synthetic
 // events go through EventsEncoder and the frame encoder. Prints ns/event and
 // a hash of the bytes produced, so two builds can be checked for identical
 // output as well as compared for speed. Never asserts a timing.
@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
         TraceStyle style;
     } renders[] = {{"trace -j (JSON line)", {true, false}},
                    {"trace (text line)", {false, false}},
-                   {"trace -T (text line)", {false, true}}};
+                   {"trace -T (text line)", {false, true}},
+                   {"export --format csv (row)", {false, false, true}}};
     for (const auto& r : renders) {
         RenderResult res = bench_render(ts, r.style);
         std::printf("%-28s %8.1f ns/event  hash=%016llx\n", r.name, res.ns_per_line,

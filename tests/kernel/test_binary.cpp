@@ -22,7 +22,7 @@
 #include <sstream>
 #include <thread>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "bpf_objects.hpp"
 #include "capture/live.hpp"
 #include "harness.hpp"
@@ -128,16 +128,16 @@ TEST(Binary, TraceJsonPrintsOneValidLinePerTransitionForBothFamilies) {
     size_t n = 0;
     while (std::getline(lines, line)) {
         ++n;
-        auto v = minijson::parse(line);
+        auto v = parse_json(line);
         ASSERT_TRUE(v) << "not JSON: " << line;
-        for (const char* k : keys) ASSERT_TRUE(v->has(k)) << k << " missing in " << line;
-        EXPECT_EQ((*v)["netns"].num, ns.inode());
-        EXPECT_EQ((*v)["ts"].str.size(), 27u) << (*v)["ts"].str;  // 2026-11-22T09:44:53.123456Z
-        int fam = static_cast<int>((*v)["family"].num);
+        for (const char* k : keys) ASSERT_TRUE(v->contains(k)) << k << " missing in " << line;
+        EXPECT_EQ((*v).at("netns").get<double>(), ns.inode());
+        EXPECT_EQ((*v).at("ts").get<std::string>().size(), 27u) << (*v).at("ts").get<std::string>();  // 2026-11-22T09:44:53.123456Z
+        int fam = static_cast<int>((*v).at("family").get<double>());
         EXPECT_TRUE(fam == 4 || fam == 6);
-        if ((*v)["rport"].num == port) client_seq[fam].push_back((*v)["old"].str + ">" + (*v)["new"].str);
-        if ((*v)["old"].str == "CLOSE") {
-            EXPECT_EQ((*v)["prev_ms"].kind, minijson::Value::Null);
+        if ((*v).at("rport").get<double>() == port) client_seq[fam].push_back((*v).at("old").get<std::string>() + ">" + (*v).at("new").get<std::string>());
+        if ((*v).at("old").get<std::string>() == "CLOSE") {
+            EXPECT_TRUE((*v).at("prev_ms").is_null());
         }
     }
     EXPECT_GE(n, 20u);
@@ -171,7 +171,7 @@ void expect_detached_after(const std::function<void(pid_t)>& stop, int want_code
     EXPECT_TRUE(still_loaded(progs).empty()) << "programs still loaded 2 s after exit";
     EXPECT_TRUE(links_to(progs).empty());
     if (want_code == 0) {
-        EXPECT_TRUE(minijson::parse(r.out)) << r.out;
+        EXPECT_TRUE(parse_json(r.out)) << r.out;
     }
 }
 
@@ -302,9 +302,9 @@ TEST(Binary, IntervalReportsCarryTheirTime) {
     std::string line;
     std::vector<std::string> stamps;
     while (std::getline(lines, line)) {
-        auto v = minijson::parse(line);
+        auto v = parse_json(line);
         ASSERT_TRUE(v) << line;
-        stamps.push_back((*v)["ts"].str);
+        stamps.push_back((*v).at("ts").get<std::string>());
         EXPECT_EQ(stamps.back().size(), 27u) << line;
     }
     EXPECT_EQ(stamps.size(), 3u) << json.out;
@@ -322,12 +322,12 @@ TEST(Binary, TopBoundsJson) {
     kill(p.pid, SIGTERM);
     Result r = finish(p);
     ASSERT_EQ(r.code, 0) << r.err;
-    auto v = minijson::parse(r.out);
+    auto v = parse_json(r.out);
     ASSERT_TRUE(v) << r.out;
-    ASSERT_EQ((*v)["groups"].arr.size(), 1u) << r.out;
-    EXPECT_EQ((*v)["groups"][0]["states"]["TIME-WAIT"]["entered"].num, 3) << r.out;
-    EXPECT_EQ((*v)["groups_total"].num, 2) << r.out;
-    EXPECT_EQ((*v)["states"]["TIME-WAIT"]["entered"].num, 5) << r.out;
+    ASSERT_EQ((*v).at("groups").size(), 1u) << r.out;
+    EXPECT_EQ((*v).at("groups")[0].at("states").at("TIME-WAIT").at("entered").get<double>(), 3) << r.out;
+    EXPECT_EQ((*v).at("groups_total").get<double>(), 2) << r.out;
+    EXPECT_EQ((*v).at("states").at("TIME-WAIT").at("entered").get<double>(), 5) << r.out;
 }
 
 // Every live mode says when it is attached and tracing, on stderr, after
@@ -439,12 +439,12 @@ TEST(Binary, CgroupFilterKeepsOnlyThatCgroupsStays) {
     Result r = finish(p);
     rmdir(dir.c_str());
     ASSERT_EQ(r.code, 0) << r.err;
-    auto v = minijson::parse(r.out);
+    auto v = parse_json(r.out);
     ASSERT_TRUE(v) << r.out;
-    EXPECT_EQ((*v)["states"]["TIME-WAIT"]["entered"].num, 5) << r.out;
-    ASSERT_EQ((*v)["groups"].arr.size(), 1u) << r.out;
-    EXPECT_EQ((*v)["groups"].arr[0]["cgroup_id"].num, static_cast<double>(st.st_ino)) << r.out;
-    EXPECT_EQ((*v)["groups"].arr[0]["cgroup"].str, "/" + name) << r.out;
+    EXPECT_EQ((*v).at("states").at("TIME-WAIT").at("entered").get<double>(), 5) << r.out;
+    ASSERT_EQ((*v).at("groups").size(), 1u) << r.out;
+    EXPECT_EQ((*v).at("groups")[0].at("cgroup_id").get<double>(), static_cast<double>(st.st_ino)) << r.out;
+    EXPECT_EQ((*v).at("groups")[0].at("cgroup").get<std::string>(), "/" + name) << r.out;
 }
 
 // -v passes libbpf's own log through; without it only tcplinger speaks.
@@ -504,16 +504,16 @@ std::map<uint16_t, Move> moves_of(const std::string& jsonl, uint16_t server_port
     std::istringstream lines(jsonl);
     uint64_t last = 0;
     for (std::string line; std::getline(lines, line);) {
-        auto v = minijson::parse(line);
+        auto v = parse_json(line);
         EXPECT_TRUE(v) << line;
         if (!v) continue;
-        uint64_t ts = static_cast<uint64_t>((*v)["ts_ns"].num);
+        uint64_t ts = (*v).at("ts_ns").get<uint64_t>();
         EXPECT_LE(last, ts) << "trace -j in time order: " << line;
         last = std::max(last, ts);
-        if ((*v)["old"].str != "FIN-WAIT-2" || (*v)["new"].str != "TIME-WAIT") continue;
-        if (static_cast<uint16_t>((*v)["rport"].num) != server_port) continue;
-        EXPECT_EQ((*v)["prev_ms_err"].kind, minijson::Value::Number) << line;
-        out[static_cast<uint16_t>((*v)["lport"].num)] = Move{ts, (*v)["prev_ms"].num, (*v)["prev_ms_err"].num};
+        if ((*v).at("old").get<std::string>() != "FIN-WAIT-2" || (*v).at("new").get<std::string>() != "TIME-WAIT") continue;
+        if (static_cast<uint16_t>((*v).at("rport").get<double>()) != server_port) continue;
+        EXPECT_TRUE((*v).at("prev_ms_err").is_number()) << line;
+        out[static_cast<uint16_t>((*v).at("lport").get<double>())] = Move{ts, (*v).at("prev_ms").get<double>(), (*v).at("prev_ms_err").get<double>()};
     }
     return out;
 }
@@ -611,17 +611,17 @@ TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
         max_fw2 = std::max(max_fw2, m.prev_ms);
     }
     // record + report and record + trace -i: one recording, the same values.
-    auto st_doc = minijson::parse(st.out.substr(st.out.rfind("{\"by\"")));
-    auto rp_doc = minijson::parse(report.out.substr(report.out.rfind("{\"by\"")));
+    auto st_doc = parse_json(st.out.substr(st.out.rfind("{\"by\"")));
+    auto rp_doc = parse_json(report.out.substr(report.out.rfind("{\"by\"")));
     ASSERT_TRUE(st_doc && rp_doc) << st.out << report.out;
-    const auto& live_fw2 = (*st_doc)["states"]["FIN-WAIT-2"];
-    const auto& rec_fw2 = (*rp_doc)["states"]["FIN-WAIT-2"];
-    EXPECT_EQ(live_fw2["completed"].num, n);
-    EXPECT_EQ(rec_fw2["completed"].num, n);
+    const auto& live_fw2 = (*st_doc).at("states").at("FIN-WAIT-2");
+    const auto& rec_fw2 = (*rp_doc).at("states").at("FIN-WAIT-2");
+    EXPECT_EQ(live_fw2.at("completed").get<double>(), n);
+    EXPECT_EQ(rec_fw2.at("completed").get<double>(), n);
     double rec_max = 0;
     for (const auto& [cport, r] : recorded) rec_max = std::max(rec_max, r.prev_ms);
-    EXPECT_NEAR(rec_fw2["max_ms"].num, rec_max, 0.0015) << "report over the recording: trace -i's figure";
-    EXPECT_NEAR(live_fw2["max_ms"].num, max_fw2, max_fw2 * 0.02 + 0.1) << "stats (lean BPF) as trace";
+    EXPECT_NEAR(rec_fw2.at("max_ms").get<double>(), rec_max, 0.0015) << "report over the recording: trace -i's figure";
+    EXPECT_NEAR(live_fw2.at("max_ms").get<double>(), max_fw2, max_fw2 * 0.02 + 0.1) << "stats (lean BPF) as trace";
     std::string cleanup = "rm -rf " + dir;
     EXPECT_EQ(std::system(cleanup.c_str()), 0);
 }

@@ -18,7 +18,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "harness.hpp"
 #include "host/system.hpp"
 #include "lifecycle_util.hpp"
@@ -61,33 +61,33 @@ ToolRun tcplinger(const std::string& args, const std::string& ready = "", const 
     return r;
 }
 
-minijson::Value parse(const ToolRun& r) {
-    auto v = minijson::Parser(r.out).parse();
+nlohmann::json parse(const ToolRun& r) {
+    auto v = parse_json(r.out);
     EXPECT_TRUE(v) << r.out << r.err;
-    return v ? *v : minijson::Value{};
+    return v ? *v : nlohmann::json{};
 }
 
 // The findings of one check in the first namespace of a doctor -j document.
-std::vector<minijson::Value> findings(const minijson::Value& doc, const std::string& check) {
-    std::vector<minijson::Value> out;
-    if (!doc.has("namespaces") || doc["namespaces"].arr.empty()) return out;
-    for (const auto& f : doc["namespaces"][0]["findings"].arr)
-        if (f["check"].str == check) out.push_back(f);
+std::vector<nlohmann::json> findings(const nlohmann::json& doc, const std::string& check) {
+    std::vector<nlohmann::json> out;
+    if (!doc.contains("namespaces") || doc.at("namespaces").empty()) return out;
+    for (const auto& f : doc.at("namespaces")[0].at("findings"))
+        if (f.at("check").get<std::string>() == check) out.push_back(f);
     return out;
 }
 
-minijson::Value one(const minijson::Value& doc, const std::string& check) {
+nlohmann::json one(const nlohmann::json& doc, const std::string& check) {
     auto all = findings(doc, check);
     EXPECT_EQ(all.size(), 1u) << check;
-    return all.empty() ? minijson::Value{} : all[0];
+    return all.empty() ? nlohmann::json{} : all[0];
 }
 
-std::string evidence(const minijson::Value& f, const std::string& name) {
-    if (!f.has("evidence") || !f["evidence"].has(name)) return "(none)";
-    const auto& v = f["evidence"][name];
+std::string evidence(const nlohmann::json& f, const std::string& name) {
+    if (!f.contains("evidence") || !f.at("evidence").contains(name)) return "(none)";
+    const auto& v = f.at("evidence").at(name);
     // Numbers are JSON numbers ("1,203" in text).
-    if (v.kind == minijson::Value::Number) return std::to_string(static_cast<long long>(v.num));
-    return v.str;
+    if (v.is_number()) return std::to_string(static_cast<long long>(v.get<double>()));
+    return v.get<std::string>();
 }
 
 TEST(Doctor, TwReuseSettingsPerNamespace) {
@@ -98,11 +98,11 @@ TEST(Doctor, TwReuseSettingsPerNamespace) {
     loop.sysctl("net.ipv4.tcp_tw_reuse", "2");
 
     auto a = parse(tcplinger("doctor -j --netns " + off.name()));
-    EXPECT_EQ(a["namespaces"][0]["name"].str, off.name());
-    EXPECT_EQ(a["namespaces"][0]["inode"].num, off.inode());
+    EXPECT_EQ(a.at("namespaces")[0].at("name").get<std::string>(), off.name());
+    EXPECT_EQ(a.at("namespaces")[0].at("inode").get<double>(), off.inode());
     auto f = one(a, "tcp_tw_reuse");
-    EXPECT_EQ(f["severity"].str, "info");
-    EXPECT_EQ(f["summary"].str,
+    EXPECT_EQ(f.at("severity").get<std::string>(), "info");
+    EXPECT_EQ(f.at("summary").get<std::string>(),
               "tcp_tw_reuse=0: connect() never takes over a TIME-WAIT, each one holds its port to that destination "
               "for 60 s");
     EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
@@ -110,15 +110,15 @@ TEST(Doctor, TwReuseSettingsPerNamespace) {
 
     auto b = parse(tcplinger("doctor -j --netns " + on_no_ts.name()));
     f = one(b, "tcp_tw_reuse");
-    EXPECT_EQ(f["severity"].str, "warn");
-    EXPECT_EQ(f["summary"].str, "tcp_tw_reuse=1 has no effect: tcp_timestamps=0");
-    EXPECT_EQ(one(b, "tcp_timestamps")["severity"].str, "warn");
-    EXPECT_EQ(b["worst"].str, "warn");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "warn");
+    EXPECT_EQ(f.at("summary").get<std::string>(), "tcp_tw_reuse=1 has no effect: tcp_timestamps=0");
+    EXPECT_EQ(one(b, "tcp_timestamps").at("severity").get<std::string>(), "warn");
+    EXPECT_EQ(b.at("worst").get<std::string>(), "warn");
 
     auto c = parse(tcplinger("doctor -j --netns " + loop.name()));
     f = one(c, "tcp_tw_reuse");
-    EXPECT_EQ(f["severity"].str, "ok");
-    EXPECT_EQ(f["summary"].str,
+    EXPECT_EQ(f.at("severity").get<std::string>(), "ok");
+    EXPECT_EQ(f.at("summary").get<std::string>(),
               "tcp_tw_reuse=2 (default): connect() reuses TIME-WAITs older than 1000 ms on loopback only");
     EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse_delay"), "1000");
     // tcp_max_orphans is host-wide: the host's value, said to be global.
@@ -130,10 +130,10 @@ TEST(Doctor, AllNamespacesAreListed) {
     Netns ns;
     auto doc = parse(tcplinger("doctor -j"));
     bool seen = false, host = false;
-    for (const auto& n : doc["namespaces"].arr) {
-        seen |= n["inode"].num == ns.inode();
-        host |= n["name"].str == "host";
-        EXPECT_FALSE(n["findings"].arr.empty()) << n["name"].str;
+    for (const auto& n : doc.at("namespaces")) {
+        seen |= n.at("inode").get<double>() == ns.inode();
+        host |= n.at("name").get<std::string>() == "host";
+        EXPECT_FALSE(n.at("findings").empty()) << n.at("name").get<std::string>();
     }
     EXPECT_TRUE(seen);
     EXPECT_TRUE(host);
@@ -162,9 +162,9 @@ TEST(Doctor, RealTimeWaitOverflow) {
     ASSERT_EQ(tcpext["TCPTimeWaitOverflow"], uint64_t(kConnections - 4));  // the kernel's own count
     auto doc = parse(r);
     auto f = one(doc, "tw_overflow");
-    EXPECT_EQ(f["severity"].str, "problem");
-    EXPECT_EQ(f["summary"].str.rfind("TCPTimeWaitOverflow rose by 6 in ", 0), 0u) << f["summary"].str;
-    EXPECT_NE(f["summary"].str.find(": tcp_max_tw_buckets=4 is lower than the TIME-WAIT this host makes"),
+    EXPECT_EQ(f.at("severity").get<std::string>(), "problem");
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind("TCPTimeWaitOverflow rose by 6 in ", 0), 0u) << f.at("summary").get<std::string>();
+    EXPECT_NE(f.at("summary").get<std::string>().find(": tcp_max_tw_buckets=4 is lower than the TIME-WAIT this host makes"),
               std::string::npos);
     EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "6");
     EXPECT_EQ(evidence(f, "sockstat_tw"), "4");
@@ -174,8 +174,8 @@ TEST(Doctor, RealTimeWaitOverflow) {
     // Without a capture: TIME-WAIT is at the limit now.
     auto now = parse(tcplinger("doctor -j --netns " + ns.name()));
     f = one(now, "tw_overflow");
-    EXPECT_EQ(f["severity"].str, "problem");
-    EXPECT_EQ(f["summary"].str,
+    EXPECT_EQ(f.at("severity").get<std::string>(), "problem");
+    EXPECT_EQ(f.at("summary").get<std::string>(),
               "TIME-WAIT 4 has reached tcp_max_tw_buckets=4: new closes get no TIME-WAIT (TCPTimeWaitOverflow 6)");
 }
 
@@ -199,17 +199,17 @@ TEST(Doctor, NarrowRangeReservedPortAndListenerInside) {
     ASSERT_EQ(reap(child), 0);
 
     auto f = one(doc, "listener_in_range");
-    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "warn");
     EXPECT_EQ(evidence(f, "listening_ports_in_range"), "40050");
-    EXPECT_EQ(f["advice"].str, "add them to net.ipv4.ip_local_reserved_ports (40050)");
+    EXPECT_EQ(f.at("advice").get<std::string>(), "add them to net.ipv4.ip_local_reserved_ports (40050)");
 
     f = one(doc, "ip_local_port_range");
-    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "warn");
     EXPECT_EQ(evidence(f, "net.ipv4.ip_local_reserved_ports"), "40010");
 
     // 100 ports - 1 reserved - 1 listening = 98 usable; 60 held by TIME-WAIT.
     f = one(doc, "headroom");
-    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "warn");
     EXPECT_EQ(evidence(f, "destination"), "127.0.0.1 -> 127.0.0.1:40050");
     EXPECT_EQ(evidence(f, "range"), "100");
     EXPECT_EQ(evidence(f, "reserved"), "1");
@@ -283,12 +283,12 @@ TEST(Doctor, ObserveRatesProcessesAndCloseWait) {
     }
 
     f = one(doc, "close_wait");
-    EXPECT_EQ(f["severity"].str, "warn");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "warn");
     EXPECT_EQ(evidence(f, "sockets"), "1");
-    EXPECT_EQ(f["summary"].str.rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u) << f["summary"].str;
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u) << f.at("summary").get<std::string>();
 
     f = one(doc, "tw_overflow");
-    EXPECT_EQ(f["severity"].str, "ok");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "ok");
     EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "0");
 }
 
@@ -314,16 +314,16 @@ TEST(Doctor, ReviewsARecording) {
     unlink(file.c_str());
     ASSERT_EQ(r.code, 0) << r.err;
     auto doc = parse(r);
-    ASSERT_EQ(doc["namespaces"].arr.size(), 1u) << r.out;
-    EXPECT_EQ(doc["namespaces"][0]["inode"].num, ns.inode());
+    ASSERT_EQ(doc.at("namespaces").size(), 1u) << r.out;
+    EXPECT_EQ(doc.at("namespaces")[0].at("inode").get<double>(), ns.inode());
     // The settings stored in the header.
     auto f = one(doc, "tcp_tw_reuse");
     EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
     f = one(doc, "tcp_fin_timeout");
-    EXPECT_EQ(f["severity"].str, "info");
+    EXPECT_EQ(f.at("severity").get<std::string>(), "info");
     // Knobs outside net.ipv4.tcp_* are not in the header (record/host_facts.cpp).
     f = one(doc, "settings");
-    EXPECT_EQ(f["summary"].str.rfind("not stored in the recording: ", 0), 0u) << f["summary"].str;
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind("not stored in the recording: ", 0), 0u) << f.at("summary").get<std::string>();
     // The recorded events.
     auto dests = findings(doc, "destination");
     ASSERT_FALSE(dests.empty()) << r.out;
@@ -454,8 +454,8 @@ TEST(Doctor, ConfExitStatus) {
     ToolRun json = tcplinger("doctor -j --conf " + data + "sound.conf " + data + "folklore.conf");
     EXPECT_EQ(json.code, 1);
     auto doc = parse(json);
-    EXPECT_EQ(doc["files"].arr.size(), 2u);
-    EXPECT_EQ(doc["worst"].str, "problem");
+    EXPECT_EQ(doc.at("files").size(), 2u);
+    EXPECT_EQ(doc.at("worst").get<std::string>(), "problem");
     ToolRun missing = tcplinger("doctor --conf /nonexistent.conf");
     EXPECT_EQ(missing.code, 2);
     EXPECT_EQ(missing.err.rfind("--conf: File does not exist: /nonexistent.conf\n", 0), 0u) << missing.err;
@@ -653,8 +653,8 @@ TEST(Doctor, CloseWaitLeakIsChargedToTheHolder) {
     auto f = one(doc, "close_wait");
     EXPECT_EQ(evidence(f, "sockets"), "1");
     std::string who = own_comm() + " (pid " + std::to_string(child) + ")";
-    EXPECT_EQ(f["summary"].str.rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u)
-        << "parent " << parent << ": " << f["summary"].str;
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u)
+        << "parent " << parent << ": " << f.at("summary").get<std::string>();
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include <map>
 #include <sstream>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "harness.hpp"
 #include "host/system.hpp"
 #include "lifecycle_util.hpp"
@@ -336,27 +336,27 @@ TEST(Lifecycle, HolderStatsJsonListsPidCommAndFd) {
     std::string line;
     int reports = 0;
     while (std::getline(in, line)) {
-        auto doc = minijson::parse(line);
+        auto doc = parse_json(line);
         ASSERT_TRUE(doc) << line;
         ++reports;
-        const minijson::Value* mine = nullptr;
-        for (const auto& g : (*doc)["groups"].arr) {
-            if (g["pid"].kind == minijson::Value::Number && g["pid"].num == srv.parent) {
-                EXPECT_EQ(g["states"]["CLOSE-WAIT"]["current"].num, 0) << line;
+        const nlohmann::json* mine = nullptr;
+        for (const auto& g : (*doc).at("groups")) {
+            if (g.at("pid").is_number() && g.at("pid").get<double>() == srv.parent) {
+                EXPECT_EQ(g.at("states").at("CLOSE-WAIT").at("current").get<double>(), 0) << line;
             }
-            if (g["pid"].kind == minijson::Value::Number && g["pid"].num == srv.child) mine = &g;
+            if (g.at("pid").is_number() && g.at("pid").get<double>() == srv.child) mine = &g;
         }
         ASSERT_TRUE(mine) << "CLOSE-WAIT charged to the child: " << line;
-        EXPECT_EQ((*mine)["states"]["CLOSE-WAIT"]["current"].num, 1);
-        EXPECT_EQ((*mine)["states"]["CLOSE-WAIT"]["present_at_start"].num, 1);
-        const auto& holders = (*mine)["holders"].arr;
+        EXPECT_EQ((*mine).at("states").at("CLOSE-WAIT").at("current").get<double>(), 1);
+        EXPECT_EQ((*mine).at("states").at("CLOSE-WAIT").at("present_at_start").get<double>(), 1);
+        const auto& holders = (*mine).at("holders");
         ASSERT_EQ(holders.size(), 1u) << line;
-        EXPECT_EQ(holders[0]["pid"].num, srv.child);
-        EXPECT_EQ(holders[0]["comm"].str, own_comm());
-        EXPECT_EQ(holders[0]["fd"].num, srv.child_fd);
-        EXPECT_EQ(holders[0]["lport"].num, port);
-        EXPECT_EQ(holders[0]["rport"].num, srv.cport);
-        EXPECT_TRUE(holders[0]["age_at_least"].b);
+        EXPECT_EQ(holders[0].at("pid").get<double>(), srv.child);
+        EXPECT_EQ(holders[0].at("comm").get<std::string>(), own_comm());
+        EXPECT_EQ(holders[0].at("fd").get<double>(), srv.child_fd);
+        EXPECT_EQ(holders[0].at("lport").get<double>(), port);
+        EXPECT_EQ(holders[0].at("rport").get<double>(), srv.cport);
+        EXPECT_TRUE(holders[0].at("age_at_least").get<bool>());
     }
     // Interval reports at 0.5 and 1.0 s (a loaded machine may miss the
     // second) and the last one, made after the tracer stopped.

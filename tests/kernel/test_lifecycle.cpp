@@ -10,7 +10,7 @@
 #include <fstream>
 #include <memory>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "harness.hpp"
 #include "host/system.hpp"
 #include "lifecycle_util.hpp"
@@ -750,10 +750,10 @@ TEST(Lifecycle, TimeWaitPresentAtStartIsExactCloseWaitIsALowerBound) {
 
     std::ostringstream json, text;
     render_stats_json(json, report);
-    auto doc = minijson::parse(json.str());
+    auto doc = parse_json(json.str());
     ASSERT_TRUE(doc) << json.str();
-    EXPECT_FALSE((*doc)["states"]["TIME-WAIT"]["oldest_at_least"].b);
-    EXPECT_TRUE((*doc)["states"]["CLOSE-WAIT"]["oldest_at_least"].b);
+    EXPECT_FALSE((*doc).at("states").at("TIME-WAIT").at("oldest_at_least").get<bool>());
+    EXPECT_TRUE((*doc).at("states").at("CLOSE-WAIT").at("oldest_at_least").get<bool>());
     render_stats_text(text, report);
     EXPECT_NE(text.str().find("CLOSE-WAIT: entered 0, present at start 1, now 1 (oldest >="), std::string::npos)
         << text.str();

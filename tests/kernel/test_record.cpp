@@ -20,7 +20,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "app/pipeline.hpp"
 #include "capture/live.hpp"
 #include "harness.hpp"
@@ -101,10 +101,10 @@ TEST(RecordKernel, ReportEqualsLiveStatsOverTheSameRun) {
     Output report = run_binary({TL_BINARY, "report", "-i", file, "-j"}, dir.path);
     ASSERT_EQ(report.code, 0) << report.err;
     EXPECT_EQ(report.out, live_json.str());
-    auto doc = minijson::parse(report.out);
+    auto doc = parse_json(report.out);
     ASSERT_TRUE(doc);
-    const auto& tw = (*doc)["states"]["TIME-WAIT"];
-    EXPECT_GE(tw["entered"].num + tw["present_at_start"].num, static_cast<double>(connections) * 0.95)
+    const auto& tw = (*doc).at("states").at("TIME-WAIT");
+    EXPECT_GE(tw.at("entered").get<double>() + tw.at("present_at_start").get<double>(), static_cast<double>(connections) * 0.95)
         << "nearly every connection left a TIME-WAIT";
     EXPECT_EQ(report.err.find("warning"), std::string::npos) << report.err;
 
@@ -182,10 +182,10 @@ TEST(RecordKernel, KilledMidRunReadsUpToTheLastSecond) {
              while (std::getline(in, l)) v.push_back(l);
              return v;
          }()) {
-        auto j = minijson::parse(line);
+        auto j = parse_json(line);
         ASSERT_TRUE(j) << line;
-        if ((*j)["old"].str == "ESTABLISHED" && (*j)["new"].str == "FIN-WAIT-1")
-            seen.insert(static_cast<uint16_t>((*j)["lport"].num));
+        if ((*j).at("old").get<std::string>() == "ESTABLISHED" && (*j).at("new").get<std::string>() == "FIN-WAIT-1")
+            seen.insert(static_cast<uint16_t>((*j).at("lport").get<double>()));
     }
     // Flushed at least every second (plus a 50 ms poll): anything closed
     // 1.2 s before the kill is on disk.
@@ -246,13 +246,13 @@ TEST(RecordKernel, BinariesRecordRotateAndReportLikeStats) {
 
     Output report = run_binary({TL_BINARY, "report", "-i", rec_dir, "-j"}, dir.path);
     ASSERT_EQ(report.code, 0) << report.err;
-    auto got = minijson::parse(report.out);
-    auto want = minijson::parse(slurp_file(stats.out));
+    auto got = parse_json(report.out);
+    auto want = parse_json(slurp_file(stats.out));
     ASSERT_TRUE(got && want);
     // The newest files hold the end of the run: what is in TIME-WAIT now,
     // but for sockets a 256K file had no room to carry over (it says so).
-    double got_tw = (*got)["states"]["TIME-WAIT"]["current"].num;
-    double want_tw = (*want)["states"]["TIME-WAIT"]["current"].num;
+    double got_tw = (*got).at("states").at("TIME-WAIT").at("current").get<double>();
+    double want_tw = (*want).at("states").at("TIME-WAIT").at("current").get<double>();
     double left_out = 0;
     if (auto at = report.err.find(" sockets lingering when this file began were left out"); at != std::string::npos)
         left_out = std::stod(report.err.substr(report.err.rfind(' ', at - 1) + 1));
@@ -276,12 +276,12 @@ TEST(RecordKernel, BinariesRecordRotateAndReportLikeStats) {
     Output r1 = run_binary({TL_BINARY, "report", "-i", one, "-j"}, dir.path);
     ASSERT_EQ(r1.code, 0) << r1.err;
     EXPECT_TRUE(r1.err.find(one + ":") == std::string::npos) << "closed cleanly: " << r1.err;
-    auto a = minijson::parse(r1.out);
-    auto b = minijson::parse(slurp_file(stats1.out));
+    auto a = parse_json(r1.out);
+    auto b = parse_json(slurp_file(stats1.out));
     ASSERT_TRUE(a && b);
     for (const char* state : {"TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK"})
         for (const char* field : {"entered", "completed", "current"})
-            EXPECT_EQ((*a)["states"][state][field].num, (*b)["states"][state][field].num) << state << " " << field;
+            EXPECT_EQ((*a).at("states").at(state).at(field).get<double>(), (*b).at("states").at(state).at(field).get<double>()) << state << " " << field;
     struct stat st {};
     ASSERT_EQ(stat(one.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);

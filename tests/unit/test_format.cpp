@@ -9,10 +9,10 @@
 #include <sstream>
 #include <vector>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "record/codec.hpp"
 #include "record/format.hpp"
-#include "render/csv_format.hpp"
+#include "render/fields_trace.hpp"
 #include "render/escape.hpp"
 #include "render/json.hpp"
 #include "render/stats_format.hpp"
@@ -93,7 +93,7 @@ TEST(TraceFormat, JsonGolden) {
               "\"netns\":4026531840,\"family\":4,\"laddr\":\"127.0.0.1\",\"lport\":40000,\"raddr\":\"10.0.0.2\","
               "\"rport\":80,\"old\":\"TIME-WAIT\",\"new\":\"CLOSE\",\"prev_ms\":60020.000,\"prev_at_least\":false,"
               "\"prev_ms_err\":0.000,\"timewait\":true,\"reason\":\"expired\"}\n");
-    EXPECT_TRUE(minijson::parse(out.str()));
+    EXPECT_TRUE(parse_json(out.str()));
 }
 
 TEST(TraceFormat, JsonEscapesComm) {
@@ -102,9 +102,9 @@ TEST(TraceFormat, JsonEscapesComm) {
     std::ostringstream out;
     TraceRenderer r(out, TraceStyle{true, false}, fixed_clock());
     r.line(t);
-    auto v = minijson::parse(out.str());
+    auto v = parse_json(out.str());
     ASSERT_TRUE(v);
-    EXPECT_EQ((*v)["comm"].str, "we\"ird\\\x01");
+    EXPECT_EQ((*v).at("comm").get<std::string>(), "we\"ird\\\x01");
 }
 
 namespace {
@@ -137,25 +137,25 @@ StatsReport sample_report() {
 TEST(StatsFormat, JsonHasEveryDocumentedFigure) {
     std::ostringstream out;
     render_stats_json(out, sample_report());
-    auto v = minijson::parse(out.str());
+    auto v = parse_json(out.str());
     ASSERT_TRUE(v) << out.str();
-    const auto& groups = (*v)["groups"];
-    ASSERT_EQ(groups.arr.size(), 2u);
-    EXPECT_EQ(groups[0]["pid"].num, 1234);  // sorted by TIME-WAIT count
-    EXPECT_EQ(groups[0]["comm"].str, "curl");
-    const auto& tw = groups[0]["states"]["TIME-WAIT"];
-    EXPECT_EQ(tw["entered"].num, 3);
-    EXPECT_EQ(tw["current"].num, 0);
-    EXPECT_NEAR(tw["p50_ms"].num, 61000, 61000 * 0.02);
-    EXPECT_EQ(tw["max_ms"].num, 62000);
-    EXPECT_EQ(tw["oldest_ms"].kind, minijson::Value::Null);
-    EXPECT_EQ(groups[1]["states"]["CLOSE-WAIT"]["entered"].num, 1);
-    EXPECT_EQ((*v)["time_wait_end_reasons"]["expired"].num, 2);
-    EXPECT_EQ((*v)["time_wait_end_reasons"]["reused"].num, 1);
-    EXPECT_EQ((*v)["dropped"]["total"].num, 0);
-    EXPECT_TRUE(v->has("evicted"));
+    const auto& groups = (*v).at("groups");
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].at("pid").get<double>(), 1234);  // sorted by TIME-WAIT count
+    EXPECT_EQ(groups[0].at("comm").get<std::string>(), "curl");
+    const auto& tw = groups[0].at("states").at("TIME-WAIT");
+    EXPECT_EQ(tw.at("entered").get<double>(), 3);
+    EXPECT_EQ(tw.at("current").get<double>(), 0);
+    EXPECT_NEAR(tw.at("p50_ms").get<double>(), 61000, 61000 * 0.02);
+    EXPECT_EQ(tw.at("max_ms").get<double>(), 62000);
+    EXPECT_TRUE(tw.at("oldest_ms").is_null());
+    EXPECT_EQ(groups[1].at("states").at("CLOSE-WAIT").at("entered").get<double>(), 1);
+    EXPECT_EQ((*v).at("time_wait_end_reasons").at("expired").get<double>(), 2);
+    EXPECT_EQ((*v).at("time_wait_end_reasons").at("reused").get<double>(), 1);
+    EXPECT_EQ((*v).at("dropped").at("total").get<double>(), 0);
+    EXPECT_TRUE(v->contains("evicted"));
     for (const char* s : {"TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK", "CLOSING"})
-        EXPECT_TRUE((*v)["states"].has(s)) << s;
+        EXPECT_TRUE((*v).at("states").contains(s)) << s;
 }
 
 TEST(StatsFormat, TextTableAndHistogramGolden) {
@@ -181,12 +181,12 @@ TEST(StatsFormat, TopLimitsJsonGroups) {
     rep.top = 1;
     std::ostringstream json, text;
     render_stats_json(json, rep);
-    auto v = minijson::parse(json.str());
+    auto v = parse_json(json.str());
     ASSERT_TRUE(v) << json.str();
-    ASSERT_EQ((*v)["groups"].arr.size(), 1u) << json.str();
-    EXPECT_EQ((*v)["groups"][0]["comm"].str, "curl");
-    EXPECT_EQ((*v)["groups_total"].num, 2);
-    EXPECT_EQ((*v)["states"]["CLOSE-WAIT"]["entered"].num, 1) << "totals keep every group";
+    ASSERT_EQ((*v).at("groups").size(), 1u) << json.str();
+    EXPECT_EQ((*v).at("groups")[0].at("comm").get<std::string>(), "curl");
+    EXPECT_EQ((*v).at("groups_total").get<double>(), 2);
+    EXPECT_EQ((*v).at("states").at("CLOSE-WAIT").at("entered").get<double>(), 1) << "totals keep every group";
     render_stats_text(text, rep);
     EXPECT_NE(text.str().find("(1 more groups; use --top)"), std::string::npos) << text.str();
 }
@@ -225,9 +225,9 @@ TEST(StatsFormat, IntervalReportsCarryTheirTime) {
     EXPECT_EQ(text.str().rfind("=== " + format_datetime(rep.wall_ns).substr(0, 19) + ", 10.0 s since start ===\n", 0),
               0u)
         << text.str();
-    auto v = minijson::parse(json.str());
+    auto v = parse_json(json.str());
     ASSERT_TRUE(v) << json.str();
-    EXPECT_EQ((*v)["ts"].str, "2025-11-24T16:00:00.123456Z");
+    EXPECT_EQ((*v).at("ts").get<std::string>(), "2025-11-24T16:00:00.123456Z");
 }
 
 // ---- the buffered renderer against the printf/ostream code it replaced ----
@@ -625,11 +625,11 @@ TEST(TraceFormat, JsonAndCsvOfHostileCommAreValidUtf8) {
     EXPECT_NE(line.find(R"("comm":"a,b\"c\n\u001b[31m\u00ff")"), std::string::npos) << line;
     EXPECT_NE(line.find("\"owner_comm\":\"ok\xc3\xa9\\u009b\\u00ed\\u00a0\\u0080\""), std::string::npos) << line;
     nlohmann::json v = nlohmann::json::parse(line);  // throws on invalid JSON or ill-formed UTF-8
-    EXPECT_EQ(v["comm"].get<std::string>(), kHostileCommDecoded);
+    EXPECT_EQ(v.at("comm").get<std::string>(), kHostileCommDecoded);
 
     std::ostringstream csv_out;
-    CsvWriter csv(csv_out);
-    ASSERT_TRUE(csv.json_line(line));
+    TraceRenderer csv(csv_out, TraceStyle{false, false, true}, fixed_clock());
+    csv.line(t);
     const std::string csv_text = csv_out.str();
     EXPECT_TRUE(valid_utf8(csv_text)) << csv_text;
     // RFC 4180: the field is quoted, its quote doubled, the newline kept inside
@@ -662,9 +662,9 @@ TEST(StatsFormat, TextEscapesCommAndCgroupJsonStaysValid) {
         EXPECT_TRUE(valid_utf8(json_out.str()));
         nlohmann::json v = nlohmann::json::parse(json_out.str());
         if (by == GroupBy::Process)
-            EXPECT_EQ(v["groups"][0]["comm"].get<std::string>(), kHostileCommDecoded);
+            EXPECT_EQ(v.at("groups")[0].at("comm").get<std::string>(), kHostileCommDecoded);
         else
-            EXPECT_EQ(v["groups"][0]["cgroup"].get<std::string>(), "/evil\n\x1b]0;title\x07\xc3\xbf.slice");
+            EXPECT_EQ(v.at("groups")[0].at("cgroup").get<std::string>(), "/evil\n\x1b]0;title\x07\xc3\xbf.slice");
     }
 }
 

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "render/stats_format.hpp"
 #include "stats/aggregator.hpp"
 
@@ -112,26 +112,26 @@ TEST(Holders, OpenCloseWaitIsChargedToItsHoldersWithTheirFds) {
     rep.groups = groups;
     std::ostringstream json;
     render_stats_json(json, rep);
-    auto v = minijson::parse(json.str());
+    auto v = parse_json(json.str());
     ASSERT_TRUE(v) << json.str();
     bool seen = false;
-    for (const auto& g : (*v)["groups"].arr) {
-        if (g["pid"].num != kChild.pid) {
-            EXPECT_TRUE(g["holders"].arr.empty());
+    for (const auto& g : (*v).at("groups")) {
+        if (g.at("pid").get<double>() != kChild.pid) {
+            EXPECT_TRUE(g.at("holders").empty());
             continue;
         }
         seen = true;
-        const auto& h = g["holders"];
-        ASSERT_EQ(h.arr.size(), 3u);
-        EXPECT_EQ(h[0]["pid"].num, 150);
-        EXPECT_EQ(h[0]["comm"].str, "child");
-        EXPECT_EQ(h[0]["fd"].num, 4);
-        EXPECT_EQ(h[0]["cookie"].num, 5);
-        EXPECT_EQ(h[0]["laddr"].str, "127.0.0.1");
-        EXPECT_EQ(h[0]["lport"].num, 80);
-        EXPECT_EQ(h[0]["rport"].num, 40005);
-        EXPECT_EQ(h[0]["age_ms"].num, 500);
-        EXPECT_FALSE(h[0]["age_at_least"].b);
+        const auto& h = g.at("holders");
+        ASSERT_EQ(h.size(), 3u);
+        EXPECT_EQ(h[0].at("pid").get<double>(), 150);
+        EXPECT_EQ(h[0].at("comm").get<std::string>(), "child");
+        EXPECT_EQ(h[0].at("fd").get<double>(), 4);
+        EXPECT_EQ(h[0].at("cookie").get<double>(), 5);
+        EXPECT_EQ(h[0].at("laddr").get<std::string>(), "127.0.0.1");
+        EXPECT_EQ(h[0].at("lport").get<double>(), 80);
+        EXPECT_EQ(h[0].at("rport").get<double>(), 40005);
+        EXPECT_EQ(h[0].at("age_ms").get<double>(), 500);
+        EXPECT_FALSE(h[0].at("age_at_least").get<bool>());
     }
     EXPECT_TRUE(seen) << json.str();
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "app/pipeline.hpp"
 #include "record/file_reader.hpp"
 #include "record_util.hpp"
@@ -88,11 +88,11 @@ struct Row {
 std::vector<Row> rows_of(const std::string& jsonl) {
     std::vector<Row> out;
     for (const auto& line : lines_of(jsonl)) {
-        auto v = minijson::parse(line);
+        auto v = parse_json(line);
         EXPECT_TRUE(v) << line;
         if (!v) continue;
-        out.push_back(Row{static_cast<uint64_t>((*v)["ts_ns"].num), static_cast<uint64_t>((*v)["cookie"].num),
-                          (*v)["old"].str, (*v)["new"].str});
+        out.push_back(Row{(*v).at("ts_ns").get<uint64_t>(), (*v).at("cookie").get<uint64_t>(),
+                          (*v).at("old").get<std::string>(), (*v).at("new").get<std::string>()});
     }
     return out;
 }
@@ -216,7 +216,7 @@ TEST(RecordReplay, ReportWindowIsAStatsRunFromFromToTo) {
 
     CliResult win = run_cli({"report", "-i", run.file, "-j", "--from", at(from), "--to", at(to)});
     ASSERT_EQ(win.code, 0) << win.err;
-    auto doc = minijson::parse(win.out);
+    auto doc = parse_json(win.out);
     ASSERT_TRUE(doc) << win.out;
     for (const char* state : {"TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK"}) {
         uint64_t present = 0, completed = 0, current = 0;
@@ -227,15 +227,15 @@ TEST(RecordReplay, ReportWindowIsAStatsRunFromFromToTo) {
             if (s.start >= from && ends_in) ++completed;
             if (open_at_to) ++current;
         }
-        const auto& f = (*doc)["states"][state];
+        const auto& f = (*doc).at("states").at(state);
         SCOPED_TRACE(state);
-        EXPECT_EQ(f["entered"].num, static_cast<double>(entered[state]));
-        EXPECT_EQ(f["present_at_start"].num, static_cast<double>(present));
-        EXPECT_EQ(f["completed"].num, static_cast<double>(completed));
-        EXPECT_EQ(f["current"].num, static_cast<double>(current));
-        EXPECT_GT(f["entered"].num + f["present_at_start"].num, 0);
+        EXPECT_EQ(f.at("entered").get<double>(), static_cast<double>(entered[state]));
+        EXPECT_EQ(f.at("present_at_start").get<double>(), static_cast<double>(present));
+        EXPECT_EQ(f.at("completed").get<double>(), static_cast<double>(completed));
+        EXPECT_EQ(f.at("current").get<double>(), static_cast<double>(current));
+        EXPECT_GT(f.at("entered").get<double>() + f.at("present_at_start").get<double>(), 0);
     }
-    EXPECT_NEAR((*doc)["duration_s"].num, static_cast<double>(to - from) / 1e9, 0.0005);
+    EXPECT_NEAR((*doc).at("duration_s").get<double>(), static_cast<double>(to - from) / 1e9, 0.0005);
 }
 
 namespace {
@@ -361,19 +361,19 @@ TEST(RecordReplay, AdjacentWindowsAddUpRowForRowWithRecoveredMoves) {
             auto figures = [&](const std::string& from, const std::string& to) {
                 CliResult r = run_cli({"report", "-i", file, "-j", "--from", from, "--to", to});
                 EXPECT_EQ(r.code, 0) << r.err;
-                auto doc = minijson::parse(r.out);
+                auto doc = parse_json(r.out);
                 EXPECT_TRUE(doc) << r.out;
-                return doc ? *doc : minijson::Value{};
+                return doc ? *doc : nlohmann::json{};
             };
             auto left = figures(a, b), right = figures(b, c), whole = figures(a, c);
             SCOPED_TRACE("report b=" + b);
             for (const char* state : {"TIME-WAIT", "FIN-WAIT-2"})
-                EXPECT_EQ(left["states"][state]["entered"].num + right["states"][state]["entered"].num,
-                          whole["states"][state]["entered"].num)
+                EXPECT_EQ(left.at("states").at(state).at("entered").get<double>() + right.at("states").at(state).at("entered").get<double>(),
+                          whole.at("states").at(state).at("entered").get<double>())
                     << state;
             size_t moved = 0;
             for (uint64_t m : recovered) moved += wall(m) < wall(b_mono);
-            EXPECT_EQ(left["states"]["TIME-WAIT"]["entered"].num, static_cast<double>(moved));
+            EXPECT_EQ(left.at("states").at("TIME-WAIT").at("entered").get<double>(), static_cast<double>(moved));
         }
     }
 }
@@ -391,10 +391,10 @@ TEST(RecordReplay, ToOnAnEventTimeExcludesThatEvent) {
     auto close_wait = [&](uint64_t to) {
         CliResult r = run_cli({"report", "-i", run.file, "-j", "--to", at(to)});
         EXPECT_EQ(r.code, 0) << r.err;
-        auto doc = minijson::parse(r.out);
+        auto doc = parse_json(r.out);
         EXPECT_TRUE(doc) << r.out;
-        const auto& f = (*doc)["states"]["CLOSE-WAIT"];
-        return std::pair{f["current"].num, f["completed"].num};
+        const auto& f = (*doc).at("states").at("CLOSE-WAIT");
+        return std::pair{f.at("current").get<double>(), f.at("completed").get<double>()};
     };
     auto [cur_at, done_at] = close_wait(t);
     auto [cur_after, done_after] = close_wait(t + 1);

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "app/pipeline.hpp"
 #include "record/recording_set.hpp"
 #include "record_util.hpp"
@@ -166,9 +166,9 @@ TEST(RecordRotation, ReportFromTheNewestFilesCountsCarriedSocketsAsPresentAtStar
     // Every leaked CLOSE-WAIT socket is still there at the end, whether it
     // was born in a surviving file or carried over from a deleted one.
     size_t leaks = (w.connections + w.leak_every - 1) / w.leak_every;
-    auto doc = minijson::parse(r.out);
+    auto doc = parse_json(r.out);
     ASSERT_TRUE(doc) << r.out;
-    const auto& cw = (*doc)["states"]["CLOSE-WAIT"];
-    EXPECT_EQ(cw["current"].num, static_cast<double>(leaks));
-    EXPECT_GT(cw["present_at_start"].num, 0) << "leaks born in deleted files were carried over";
+    const auto& cw = (*doc).at("states").at("CLOSE-WAIT");
+    EXPECT_EQ(cw.at("current").get<double>(), static_cast<double>(leaks));
+    EXPECT_GT(cw.at("present_at_start").get<double>(), 0) << "leaks born in deleted files were carried over";
 }

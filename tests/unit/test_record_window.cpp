@@ -7,7 +7,9 @@
 
 #include "core/error.hpp"
 #include "core/time_window.hpp"
-#include "render/csv_format.hpp"
+#include "lifecycle/engine.hpp"
+#include "render/fields_trace.hpp"
+#include "render/trace_format.hpp"
 
 using namespace tcplinger;
 
@@ -70,15 +72,44 @@ TEST(TimeWindow, BothEnds) {
     }
 }
 
-TEST(Csv, FromFlatJsonLines) {
+// export --format csv: trace -j's fields from the same field list, a header
+// before the first row only, null empty, RFC 4180 quoting, UTF-8 strings.
+TEST(Csv, RowsFromTraceFields) {
     std::ostringstream out;
-    CsvWriter csv(out);
-    EXPECT_TRUE(csv.json_line(R"({"ts":"2026-11-22T09:44:53.000001Z","pid":12,"comm":"a,b","owner":null,"x":true})"));
-    EXPECT_TRUE(csv.json_line(R"({"ts":"t","pid":null,"comm":"say \"hi\"\n","owner":"\u00e9","x":false})"));
-    EXPECT_FALSE(csv.json_line(R"({"nested":{"a":1}})"));
-    EXPECT_FALSE(csv.json_line("not json"));
+    {
+        TraceRenderer csv(out, TraceStyle{false, false, true}, WallClock{1'795'000'000'000'000'000LL});
+        Transition t;
+        t.ts_ns = 1'000;
+        t.cookie = 9;
+        t.local.addr = {127, 0, 0, 1};
+        t.local.port = 80;
+        t.old_state = kFinWait2;
+        t.new_state = kTimeWait;
+        t.actor = Process{12, "a,b", 0};
+        t.owner = Process{12, "say \"hi\"\n\xe9", 0};  // 0xe9 is not UTF-8: U+00E9
+        t.prev_ns = 1'500'000;
+        csv.line(t);
+        t.actor = Process{};
+        t.tid = 13;
+        t.prev_ns.reset();
+        t.reason = EndReason::Expired;
+        csv.line(t);
+    }
+    std::string header;
+    for (const auto& f : trace_fields()) header += (header.empty() ? "" : ",") + std::string(f.name);
     EXPECT_EQ(out.str(),
-              "ts,pid,comm,owner,x\n"
-              "2026-11-22T09:44:53.000001Z,12,\"a,b\",,true\n"
-              "t,,\"say \"\"hi\"\"\n\",\xc3\xa9,false\n");  // \u00e9 is U+00E9, written as UTF-8
+              header + "\n"
+                       "2026-11-18T11:06:40.000001Z,1000,12,,\"a,b\",12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
+                       "127.0.0.1,80,0.0.0.0,0,FIN-WAIT-2,TIME-WAIT,1.500,false,0.000,false,\n"
+                       "2026-11-18T11:06:40.000001Z,1000,,13,,12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
+                       "127.0.0.1,80,0.0.0.0,0,FIN-WAIT-2,TIME-WAIT,,false,,false,expired\n");
+}
+
+// The field list is the README's "JSON output" table, in trace -j's order.
+TEST(Csv, TraceFieldNames) {
+    std::string names;
+    for (const auto& f : trace_fields()) names += std::string(f.name) + " ";
+    EXPECT_EQ(names,
+              "ts ts_ns pid tid comm owner_pid owner_comm in_task cookie netns family laddr lport raddr rport old new "
+              "prev_ms prev_at_least prev_ms_err timewait reason ");
 }

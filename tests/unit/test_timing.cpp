@@ -8,7 +8,7 @@
 
 #include <sstream>
 
-#include "../common/mini_json.hpp"
+#include "../common/json.hpp"
 #include "app/pipeline.hpp"
 #include "lifecycle/engine.hpp"
 #include "render/stats_format.hpp"
@@ -250,12 +250,12 @@ TEST_P(Hz, TimeWaitPresentAtStartIsExactOthersAreLowerBounds) {
 
     std::ostringstream json, text;
     render_stats_json(json, report);
-    auto v = minijson::parse(json.str());
+    auto v = parse_json(json.str());
     ASSERT_TRUE(v) << json.str();
-    EXPECT_FALSE((*v)["states"]["TIME-WAIT"]["oldest_at_least"].b);
-    EXPECT_TRUE((*v)["states"]["CLOSE-WAIT"]["oldest_at_least"].b);
-    EXPECT_TRUE((*v)["groups"][size_t{0}]["states"]["CLOSE-WAIT"]["oldest_at_least"].b ||
-                (*v)["groups"][size_t{1}]["states"]["CLOSE-WAIT"]["oldest_at_least"].b);
+    EXPECT_FALSE((*v).at("states").at("TIME-WAIT").at("oldest_at_least").get<bool>());
+    EXPECT_TRUE((*v).at("states").at("CLOSE-WAIT").at("oldest_at_least").get<bool>());
+    EXPECT_TRUE((*v).at("groups").at(size_t{0}).at("states").at("CLOSE-WAIT").at("oldest_at_least").get<bool>() ||
+                (*v).at("groups").at(size_t{1}).at("states").at("CLOSE-WAIT").at("oldest_at_least").get<bool>());
     render_stats_text(text, report);
     EXPECT_NE(text.str().find("CLOSE-WAIT: entered 0, present at start 1, now 1 (oldest >=2999.0 ms)"),
               std::string::npos)
@@ -327,12 +327,12 @@ TEST(Timing, TraceHoldsLinesUntilRecoveredMovesCanNoLongerPrecedeThem) {
     bool saw_tw = false;
     std::istringstream lines(out.str());
     for (std::string line; std::getline(lines, line); ++n) {
-        auto v = minijson::parse(line);
+        auto v = parse_json(line);
         ASSERT_TRUE(v) << line;
-        uint64_t ts = static_cast<uint64_t>((*v)["ts_ns"].num);
+        uint64_t ts = (*v).at("ts_ns").get<uint64_t>();
         EXPECT_LE(last, ts) << line;
         last = ts;
-        saw_tw |= (*v)["new"].str == "TIME-WAIT";
+        saw_tw |= (*v).at("new").get<std::string>() == "TIME-WAIT";
     }
     EXPECT_TRUE(saw_tw);
     EXPECT_EQ(n, 10u);

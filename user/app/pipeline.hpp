@@ -11,14 +11,12 @@
 #include <optional>
 #include <ostream>
 #include <queue>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "app/options.hpp"
 #include "core/time_window.hpp"
 #include "lifecycle/engine.hpp"
-#include "render/csv_format.hpp"
 #include "render/stats_format.hpp"
 #include "render/trace_format.hpp"
 #include "stats/aggregator.hpp"
@@ -171,8 +169,6 @@ private:
     TimeWindow window_;
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<TraceRenderer> renderer_;
-    std::ostringstream json_line_;  // CSV is made from trace -j's line
-    CsvWriter csv_;
     int64_t offset_ = 0;
     int64_t renderer_offset_ = 0;
     EngineCounters before_;  // engines of earlier runs

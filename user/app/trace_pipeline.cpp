@@ -7,7 +7,7 @@ namespace tcplinger {
 
 TracePipeline::TracePipeline(std::ostream& out, Format format, bool hms, bool raw, const Filter& filter,
                              TimeWindow window)
-    : out_(out), format_(format), hms_(hms), raw_(raw), filter_(filter), window_(window), csv_(out) {
+    : out_(out), format_(format), hms_(hms), raw_(raw), filter_(filter), window_(window) {
     begin_run(0);
 }
 
@@ -32,9 +32,12 @@ void TracePipeline::set_clock(int64_t clock_offset_ns) {
 void TracePipeline::use_clock(int64_t clock_offset_ns) {
     if (renderer_ && clock_offset_ns == renderer_offset_) return;
     renderer_offset_ = clock_offset_ns;
-    std::ostream& target = format_ == Format::Csv ? static_cast<std::ostream&>(json_line_) : out_;
-    renderer_ =
-        std::make_unique<TraceRenderer>(target, TraceStyle{format_ != Format::Text, hms_}, WallClock{renderer_offset_});
+    if (renderer_) {
+        renderer_->set_clock(WallClock{renderer_offset_});
+        return;
+    }
+    renderer_ = std::make_unique<TraceRenderer>(
+        out_, TraceStyle{format_ == Format::Json, hms_, format_ == Format::Csv}, WallClock{renderer_offset_});
 }
 
 void TracePipeline::event(const Event& ev) {
@@ -89,10 +92,6 @@ void TracePipeline::release(uint64_t before_ns) {
 void TracePipeline::print(const Transition& t) {
     renderer_->line(t);
     ++lines_;
-    if (format_ != Format::Csv) return;
-    csv_.json_line(json_line_.str());
-    json_line_.str("");
-    json_line_.clear();
 }
 
 }  // namespace tcplinger

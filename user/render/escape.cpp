@@ -76,6 +76,21 @@ void append_text(std::string& out, std::string_view s, size_t max_width) {
     }
 }
 
+void append_utf8(std::string& out, std::string_view s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            out.push_back(s[i]);
+        } else if (size_t n = utf8_sequence_length(s, i); n == 0) {
+            out.push_back(static_cast<char>(0xc0 | (c >> 6)));
+            out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+        } else {
+            out.append(s.substr(i, n));
+            i += n - 1;
+        }
+    }
+}
+
 std::string text(std::string_view s, size_t max_width) {
     std::string out;
     append_text(out, s, max_width);

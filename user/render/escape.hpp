@@ -4,8 +4,8 @@
 // - text (trace, stats, report): append_text below;
 // - JSON (trace -j, stats -j, export): json::append_string, valid UTF-8 kept,
 //   every other byte as \u00XX;
-// - CSV (export --format csv): from the JSON, so valid UTF-8 too, quoted per
-//   RFC 4180 (csv_format.cpp).
+// - CSV (export --format csv): the JSON's values, as UTF-8 (append_utf8
+//   below), quoted per RFC 4180 (render/fields.cpp).
 #pragma once
 #include <cstddef>
 #include <string>
@@ -28,5 +28,11 @@ size_t utf8_sequence_length(std::string_view s, size_t i);
 // an escape's boundary and ends with `~`.
 void append_text(std::string& out, std::string_view s, size_t max_width = std::string::npos);
 std::string text(std::string_view s, size_t max_width = std::string::npos);
+
+// CSV: the string JSON's \u escapes stand for, written out as UTF-8. Valid
+// UTF-8 is kept as is (controls too: a quoted CSV field may hold them); a
+// byte that is not part of valid UTF-8 is read as Latin-1, U+00XX of its
+// value (0xff gives U+00FF, bytes c3 bf), as json::append_string escapes it.
+void append_utf8(std::string& out, std::string_view s);
 
 }  // namespace tcplinger

@@ -1,10 +1,12 @@
-// `trace` output: one line per transition, as a table or as JSON Lines.
+// `trace` output: one line per transition, as a table, as JSON Lines or as
+// CSV, all from trace's field list (render/fields_trace.hpp).
 #pragma once
 #include <cstdint>
 #include <ostream>
 #include <string>
 
 #include "lifecycle/engine.hpp"
+#include "render/fields_trace.hpp"
 
 namespace tcplinger {
 
@@ -22,30 +24,30 @@ std::string format_datetime(uint64_t wall_ns);  // 2026-11-22 09:44:53.123456 (l
 struct TraceStyle {
     bool json = false;
     bool hms = false;  // -T
+    bool csv = false;  // export --format csv (json is then ignored)
 };
 
 class TraceRenderer {
 public:
-    TraceRenderer(std::ostream& out, TraceStyle style, WallClock clock) : out_(out), style_(style), clock_(clock) {
+    TraceRenderer(std::ostream& out, TraceStyle style, WallClock clock)
+        : out_(out), style_(style), clock_(clock), text_(style.hms) {
         line_.reserve(512);
     }
+    // The table's column names (text only; CSV's header comes with its first row).
     void header();
     void line(const Transition& t);
+    // The clock of the lines that follow (each recorded file has its own);
+    // the CSV header is not repeated.
+    void set_clock(WallClock clock) { clock_ = clock; }
 
 private:
-    void json_line(const Transition& t, uint64_t wall);
-    void text_line(const Transition& t, uint64_t wall);
-    // Appends the date and time down to the second in this style's form,
-    // formatted once per second: strftime and localtime cost more than the
-    // rest of a line. (Per renderer, so a TZ change shows in the next one.)
-    void append_second(uint64_t wall_ns);
-
     std::ostream& out_;
     TraceStyle style_;
     WallClock clock_;
     std::string line_;  // every line is built here, then written at once
-    uint64_t prefix_sec_ = UINT64_MAX;
-    std::string prefix_;
+    SecondStamp iso_{kIsoSecondFormat, true};  // JSON and CSV
+    bool csv_header_done_ = false;
+    TraceTextStyle text_;
 };
 
 }  // namespace tcplinger
