@@ -382,15 +382,15 @@ TEST(Doctor, RecordingChargesTimeWaitAsReportDoes) {
     // report: TIME-WAIT entered per process.
     std::map<std::string, double> by_report;
     auto rep = parse(report);
-    for (const auto& g : rep["groups"].arr) {
-        double n = g["states"]["TIME-WAIT"]["entered"].num;
-        if (n > 0) by_report[g["comm"].str + " " + std::to_string(static_cast<long>(g["pid"].num))] = n;
+    for (const auto& g : rep["groups"])  {
+        double n = g["states"]["TIME-WAIT"]["entered"].get<double>();
+        if (n > 0) by_report[g["comm"].get<std::string>() + " " + std::to_string(g["pid"].get<long>())] = n;
     }
     // doctor: its process findings.
     std::map<std::string, double> by_doctor;
     auto doc = parse(doctor);
     for (const auto& f : findings(doc, "process")) {
-        std::string summary = f["summary"].str;
+        std::string summary = f["summary"].get<std::string>();
         std::string comm = summary.substr(0, summary.find(" (pid "));
         by_doctor[comm + " " + evidence(f, "pid")] = std::stod(evidence(f, "time_wait_entered"));
     }
@@ -428,15 +428,15 @@ TEST(Doctor, NamespaceOnlyASocketLivesIn) {
     auto doc = parse(tcplinger("doctor -j"));
     done.open();
     ASSERT_EQ(reap(child), 0);
-    const minijson::Value* found = nullptr;
-    for (const auto& n : doc["namespaces"].arr)
-        if (n["inode"].num == ino) found = &n;
+    const nlohmann::json* found = nullptr;
+    for (const auto& n : doc["namespaces"])
+        if (n["inode"].get<double>() == ino) found = &n;
     ASSERT_NE(found, nullptr) << "namespace " << ino << " not listed";
-    EXPECT_EQ((*found)["name"].str.rfind("socket of pid " + std::to_string(child) + " (", 0), 0u)
-        << (*found)["name"].str;
+    EXPECT_EQ((*found)["name"].get<std::string>().rfind("socket of pid " + std::to_string(child) + " (", 0), 0u)
+        << (*found)["name"].get<std::string>();
     bool reuse_seen = false;
-    for (const auto& f : (*found)["findings"].arr)
-        if (f["check"].str == "tcp_tw_reuse") {
+    for (const auto& f : (*found)["findings"])
+        if (f["check"].get<std::string>() == "tcp_tw_reuse") {
             reuse_seen = true;
             EXPECT_EQ(evidence(f, "net.ipv4.tcp_tw_reuse"), "0");
         }
