@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "render/append.hpp"
 #include "render/escape.hpp"
 #include "render/json.hpp"
