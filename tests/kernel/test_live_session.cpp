@@ -28,8 +28,12 @@ std::string shape(const Steps& steps, size_t* running_probes) {
     for (const auto& [s, at] : steps) {
         (void)at;
         switch (s) {
-            case LiveStep::Loaded: out += "Loaded "; break;
-            case LiveStep::Ready: out += "Ready "; break;
+            case LiveStep::Loaded:
+                out += "Loaded ";
+                break;
+            case LiveStep::Ready:
+                out += "Ready ";
+                break;
             case LiveStep::ProbeRound:
                 if (stopping)
                     out += "Probe ";
@@ -40,8 +44,12 @@ std::string shape(const Steps& steps, size_t* running_probes) {
                 stopping = true;
                 out += "BeforeStop ";
                 break;
-            case LiveStep::Drained: out += "Drained "; break;
-            case LiveStep::Stopped: out += "Stopped"; break;
+            case LiveStep::Drained:
+                out += "Drained ";
+                break;
+            case LiveStep::Stopped:
+                out += "Stopped";
+                break;
         }
     }
     return out;

@@ -1,8 +1,8 @@
 #include <cstdio>
 
 #include "app/options.hpp"
-#include "app/tracer_options.hpp"
 #include "app/pipeline.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/abi_check.hpp"
 #include "host/cgroup.hpp"

@@ -80,7 +80,8 @@ public:
     static constexpr int kPollMs = 50;
 
     LiveSession(LiveOptions opts, LiveHooks hooks);  // loads nothing yet
-    ~LiveSession();  // detaches without the stop order (an exception)
+    // Detaches without the stop order (an exception left start() or the loop).
+    ~LiveSession();
     LiveSession(const LiveSession&) = delete;
     LiveSession& operator=(const LiveSession&) = delete;
 
