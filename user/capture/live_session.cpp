@@ -19,9 +19,7 @@ void announce_tracing(size_t programs) {
 }
 }  // namespace
 
-LiveSession::LiveSession(LiveOptions opts, LiveHooks hooks) : opts_(std::move(opts)), hooks_(std::move(hooks)) {
-    cb_ = [this](const Event& ev) { hooks_.on_event(ev); };
-}
+LiveSession::LiveSession(LiveOptions opts, LiveHooks hooks) : opts_(std::move(opts)), hooks_(std::move(hooks)) {}
 
 // Not stop(): destroyed by an exception, the hooks may refer to what is
 // gone already; ~Tracer detaches the programs.
@@ -73,7 +71,7 @@ bool LiveSession::poll_once() {
     uint64_t now = sys::monotonic_ns();
     if (now >= end_) return false;
     int64_t wait_ms = std::min<int64_t>(kPollMs, (std::min(end_, next_tick_) - now) / 1'000'000 + 1);
-    if (tracer_->poll(static_cast<int>(wait_ms), cb_) < 0) return false;
+    if (tracer_->poll(static_cast<int>(wait_ms), hooks_.on_event) < 0) return false;
     now = sys::monotonic_ns();
     if (now >= next_probe_) {
         next_probe_ = now + kProbeEveryNs;
@@ -104,7 +102,7 @@ DropCounters LiveSession::stop() {
     step(LiveStep::BeforeStop);
     if (hooks_.before_stop) hooks_.before_stop(*tracer_);
     if (opts_.announce) sd_notify(0, "STOPPING=1");
-    tracer_->stop(cb_);
+    tracer_->stop(hooks_.on_event);
     step(LiveStep::Drained);
     // After the drain: the last transitions may have made new FIN-WAIT-2
     // timewait sockets to read once more.

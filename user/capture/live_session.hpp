@@ -88,7 +88,7 @@ public:
     // Loads and attaches (on_loaded, on_started), hands over the clock
     // sample and the snapshot, announces readiness. Throws FatalError.
     void start();
-    // One poll of up to kPollMs, then whatever is due: a probe round, the
+    // After start(): one poll of up to kPollMs, then whatever is due: a probe round, the
     // counters, on_poll, should_stop, a tick. False once the run should end
     // (--duration, a signal, should_stop, a ring buffer error).
     bool poll_once();
@@ -110,7 +110,6 @@ private:
     LiveOptions opts_;
     LiveHooks hooks_;
     std::unique_ptr<Tracer> tracer_;
-    Tracer::Callback cb_;
     uint64_t end_ = UINT64_MAX;
     uint64_t tick_ns_ = 0;
     uint64_t next_tick_ = UINT64_MAX;
