@@ -22,9 +22,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "capture/live.hpp"
 #include "core/abi_check.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
+#include "host/netns.hpp"
 
 namespace tltest {
 
@@ -246,27 +246,33 @@ bool lean_session() {
 }
 
 Session::Session(const Netns& ns, bool snapshot, bool raw, const KernelFilter& kernel) {
-    TracerOptions opts;
-    opts.filter = kernel;
-    opts.filter.netns = ns.inode();
+    LiveOptions opts;
+    opts.tracer.filter = kernel;
+    opts.tracer.filter.netns = ns.inode();
     // TL_TEST_LEAN=1: the BPF side as `stats` runs it (tests/CMakeLists.txt
     // runs the lifecycle tests both ways).
-    opts.lean = lean_session();
-    tracer_ = std::make_unique<Tracer>(opts);
+    opts.tracer.lean = lean_session();
+    opts.snapshot = snapshot;
+    opts.stop_on_signals = false;  // one test process, many sessions: Ctrl-C ends the tests
+    opts.announce = false;
     engine_.set_raw(raw);
     engine_.on_transition([this](const Transition& t) { cap_.transitions.push_back(t); });
     engine_.on_residency([this](const Residency& r) { cap_.residencies.push_back(r); });
-    // As run_live: the jiffies-to-clock sample first (Engine JiffyClock);
-    // no socket, no namespace: not one of the captured events.
-    if (auto sample = tracer_->clock_sample()) engine_.process(*sample);
-    if (snapshot)
-        for (const Event& ev : tracer_->snapshot()) feed(ev);
+    LiveHooks hooks;
+    hooks.on_event = [this](const Event& ev) { feed(ev); };
+    hooks.on_poll = [this](uint64_t now) { engine_.advance(now); };
+    hooks.timewait_probes = [this] { return engine_.timewait_probes(kMaxProbedPerRound); };
+    hooks.on_step = [this](LiveStep s) { steps_.emplace_back(s, sys::monotonic_ns()); };
+    live_ = std::make_unique<LiveSession>(std::move(opts), std::move(hooks));
+    live_->start();
 }
 
 Session::~Session() = default;
 
 void Session::feed(const Event& ev) {
-    cap_.events.push_back(ev);
+    // The jiffies-to-clock sample (no socket, no namespace) goes to the
+    // engine only: it is not one of the captured events.
+    if (!(ev.kind == EventKind::TwProbe && ev.cookie == 0)) cap_.events.push_back(ev);
     engine_.process(ev);
 }
 
@@ -275,19 +281,14 @@ void Session::pump(double seconds) {
 }
 
 bool Session::pump_until(const std::function<bool()>& pred, double max_seconds) {
-    Tracer::Callback cb = [this](const Event& ev) { feed(ev); };
-    uint64_t end = sys::monotonic_ns() + static_cast<uint64_t>(max_seconds * 1e9);
-    while (true) {
-        tracer_->poll(20, cb);
-        uint64_t now = sys::monotonic_ns();
-        if (now >= next_probe_) {
-            next_probe_ = now + 250'000'000;
-            for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(kMaxProbedPerRound))) feed(ev);
-        }
-        engine_.advance(now);
-        if (pred()) return true;
-        if (now >= end) return false;
-    }
+    const uint64_t end = sys::monotonic_ns() + static_cast<uint64_t>(max_seconds * 1e9);
+    // pred() once per poll, as before: Session::wait's reaps the child.
+    bool met = false;
+    live_->run_until([&] {
+        met = pred();
+        return met || sys::monotonic_ns() >= end;
+    });
+    return met;
 }
 
 int Session::wait(pid_t child, double max_seconds) {
@@ -311,12 +312,8 @@ int Session::wait(pid_t child, double max_seconds) {
 }
 
 Captured Session::finish() {
-    Tracer::Callback cb = [this](const Event& ev) { feed(ev); };
-    tracer_->poll(0, cb);
-    for (const Event& ev : tracer_->probe_timewait(engine_.timewait_probes(kMaxProbedPerRound))) feed(ev);
-    tracer_->stop(cb);
+    cap_.drops = live_->stop();
     engine_.flush();
-    cap_.drops = tracer_->counters();
     cap_.engine = engine_.counters();
     return cap_;
 }

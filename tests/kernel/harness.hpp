@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "capture/tracer.hpp"
+#include "capture/live_session.hpp"
 #include "lifecycle/engine.hpp"
 
 namespace tltest {
@@ -58,7 +58,7 @@ void sleep_until_ns(uint64_t t);  // absolute CLOCK_MONOTONIC deadline
 // Real-time priority for a workload whose timing a test asserts: wake-ups
 // then do not wait for the other tests sharing the CPUs.
 void realtime_priority();
-// ---- the tcplinger binary's readiness line (capture/live.hpp: kTracingLine) ----
+// ---- the tcplinger binary's readiness line (capture/live_session.hpp: kTracingLine) ----
 // Reads the child's stderr (a pipe) until its "tcplinger: tracing (attached
 // N programs)" line, at most timeout_s; appends all it read to *seen (the
 // rest of stderr stays in the pipe). False on EOF (the child exited) or
@@ -88,6 +88,10 @@ struct Captured {
 // Whether Sessions run the BPF side in lean mode (TL_TEST_LEAN=1), as stats does.
 bool lean_session();
 
+// The tool's own live session (capture/live_session.hpp: LiveSession, as
+// run_live drives it for trace, stats and record), with the engine behind
+// it: the same load, clock sample, snapshot, probe cadence and stop order.
+// Readiness is the constructor's return: start a workload after it.
 class Session {
 public:
     // `kernel`: BPF filters (ports, family) on top of the namespace's.
@@ -104,14 +108,16 @@ public:
     Engine& engine() { return engine_; }
     const Captured& so_far() const { return cap_; }
     // Who holds each CLOSE-WAIT socket of the namespace now (as stats asks).
-    std::vector<SocketHolder> holders() { return tracer_->socket_holders(); }
+    std::vector<SocketHolder> holders() { return live_->tracer().socket_holders(); }
+    // What the LiveSession did, in order, with when (CLOCK_MONOTONIC).
+    const std::vector<std::pair<LiveStep, uint64_t>>& steps() const { return steps_; }
 
 private:
     void feed(const Event& ev);
-    std::unique_ptr<Tracer> tracer_;
     Engine engine_;
     Captured cap_;
-    uint64_t next_probe_ = 0;
+    std::vector<std::pair<LiveStep, uint64_t>> steps_;
+    std::unique_ptr<LiveSession> live_;
 };
 
 // Transitions of one socket, by its local and remote port.

@@ -534,13 +534,13 @@ TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
 
     Proc dump = launch({"/usr/sbin/ip", "netns", "exec", ns.name(), "tcpdump", "-i", "lo", "-nn", "-l", "-tt",
                         "--time-stamp-precision=nano", "tcp[tcpflags] & tcp-fin != 0"});
-    std::string dump_err, rec_err;
+    std::string dump_err;
     ASSERT_TRUE(wait_for_line(dump.err, "listening on", dump_err, 10'000)) << dump_err;
     Proc trace = launch({TL_BINARY, "trace", "-j", "--netns", ns.path()});
     Proc stats = launch({TL_BINARY, "stats", "-j", "--netns", ns.path()});
     Proc record = launch({TL_BINARY, "record", "-o", rec, "--netns", ns.path()});
-    ASSERT_TRUE(wait_for_line(record.err, "recording to", rec_err, 20'000)) << rec_err;
-    sleep_ms(2000);  // trace -j and stats -j have no start line (yet): as the binary tests wait
+    for (Proc* p : {&trace, &stats, &record})
+        ASSERT_TRUE(wait_for_tracing(p->err, &p->err_seen)) << "no readiness line; stderr: " << p->err_seen;
 
     const int delays_ms[] = {0, 0, 0, 7, 23, 61, 97, 150};
     const int n = static_cast<int>(std::size(delays_ms));
@@ -561,7 +561,6 @@ TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
     sleep_ms(1500);  // probe rounds
     for (Proc* p : {&trace, &stats, &record}) kill(p->pid, SIGINT);
     Result tr = finish(trace), st = finish(stats), rr = finish(record);
-    rr.err = rec_err + rr.err;
     kill(dump.pid, SIGINT);
     Result td = finish(dump);
     ASSERT_EQ(tr.code, 0) << tr.err;

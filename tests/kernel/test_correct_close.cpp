@@ -20,7 +20,7 @@
 #include <sstream>
 
 #include "harness.hpp"
-#include "host/system.hpp"
+#include "host/netns.hpp"
 #include "lifecycle_util.hpp"
 #include "stats/aggregator.hpp"
 #include "stats/filter.hpp"

@@ -20,7 +20,7 @@
 
 #include "../common/json.hpp"
 #include "harness.hpp"
-#include "host/system.hpp"
+#include "host/netns.hpp"
 #include "lifecycle_util.hpp"
 
 namespace tltest {
@@ -155,7 +155,7 @@ TEST(Doctor, RealTimeWaitOverflow) {
     };
     // With --observe: the overflow happens inside the window.
     pid_t child = traffic();
-    ToolRun r = tcplinger("doctor -j --observe 2 --netns " + ns.name(), "observing for", [&] { go.open(); });
+    ToolRun r = tcplinger("doctor -j --observe 2 --netns " + ns.name(), kTracingLine, [&] { go.open(); });
     ASSERT_EQ(reap(child), 0);
     ASSERT_EQ(r.code, 0) << r.err;
     auto tcpext = sys::read_tcpext(ns.path());
@@ -248,7 +248,7 @@ TEST(Doctor, ObserveRatesProcessesAndCloseWait) {
         hold.wait();
         return 0;
     });
-    ToolRun r = tcplinger("doctor -j --observe 3 --netns " + ns.name(), "observing for", [&] {
+    ToolRun r = tcplinger("doctor -j --observe 3 --netns " + ns.name(), kTracingLine, [&] {
         go.open();
         leaked.wait();
     });
@@ -307,7 +307,7 @@ TEST(Doctor, ReviewsARecording) {
         return 0;
     });
     ToolRun rec =
-        tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), "recording to", [&] { go.open(); });
+        tcplinger("record -o " + file + " --duration 2 --netns " + ns.path(), kTracingLine, [&] { go.open(); });
     ASSERT_EQ(reap(child), 0);
     ASSERT_EQ(rec.code, 0) << rec.err;
     ToolRun r = tcplinger("doctor -j -i " + file);

@@ -13,7 +13,8 @@
 #include <sstream>
 
 #include "harness.hpp"
-#include "host/system.hpp"
+#include "host/netns.hpp"
+#include "host/proc.hpp"
 #include "stats/socket_table.hpp"
 
 namespace tltest {

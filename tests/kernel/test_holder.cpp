@@ -19,7 +19,7 @@
 
 #include "../common/json.hpp"
 #include "harness.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "lifecycle_util.hpp"
 #include "stats/aggregator.hpp"
 #include "stats/filter.hpp"

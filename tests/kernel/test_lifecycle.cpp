@@ -12,7 +12,9 @@
 
 #include "../common/json.hpp"
 #include "harness.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
+#include "host/clock.hpp"
+#include "host/netns.hpp"
 #include "lifecycle_util.hpp"
 #include "render/stats_format.hpp"
 #include "rst.hpp"

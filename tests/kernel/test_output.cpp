@@ -232,8 +232,8 @@ protected:
         std::filesystem::create_directories(dir_);
         Netns ns;
         Child rec = start({TL_BINARY, "record", "-o", (dir_ / "run.tlr").string(), "--netns", ns.path()});
-        std::string ready = read_until(rec.err, "recording to", 30);
-        ASSERT_NE(ready.find("recording to"), std::string::npos) << ready;
+        std::string ready = read_until(rec.err, kTracingLine, 30);
+        ASSERT_NE(ready.find(kTracingLine), std::string::npos) << ready;
         pid_t w = spawn_in(ns, [] { return hostile_workload(7411, 3); });
         ASSERT_EQ(reap(w), 0);
         kill(rec.pid, SIGTERM);

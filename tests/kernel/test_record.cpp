@@ -22,16 +22,13 @@
 
 #include "../common/json.hpp"
 #include "app/pipeline.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "harness.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "record/host_facts.hpp"
 #include "record/writer.hpp"
 #include "record_proc.hpp"
-
-namespace tcplinger {
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
-}
 
 namespace tltest {
 namespace {

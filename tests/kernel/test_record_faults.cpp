@@ -46,7 +46,7 @@ private:
     bool mounted_ = false;
 };
 
-// The binary's readiness line ("recording to ..."), or its exit.
+// Waits for text in a file (the binary's stderr), at most timeout_s.
 bool wait_for_text(const std::string& file, const std::string& text, int timeout_s) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     while (std::chrono::steady_clock::now() < until) {
@@ -89,11 +89,11 @@ void expect_contiguous_frames(const std::string& path) {
     EXPECT_GE(frames, 2u) << path;
 }
 
-// The recorder started, and tracing (its "recording to" line).
+// The recorder started, and tracing (its readiness line, kTracingLine).
 Proc start_recorder(std::vector<std::string> args, const Scratch& dir, const std::string& tag) {
     args.insert(args.begin(), {TL_BINARY, "record"});
     Proc p = launch(args, dir.path, tag);
-    EXPECT_TRUE(wait_for_text(p.err, "recording to", 30)) << slurp_file(p.err);
+    EXPECT_TRUE(wait_for_text(p.err, kTracingLine, 30)) << slurp_file(p.err);
     return p;
 }
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "host/workload.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
 
 namespace fs = std::filesystem;
 

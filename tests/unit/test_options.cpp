@@ -242,7 +242,7 @@ TEST(Filter, FatalErrorsNameTheFix) {
     }
 }
 
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
 
 TEST(CgroupLabel, ContainerIdOrSystemdUnit) {
     using tcplinger::sys::cgroup_label;

@@ -15,15 +15,16 @@
 #include "app/doctor/render.hpp"
 #include "app/options.hpp"
 #include "app/pipeline.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/error.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
+#include "host/netns.hpp"
+#include "host/privileges.hpp"
 #include "record/recording_set.hpp"
 #include "render/output.hpp"
 
 namespace tcplinger {
-
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 namespace {
 using namespace doctor;

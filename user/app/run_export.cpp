@@ -3,7 +3,7 @@
 #include "app/options.hpp"
 #include "app/pipeline.hpp"
 #include "capture/live.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "render/output.hpp"
 
 namespace tcplinger {

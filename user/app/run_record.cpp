@@ -2,14 +2,14 @@
 #include <filesystem>
 
 #include "app/options.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/error.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
+#include "host/privileges.hpp"
 #include "record/writer.hpp"
 
 namespace tcplinger {
-
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 namespace {
 rec::RecorderOptions recorder_options(const RecordOptions& o, const Filter& filter) {

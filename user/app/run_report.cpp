@@ -5,7 +5,7 @@
 #include "app/options.hpp"
 #include "app/pipeline.hpp"
 #include "capture/live.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "record/recording_set.hpp"
 #include "render/escape.hpp"
 #include "render/output.hpp"

@@ -2,15 +2,15 @@
 
 #include "app/options.hpp"
 #include "app/pipeline.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/abi_check.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
+#include "host/clock.hpp"
 #include "record/host_facts.hpp"
 #include "render/output.hpp"
 
 namespace tcplinger {
-
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 int run_stats(const StatsOptions& o) {
     Filter filter(o.common.filter);

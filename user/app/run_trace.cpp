@@ -3,20 +3,13 @@
 
 #include "app/options.hpp"
 #include "app/pipeline.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/abi_check.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "render/output.hpp"
 
 namespace tcplinger {
-
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter) {
-    TracerOptions t;
-    t.filter = filter.kernel();
-    t.verbose = c.verbose;
-    t.ringbuf_mb = c.ringbuf_mb;
-    return t;
-}
 
 namespace {
 // trace -i: the recorded stream through the same pipeline.

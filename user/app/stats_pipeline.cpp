@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "app/pipeline.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
 
 namespace tcplinger {
 

@@ -15,7 +15,9 @@
 
 #include "core/abi_check.hpp"
 #include "core/error.hpp"
-#include "host/system.hpp"
+#include "host/netns.hpp"
+#include "host/privileges.hpp"
+#include "host/proc.hpp"
 #include "tcplinger.skel.h"
 
 namespace tcplinger {

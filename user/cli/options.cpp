@@ -10,7 +10,7 @@
 #include "core/time_window.hpp"
 #include "core/error.hpp"
 #include "core/time_window.hpp"
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "record/writer.hpp"
 #include "stats/aggregator.hpp"
 

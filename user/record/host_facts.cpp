@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <fstream>
 
-#include "host/system.hpp"
+#include "host/clock.hpp"
+#include "host/netns.hpp"
 
 namespace tcplinger::rec {
 

@@ -13,7 +13,7 @@
 
 #include "core/abi_check.hpp"
 #include "core/error.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
 #include "record/format.hpp"
 
 namespace fs = std::filesystem;

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "host/system.hpp"
+#include "host/clock.hpp"
 #include "render/append.hpp"
 #include "render/fields.hpp"
 

@@ -5,7 +5,8 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
+#include "host/netns.hpp"
 
 namespace tcplinger {
 

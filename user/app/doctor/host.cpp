@@ -10,7 +10,8 @@
 
 #include "app/doctor/knobs.hpp"
 #include "core/error.hpp"
-#include "host/system.hpp"
+#include "host/netns.hpp"
+#include "host/proc.hpp"
 
 namespace tcplinger::doctor {
 

@@ -26,7 +26,8 @@
 #include "lifecycle/engine.hpp"
 #include "record/host_facts.hpp"
 #include "stats/aggregator.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
+#include "host/clock.hpp"
 
 namespace tcplinger {
 

@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 #include "app/doctor/host.hpp"
-#include "host/system.hpp"
+#include "host/netns.hpp"
 
 namespace tcplinger::top {
 

@@ -17,7 +17,8 @@
 #include "capture/live.hpp"
 #include "app/pipeline.hpp"
 #include "render/output.hpp"
-#include "host/system.hpp"
+#include "host/cgroup.hpp"
+#include "host/clock.hpp"
 
 namespace tcplinger {
 
