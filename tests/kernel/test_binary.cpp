@@ -132,10 +132,12 @@ TEST(Binary, TraceJsonPrintsOneValidLinePerTransitionForBothFamilies) {
         ASSERT_TRUE(v) << "not JSON: " << line;
         for (const char* k : keys) ASSERT_TRUE(v->contains(k)) << k << " missing in " << line;
         EXPECT_EQ((*v).at("netns").get<double>(), ns.inode());
-        EXPECT_EQ((*v).at("ts").get<std::string>().size(), 27u) << (*v).at("ts").get<std::string>();  // 2026-11-22T09:44:53.123456Z
+        EXPECT_EQ((*v).at("ts").get<std::string>().size(), 27u)
+            << (*v).at("ts").get<std::string>();  // 2026-11-22T09:44:53.123456Z
         int fam = static_cast<int>((*v).at("family").get<double>());
         EXPECT_TRUE(fam == 4 || fam == 6);
-        if ((*v).at("rport").get<double>() == port) client_seq[fam].push_back((*v).at("old").get<std::string>() + ">" + (*v).at("new").get<std::string>());
+        if ((*v).at("rport").get<double>() == port)
+            client_seq[fam].push_back((*v).at("old").get<std::string>() + ">" + (*v).at("new").get<std::string>());
         if ((*v).at("old").get<std::string>() == "CLOSE") {
             EXPECT_TRUE((*v).at("prev_ms").is_null());
         }
@@ -510,10 +512,12 @@ std::map<uint16_t, Move> moves_of(const std::string& jsonl, uint16_t server_port
         uint64_t ts = (*v).at("ts_ns").get<uint64_t>();
         EXPECT_LE(last, ts) << "trace -j in time order: " << line;
         last = std::max(last, ts);
-        if ((*v).at("old").get<std::string>() != "FIN-WAIT-2" || (*v).at("new").get<std::string>() != "TIME-WAIT") continue;
+        if ((*v).at("old").get<std::string>() != "FIN-WAIT-2" || (*v).at("new").get<std::string>() != "TIME-WAIT")
+            continue;
         if (static_cast<uint16_t>((*v).at("rport").get<double>()) != server_port) continue;
         EXPECT_TRUE((*v).at("prev_ms_err").is_number()) << line;
-        out[static_cast<uint16_t>((*v).at("lport").get<double>())] = Move{ts, (*v).at("prev_ms").get<double>(), (*v).at("prev_ms_err").get<double>()};
+        out[static_cast<uint16_t>((*v).at("lport").get<double>())] =
+            Move{ts, (*v).at("prev_ms").get<double>(), (*v).at("prev_ms_err").get<double>()};
     }
     return out;
 }

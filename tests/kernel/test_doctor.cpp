@@ -163,9 +163,11 @@ TEST(Doctor, RealTimeWaitOverflow) {
     auto doc = parse(r);
     auto f = one(doc, "tw_overflow");
     EXPECT_EQ(f.at("severity").get<std::string>(), "problem");
-    EXPECT_EQ(f.at("summary").get<std::string>().rfind("TCPTimeWaitOverflow rose by 6 in ", 0), 0u) << f.at("summary").get<std::string>();
-    EXPECT_NE(f.at("summary").get<std::string>().find(": tcp_max_tw_buckets=4 is lower than the TIME-WAIT this host makes"),
-              std::string::npos);
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind("TCPTimeWaitOverflow rose by 6 in ", 0), 0u)
+        << f.at("summary").get<std::string>();
+    EXPECT_NE(
+        f.at("summary").get<std::string>().find(": tcp_max_tw_buckets=4 is lower than the TIME-WAIT this host makes"),
+        std::string::npos);
     EXPECT_EQ(evidence(f, "TCPTimeWaitOverflow_in_window"), "6");
     EXPECT_EQ(evidence(f, "sockstat_tw"), "4");
     // The engine saw the closes that got no TIME-WAIT.
@@ -285,7 +287,8 @@ TEST(Doctor, ObserveRatesProcessesAndCloseWait) {
     f = one(doc, "close_wait");
     EXPECT_EQ(f.at("severity").get<std::string>(), "warn");
     EXPECT_EQ(evidence(f, "sockets"), "1");
-    EXPECT_EQ(f.at("summary").get<std::string>().rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u) << f.at("summary").get<std::string>();
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u)
+        << f.at("summary").get<std::string>();
 
     f = one(doc, "tw_overflow");
     EXPECT_EQ(f.at("severity").get<std::string>(), "ok");
@@ -323,7 +326,8 @@ TEST(Doctor, ReviewsARecording) {
     EXPECT_EQ(f.at("severity").get<std::string>(), "info");
     // Knobs outside net.ipv4.tcp_* are not in the header (record/host_facts.cpp).
     f = one(doc, "settings");
-    EXPECT_EQ(f.at("summary").get<std::string>().rfind("not stored in the recording: ", 0), 0u) << f.at("summary").get<std::string>();
+    EXPECT_EQ(f.at("summary").get<std::string>().rfind("not stored in the recording: ", 0), 0u)
+        << f.at("summary").get<std::string>();
     // The recorded events.
     auto dests = findings(doc, "destination");
     ASSERT_FALSE(dests.empty()) << r.out;
@@ -382,7 +386,7 @@ TEST(Doctor, RecordingChargesTimeWaitAsReportDoes) {
     // report: TIME-WAIT entered per process.
     std::map<std::string, double> by_report;
     auto rep = parse(report);
-    for (const auto& g : rep["groups"])  {
+    for (const auto& g : rep["groups"]) {
         double n = g["states"]["TIME-WAIT"]["entered"].get<double>();
         if (n > 0) by_report[g["comm"].get<std::string>() + " " + std::to_string(g["pid"].get<long>())] = n;
     }

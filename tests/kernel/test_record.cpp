@@ -101,7 +101,8 @@ TEST(RecordKernel, ReportEqualsLiveStatsOverTheSameRun) {
     auto doc = parse_json(report.out);
     ASSERT_TRUE(doc);
     const auto& tw = (*doc).at("states").at("TIME-WAIT");
-    EXPECT_GE(tw.at("entered").get<double>() + tw.at("present_at_start").get<double>(), static_cast<double>(connections) * 0.95)
+    EXPECT_GE(tw.at("entered").get<double>() + tw.at("present_at_start").get<double>(),
+              static_cast<double>(connections) * 0.95)
         << "nearly every connection left a TIME-WAIT";
     EXPECT_EQ(report.err.find("warning"), std::string::npos) << report.err;
 
@@ -278,7 +279,9 @@ TEST(RecordKernel, BinariesRecordRotateAndReportLikeStats) {
     ASSERT_TRUE(a && b);
     for (const char* state : {"TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK"})
         for (const char* field : {"entered", "completed", "current"})
-            EXPECT_EQ((*a).at("states").at(state).at(field).get<double>(), (*b).at("states").at(state).at(field).get<double>()) << state << " " << field;
+            EXPECT_EQ((*a).at("states").at(state).at(field).get<double>(),
+                      (*b).at("states").at(state).at(field).get<double>())
+                << state << " " << field;
     struct stat st {};
     ASSERT_EQ(stat(one.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);

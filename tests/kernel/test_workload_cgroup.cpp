@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "host/workload.hpp"
 #include "host/cgroup.hpp"
+#include "host/workload.hpp"
 
 namespace fs = std::filesystem;
 

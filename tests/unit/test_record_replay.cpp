@@ -368,7 +368,8 @@ TEST(RecordReplay, AdjacentWindowsAddUpRowForRowWithRecoveredMoves) {
             auto left = figures(a, b), right = figures(b, c), whole = figures(a, c);
             SCOPED_TRACE("report b=" + b);
             for (const char* state : {"TIME-WAIT", "FIN-WAIT-2"})
-                EXPECT_EQ(left.at("states").at(state).at("entered").get<double>() + right.at("states").at(state).at("entered").get<double>(),
+                EXPECT_EQ(left.at("states").at(state).at("entered").get<double>() +
+                              right.at("states").at(state).at("entered").get<double>(),
                           whole.at("states").at(state).at("entered").get<double>())
                     << state;
             size_t moved = 0;

@@ -97,12 +97,12 @@ TEST(Csv, RowsFromTraceFields) {
     }
     std::string header;
     for (const auto& f : trace_fields()) header += (header.empty() ? "" : ",") + std::string(f.name);
-    EXPECT_EQ(out.str(),
-              header + "\n"
-                       "2026-11-18T11:06:40.000001Z,1000,12,,\"a,b\",12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
-                       "127.0.0.1,80,0.0.0.0,0,FIN-WAIT-2,TIME-WAIT,1.500,false,0.000,false,\n"
-                       "2026-11-18T11:06:40.000001Z,1000,,13,,12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
-                       "127.0.0.1,80,0.0.0.0,0,FIN-WAIT-2,TIME-WAIT,,false,,false,expired\n");
+    EXPECT_EQ(out.str(), header +
+                             "\n"
+                             "2026-11-18T11:06:40.000001Z,1000,12,,\"a,b\",12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
+                             "127.0.0.1,80,0.0.0.0,0,FIN-WAIT-2,TIME-WAIT,1.500,false,0.000,false,\n"
+                             "2026-11-18T11:06:40.000001Z,1000,,13,,12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
+                             "127.0.0.1,80,0.0.0.0,0,FIN-WAIT-2,TIME-WAIT,,false,,false,expired\n");
 }
 
 // The field list is the README's "JSON output" table, in trace -j's order.

@@ -24,9 +24,8 @@ const std::string kUidEscaped = "5f1e6a2c_9b7d_4c3e_8a1f_2d4b6c8e0a13";
 class LogTree : public ::testing::Test {
 protected:
     void SetUp() override {
-        root_ = fs::temp_directory_path() /
-                ("tl_workload_" + std::to_string(getpid()) + "_" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        root_ = fs::temp_directory_path() / ("tl_workload_" + std::to_string(getpid()) + "_" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(root_);
         fs::create_directories(pods());
     }
@@ -43,7 +42,8 @@ protected:
                         const std::string& container, const std::string& id) {
         fs::path dir = container_dir(ns, pod, uid, container);
         fs::create_directories(root_ / "containers");
-        fs::create_symlink(dir / "0.log", root_ / "containers" / (pod + "_" + ns + "_" + container + "-" + id + ".log"));
+        fs::create_symlink(dir / "0.log",
+                           root_ / "containers" / (pod + "_" + ns + "_" + container + "-" + id + ".log"));
     }
     fs::path root_;
 };
@@ -128,8 +128,8 @@ TEST(CgroupPath, KubepodsCgroupfs) {
 
 TEST(CgroupPath, CgroupNamespaceRelativePath) {
     // Seen from inside a cgroup namespace, /proc/<pid>/cgroup starts with "/..".
-    auto p = parse_cgroup_path("/../../kubepods-besteffort-pod" + kUidEscaped + ".slice/cri-containerd-" + kId +
-                               ".scope");
+    auto p =
+        parse_cgroup_path("/../../kubepods-besteffort-pod" + kUidEscaped + ".slice/cri-containerd-" + kId + ".scope");
     EXPECT_EQ(p.pod_uid, kUid);
     EXPECT_EQ(p.container_id, kId);
 }
@@ -196,7 +196,8 @@ TEST_F(LogTree, StaticPodHashUid) {
 
 TEST_F(LogTree, SystemdUnitHasNoKubernetesNames) {
     container_dir("default", "x", kUid, "c");
-    EXPECT_EQ(workload_labels("/system.slice/nginx.service", pods()), (WorkloadLabels{"nginx.service", "", "", "", ""}));
+    EXPECT_EQ(workload_labels("/system.slice/nginx.service", pods()),
+              (WorkloadLabels{"nginx.service", "", "", "", ""}));
 }
 
 TEST_F(LogTree, CachedAnswerIsServedAfterTheTreeIsGone) {

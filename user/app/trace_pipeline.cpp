@@ -36,8 +36,8 @@ void TracePipeline::use_clock(int64_t clock_offset_ns) {
         renderer_->set_clock(WallClock{renderer_offset_});
         return;
     }
-    renderer_ = std::make_unique<TraceRenderer>(
-        out_, TraceStyle{format_ == Format::Json, hms_, format_ == Format::Csv}, WallClock{renderer_offset_});
+    renderer_ = std::make_unique<TraceRenderer>(out_, TraceStyle{format_ == Format::Json, hms_, format_ == Format::Csv},
+                                                WallClock{renderer_offset_});
 }
 
 void TracePipeline::event(const Event& ev) {

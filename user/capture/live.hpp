@@ -5,9 +5,9 @@
 #pragma once
 #include <string>
 
+#include "capture/live_session.hpp"
 #include "capture/tracer.hpp"
 #include "lifecycle/engine.hpp"
-#include "capture/live_session.hpp"
 
 namespace tcplinger {
 

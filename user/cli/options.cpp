@@ -7,7 +7,6 @@
 
 #include "app/exporter/exporter_options.hpp"
 #include "app/top/top_options.hpp"
-#include "core/time_window.hpp"
 #include "core/error.hpp"
 #include "core/time_window.hpp"
 #include "host/clock.hpp"

@@ -16,9 +16,8 @@ namespace tcplinger {
 namespace {
 
 bool is_hex(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {

@@ -41,9 +41,9 @@ private:
 
 // strftime of wall_ns's second, in UTC or local time.
 void append_strftime(std::string& out, uint64_t wall_ns, const char* fmt, bool utc);
-inline constexpr const char* kIsoSecondFormat = "%Y-%m-%dT%H:%M:%S";         // trace -j, UTC
-inline constexpr const char* kDatetimeSecondFormat = "%Y-%m-%d %H:%M:%S";    // trace, local time
-inline constexpr const char* kTimeOfDaySecondFormat = "%H:%M:%S";            // trace -T, local time
+inline constexpr const char* kIsoSecondFormat = "%Y-%m-%dT%H:%M:%S";       // trace -j, UTC
+inline constexpr const char* kDatetimeSecondFormat = "%Y-%m-%d %H:%M:%S";  // trace, local time
+inline constexpr const char* kTimeOfDaySecondFormat = "%H:%M:%S";          // trace -T, local time
 
 // How a field's value is written. JSON type first, then CSV, then text.
 enum class FieldType : uint8_t {
@@ -212,9 +212,8 @@ template <const auto& kFields, size_t I, class Row>
 // constexpr std::array<Field<Row>, N>.
 template <const auto& kFields, class Row>
 void append_json_line(std::string& out, const Row& row, SecondStamp& iso) {
-    [&]<size_t... I>(std::index_sequence<I...>) {
-        (fields_detail::append_json_field<kFields, I>(out, row, iso), ...);
-    }(std::make_index_sequence<kFields.size()>{});
+    [&]<size_t... I>(std::index_sequence<I...>) { (fields_detail::append_json_field<kFields, I>(out, row, iso), ...); }
+    (std::make_index_sequence<kFields.size()>{});
     out.append(fields_detail::json_end<kFields>());
 }
 
@@ -231,9 +230,8 @@ void append_csv_header(std::string& out) {
 
 template <const auto& kFields, class Row>
 void append_csv_row(std::string& out, const Row& row, SecondStamp& iso) {
-    [&]<size_t... I>(std::index_sequence<I...>) {
-        (fields_detail::append_csv_cell<kFields, I>(out, row, iso), ...);
-    }(std::make_index_sequence<kFields.size()>{});
+    [&]<size_t... I>(std::index_sequence<I...>) { (fields_detail::append_csv_cell<kFields, I>(out, row, iso), ...); }
+    (std::make_index_sequence<kFields.size()>{});
     out.push_back('\n');
 }
 

@@ -105,9 +105,7 @@ void comm_column(std::string& out, const TraceRow& r, TraceTextStyle&) {
 }
 
 void local_column(std::string& out, const TraceRow& r, TraceTextStyle&) { append_endpoint(out, *laddr(r).endpoint); }
-void remote_column(std::string& out, const TraceRow& r, TraceTextStyle&) {
-    append_endpoint(out, *raddr(r).endpoint);
-}
+void remote_column(std::string& out, const TraceRow& r, TraceTextStyle&) { append_endpoint(out, *raddr(r).endpoint); }
 
 void transition_column(std::string& out, const TraceRow& r, TraceTextStyle&) {
     out.append(old_state(r).str);
@@ -175,13 +173,15 @@ void append_trace_text_header(std::string& out, bool hms) {
 // Unrolled over the columns and flattened, as append_trace_json.
 [[gnu::flatten]] void append_trace_text_line(std::string& out, const TraceRow& row, TraceTextStyle& style) {
     [&]<size_t... I>(std::index_sequence<I...>) {
-        ((void)[&] {
-            size_t start = out.size();
-            kTraceColumns[I].append(out, row, style);
-            end_column(out, start, kTraceColumns[I], style.hms);
-        }(),
-         ...);
-    }(std::make_index_sequence<kTraceColumns.size()>{});
+        (
+            (void)[&] {
+                size_t start = out.size();
+                kTraceColumns[I].append(out, row, style);
+                end_column(out, start, kTraceColumns[I], style.hms);
+            }(),
+            ...);
+    }
+    (std::make_index_sequence<kTraceColumns.size()>{});
     out.push_back('\n');
 }
 

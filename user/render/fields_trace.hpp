@@ -32,7 +32,8 @@ void append_trace_csv_row(std::string& out, const TraceRow& row, SecondStamp& is
 struct TraceTextStyle {
     bool hms;           // -T: local time of day, milliseconds
     SecondStamp stamp;  // local date and time (or time of day) per second
-    explicit TraceTextStyle(bool hms_) : hms(hms_), stamp(hms_ ? kTimeOfDaySecondFormat : kDatetimeSecondFormat, false) {}
+    explicit TraceTextStyle(bool hms_)
+        : hms(hms_), stamp(hms_ ? kTimeOfDaySecondFormat : kDatetimeSecondFormat, false) {}
 };
 struct TraceColumn {
     std::string_view header;

@@ -44,7 +44,7 @@ private:
     std::ostream& out_;
     TraceStyle style_;
     WallClock clock_;
-    std::string line_;  // every line is built here, then written at once
+    std::string line_;                         // every line is built here, then written at once
     SecondStamp iso_{kIsoSecondFormat, true};  // JSON and CSV
     bool csv_header_done_ = false;
     TraceTextStyle text_;

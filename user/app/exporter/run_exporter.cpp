@@ -11,27 +11,26 @@
 #include <thread>
 #include <unordered_map>
 
+#include "app/doctor/host.hpp"
+#include "app/doctor/observe.hpp"
 #include "app/exporter/exporter_options.hpp"
 #include "app/exporter/series.hpp"
 #include "app/exporter/server.hpp"
 #include "app/exporter/web_config.hpp"
-#include "stats/filter.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/error.hpp"
-#include "app/doctor/host.hpp"
-#include "app/doctor/observe.hpp"
-#include "stats/headroom.hpp"
-#include "stats/socket_table.hpp"
+#include "host/cgroup.hpp"
+#include "host/clock.hpp"
 #include "host/workload.hpp"
 #include "lifecycle/engine.hpp"
 #include "record/host_facts.hpp"
 #include "stats/aggregator.hpp"
-#include "host/cgroup.hpp"
-#include "host/clock.hpp"
+#include "stats/filter.hpp"
+#include "stats/headroom.hpp"
+#include "stats/socket_table.hpp"
 
 namespace tcplinger {
-
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 namespace {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "core/error.hpp"
 #include "app/doctor/host.hpp"
+#include "core/error.hpp"
 #include "host/netns.hpp"
 
 namespace tcplinger::top {

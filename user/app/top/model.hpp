@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle/engine.hpp"
 #include "stats/filter.hpp"
 #include "stats/headroom.hpp"
-#include "lifecycle/engine.hpp"
 
 namespace tcplinger::top {
 

@@ -10,19 +10,18 @@
 #include <map>
 #include <memory>
 
+#include "app/pipeline.hpp"
 #include "app/top/host.hpp"
 #include "app/top/render.hpp"
 #include "app/top/screen.hpp"
 #include "app/top/top_options.hpp"
+#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
-#include "app/pipeline.hpp"
-#include "render/output.hpp"
 #include "host/cgroup.hpp"
 #include "host/clock.hpp"
+#include "render/output.hpp"
 
 namespace tcplinger {
-
-TracerOptions tracer_options(const CommonOptions& c, const Filter& filter);
 
 namespace {
 std::string netns_selector(const FilterOptions& f) {
