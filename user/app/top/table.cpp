@@ -81,12 +81,14 @@ Table processes(const Frame& f, const CgroupNamer& cgroup_name) {
         // Idle (only past figures): left to -j, which lists every row.
         if (!r.tw_now && !r.cw_now && !r.fw2_now && r.tw_per_s == 0 && r.aborts_per_s == 0) continue;
         std::string cg = r.cgroup && cgroup_name ? cgroup_name(r.cgroup) : "";
+        // Appended, not `">" + age_text(...)`: GCC 12's -Wrestrict misfires
+        // on operator+(const char*, string&&) in Release builds.
+        std::string cw_age = r.cw_oldest_at_least ? ">" : "";
+        cw_age += age_text(r.cw_oldest_ns);
         t.rows.push_back({str(r.comm.empty() ? "-" : r.comm),
                           f.by_comm ? num(r.workers) : (r.pid ? num(r.pid) : Cell{"-", 0.0}), num(r.tw_now),
                           rate(r.tw_per_s), num(r.cw_now),
-                          r.cw_now ? Cell{(r.cw_oldest_at_least ? ">" : "") + age_text(r.cw_oldest_ns),
-                                          static_cast<double>(r.cw_oldest_ns)}
-                                   : Cell{"-", -1.0},
+                          r.cw_now ? Cell{cw_age, static_cast<double>(r.cw_oldest_ns)} : Cell{"-", -1.0},
                           num(r.fw2_now), rate(r.aborts_per_s), str(cg.empty() ? "-" : cg)});
     }
     return t;
