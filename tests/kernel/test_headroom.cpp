@@ -38,7 +38,8 @@ struct Lab {
     SocketTable table;
 
     explicit Lab(int tw_reuse) {
-        ns.sysctl("net.ipv4.ip_local_port_range", "'" + std::to_string(kLow) + " " + std::to_string(kHigh) + "'");
+        ns.sysctl("net.ipv4.ip_local_port_range",
+                  std::string("'").append(std::to_string(kLow)).append(" ").append(std::to_string(kHigh)).append("'"));
         ns.sysctl("net.ipv4.tcp_tw_reuse", std::to_string(tw_reuse));
         ns.sysctl("net.ipv4.tcp_timestamps", "1");
         TracerOptions o;

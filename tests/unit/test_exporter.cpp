@@ -166,7 +166,8 @@ TEST(SeriesModel, BoundedUnderChurn) {
     size_t most = 0;
     for (uint64_t sec = 0; sec < 100; ++sec) {
         uint64_t now = sec * 1'000'000'000;
-        for (int i = 0; i < 1000; ++i) m.stay(labels("c" + std::to_string(sec * 1000 + i)), 0, 60, true, 0, now);
+        for (int i = 0; i < 1000; ++i)
+            m.stay(labels(std::string("c").append(std::to_string(sec * 1000 + i))), 0, 60, true, 0, now);
         auto gs = m.build({}, now);
         EXPECT_LE(gs.size(), 50u);
         most = std::max(most, m.entries());

@@ -96,7 +96,7 @@ TEST(Csv, RowsFromTraceFields) {
         csv.line(t);
     }
     std::string header;
-    for (const auto& f : trace_fields()) header += (header.empty() ? "" : ",") + std::string(f.name);
+    for (const auto& f : trace_fields()) header.append(header.empty() ? "" : ",").append(f.name);
     EXPECT_EQ(out.str(), header +
                              "\n"
                              "2026-11-18T11:06:40.000001Z,1000,12,,\"a,b\",12,\"say \"\"hi\"\"\n\xc3\xa9\",false,9,0,4,"
