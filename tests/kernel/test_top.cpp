@@ -337,9 +337,13 @@ TEST(StatsGroupBy, CommSumsPreforkedWorkersAndRaddrFoldsPorts) {
     for (const Proc* p : {&comm, &raddr, &text}) ASSERT_TRUE(wait_for_tracing_file(p->err, 30)) << slurp_file(p->err);
 
     constexpr int kWorkers = 3, kEach = 4;
-    pid_t server = spawn_in(ns, [] {
+    // The client starts once the server listens: a connect() before that is
+    // refused, and the workers would wait in accept() for ever.
+    Gate listening;
+    pid_t server = spawn_in(ns, [&] {
         set_comm("tlprefork");
         int l = tcp_listen(AF_INET, 7601);
+        listening.open();
         std::vector<pid_t> kids;
         for (int w = 0; w < kWorkers; ++w) {
             pid_t k = fork();
@@ -357,8 +361,9 @@ TEST(StatsGroupBy, CommSumsPreforkedWorkersAndRaddrFoldsPorts) {
         for (pid_t k : kids) bad += reap(k) != 0;
         return bad;
     });
-    pid_t client = spawn_in(ns, [] {
+    pid_t client = spawn_in(ns, [&] {
         set_comm("tlpeer");
+        listening.wait();
         for (int i = 0; i < kWorkers * kEach; ++i) {
             int c = tcp_connect(AF_INET, 7601);
             read_until_eof(c);
