@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #include "core/abi_check.hpp"
 #include "host/clock.hpp"
 #include "host/netns.hpp"
+#include "lifecycle_util.hpp"
 
 namespace tltest {
 
@@ -178,6 +180,15 @@ void connect_close_client_first(int listener, int family, uint16_t port, int n) 
     }
 }
 
+pid_t spawn_client_first_closes(const Netns& ns, uint16_t port, int n) {
+    return spawn_in(ns, [=] {
+        int l = tcp_listen(AF_INET, port);
+        connect_close_client_first(l, AF_INET, port, n);
+        close(l);
+        return 0;
+    });
+}
+
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 int attached_programs_in(const std::string& text) {
@@ -218,6 +229,13 @@ bool wait_for_tracing_file(const std::string& path, double timeout_s) {
 
 uint64_t now_ns() { return sys::monotonic_ns(); }
 
+int64_t realtime_minus_monotonic_ns() {
+    timespec rt{}, mono{};
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    return (static_cast<int64_t>(rt.tv_sec) - mono.tv_sec) * 1'000'000'000 + (rt.tv_nsec - mono.tv_nsec);
+}
+
 void sleep_until_ns(uint64_t t) {
     timespec ts{static_cast<time_t>(t / 1'000'000'000ULL), static_cast<long>(t % 1'000'000'000ULL)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
@@ -238,6 +256,49 @@ void Gate::open() {
 void Gate::wait() {
     char c = 0;
     must(read(fds[0], &c, 1) == 1, "gate read");
+}
+
+Leftovers::~Leftovers() {
+    std::vector<pid_t> alive;
+    for (pid_t p : children)
+        if (p > 0 && waitpid(p, nullptr, WNOHANG) == 0) alive.push_back(p);
+    if (alive.empty()) return;  // grandchildren were reaped by their parents
+    for (pid_t p : grandchildren)
+        if (p > 0) kill(p, SIGKILL);
+    for (pid_t p : alive) {
+        kill(p, SIGKILL);
+        waitpid(p, nullptr, 0);
+    }
+}
+
+void start_forked_server(const Netns& ns, ForkedServer& srv, uint16_t port) {
+    Pipe ready, child_pid, held, cport;
+    srv.parent = spawn_in(ns, [&] {
+        int l = tcp_listen(AF_INET, port);
+        ready.send<char>(1);
+        int a = tcp_accept(l);
+        pid_t c = fork();
+        if (c == 0) {
+            close(l);
+            read_until_eof(a);  // the client's FIN: CLOSE-WAIT
+            held.send<int>(a);
+            srv.release.wait();
+            close(a);  // CLOSE-WAIT -> LAST-ACK, in this process
+            _exit(0);
+        }
+        close(a);  // the parent's copy: no transition, the child still holds it
+        child_pid.send<pid_t>(c);
+        srv.exit.wait();
+        return reap(c);
+    });
+    ready.receive<char>();
+    pid_t client = spawn_client_closing_at_once(ns, port, cport);
+    srv.cport = cport.receive<uint16_t>();
+    srv.child = child_pid.receive<pid_t>();
+    srv.leftovers.children = {srv.parent};
+    srv.leftovers.grandchildren = {srv.child};
+    srv.child_fd = held.receive<int>();
+    EXPECT_EQ(reap(client), 0);
 }
 
 bool lean_session() {

@@ -52,8 +52,14 @@ void read_until_eof(int fd);
 // n connections to `listener` (on port), the client closing first and the
 // server right after EOF: each leaves one client-side TIME-WAIT.
 void connect_close_client_first(int listener, int family, uint16_t port, int n);
+// Forks a child into ns that listens on IPv4 `port` and makes n such
+// connections to itself (exit status 0): n client-side TIME-WAITs.
+pid_t spawn_client_first_closes(const Netns& ns, uint16_t port, int n);
 void sleep_ms(int ms);
 uint64_t now_ns();                // CLOCK_MONOTONIC
+// CLOCK_REALTIME - CLOCK_MONOTONIC now: turns a monotonic ts_ns into the
+// wall clock, as the tool's timestamps and tcpdump's are.
+int64_t realtime_minus_monotonic_ns();
 void sleep_until_ns(uint64_t t);  // absolute CLOCK_MONOTONIC deadline
 // Real-time priority for a workload whose timing a test asserts: wake-ups
 // then do not wait for the other tests sharing the CPUs.
@@ -76,6 +82,33 @@ struct Gate {
     void open();  // let the waiter pass
     void wait();  // block until open() was called
 };
+
+// Workload processes still blocked when a test ends early (a failed
+// ASSERT leaves their gates shut): killed, so nothing outlives the test.
+// Grandchildren first; a direct child only while waitpid says it is ours.
+struct Leftovers {
+    std::vector<pid_t> children, grandchildren;
+    Leftovers() = default;
+    Leftovers(const Leftovers&) = delete;
+    Leftovers& operator=(const Leftovers&) = delete;
+    ~Leftovers();
+};
+
+// An accept-then-fork server (postgres, sshd, inetd): the parent accepts,
+// forks, closes its copy; the child leaks the CLOSE-WAIT, then closes.
+struct ForkedServer {
+    pid_t parent = 0, child = 0;
+    int child_fd = -1;
+    uint16_t cport = 0;
+    Gate release;  // the child closes its socket
+    Gate exit;     // the parent exits (it stays alive meanwhile)
+    Leftovers leftovers;
+};
+
+// Forks the server into ns listening on port, and a client that connects and
+// closes at once; returns once the child holds the CLOSE-WAIT (its fd in
+// child_fd) and the client has exited (checked with EXPECT).
+void start_forked_server(const Netns& ns, ForkedServer& srv, uint16_t port);
 
 struct Captured {
     std::vector<Transition> transitions;

@@ -488,13 +488,6 @@ bool wait_for_line(int fd, const std::string& what, std::string& seen, int timeo
     return true;
 }
 
-int64_t realtime_minus_monotonic() {
-    timespec r{}, m{};
-    clock_gettime(CLOCK_REALTIME, &r);
-    clock_gettime(CLOCK_MONOTONIC, &m);
-    return (static_cast<int64_t>(r.tv_sec) - m.tv_sec) * 1'000'000'000 + (r.tv_nsec - m.tv_nsec);
-}
-
 struct Move {
     uint64_t ts_ns = 0;  // monotonic
     double prev_ms = 0, err_ms = 0;
@@ -570,7 +563,7 @@ TEST(Binary, RecoveredMoveIsTheSameInEveryModeAndWithinItsBoundOfTcpdump) {
     ASSERT_EQ(tr.code, 0) << tr.err;
     ASSERT_EQ(st.code, 0) << st.err;
     ASSERT_EQ(rr.code, 0) << rr.err;
-    const int64_t offset = realtime_minus_monotonic();
+    const int64_t offset = realtime_minus_monotonic_ns();
 
     Proc ti = launch({TL_BINARY, "trace", "-i", rec, "-j"});
     Result replay = finish(ti);

@@ -264,13 +264,6 @@ int connect_small_rcvbuf(uint16_t port) {
     return fd;
 }
 
-int64_t realtime_minus_monotonic_ns() {
-    timespec rt{}, mono{};
-    clock_gettime(CLOCK_REALTIME, &rt);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    return (static_cast<int64_t>(rt.tv_sec) - mono.tv_sec) * 1'000'000'000 + (rt.tv_nsec - mono.tv_nsec);
-}
-
 // close() after shutdown() in FIN-WAIT-1 and in LAST-ACK: FIN-WAIT-1 ->
 // FIN-WAIT-1 and LAST-ACK -> LAST-ACK. Each stay runs from the shutdown()
 // (the workload's CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) to the

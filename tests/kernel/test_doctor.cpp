@@ -620,45 +620,19 @@ namespace {
 TEST(Doctor, CloseWaitLeakIsChargedToTheHolder) {
     Netns ns;
     const uint16_t port = 7211;
-    Pipe ready, child_pid, held, cport;
-    Gate release, done;
-    pid_t parent = 0, child = 0;
-    ToolRun r = tcplinger("doctor -j --observe 3 --netns " + ns.name(), "tcplinger: tracing (attached ", [&] {
-        parent = spawn_in(ns, [&] {
-            int l = tcp_listen(AF_INET, port);
-            ready.send<char>(1);
-            int a = tcp_accept(l);
-            pid_t c = fork();
-            if (c == 0) {
-                close(l);
-                read_until_eof(a);  // the client's FIN: CLOSE-WAIT, in the child
-                held.send<int>(a);
-                release.wait();
-                close(a);
-                _exit(0);
-            }
-            close(a);  // the parent's copy: it holds nothing now
-            child_pid.send<pid_t>(c);
-            done.wait();
-            return reap(c);
-        });
-        ready.receive<char>();
-        pid_t client = spawn_client_closing_at_once(ns, port, cport);
-        cport.receive<uint16_t>();
-        child = child_pid.receive<pid_t>();
-        held.receive<int>();
-        EXPECT_EQ(reap(client), 0);
-    });
-    release.open();
-    done.open();
-    ASSERT_EQ(reap(parent), 0);
+    ForkedServer srv;  // the harness's, as test_holder.cpp's stats side uses it
+    ToolRun r = tcplinger("doctor -j --observe 3 --netns " + ns.name(), "tcplinger: tracing (attached ",
+                          [&] { start_forked_server(ns, srv, port); });
+    srv.release.open();
+    srv.exit.open();
+    ASSERT_EQ(reap(srv.parent), 0);
     ASSERT_EQ(r.code, 0) << r.err;
     auto doc = parse(r);
     auto f = one(doc, "close_wait");
     EXPECT_EQ(evidence(f, "sockets"), "1");
-    std::string who = own_comm() + " (pid " + std::to_string(child) + ")";
+    std::string who = own_comm() + " (pid " + std::to_string(srv.child) + ")";
     EXPECT_EQ(f.at("summary").get<std::string>().rfind(who + " holds 1 CLOSE-WAIT socket(s)", 0), 0u)
-        << "parent " << parent << ": " << f.at("summary").get<std::string>();
+        << "parent " << srv.parent << ": " << f.at("summary").get<std::string>();
 }
 
 }  // namespace

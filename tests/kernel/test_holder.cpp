@@ -29,25 +29,6 @@ namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 
-// Workload processes still blocked when a test ends early (a failed
-// ASSERT leaves their gates shut): killed, so nothing outlives the test.
-// Grandchildren first; a direct child only while waitpid says it is ours.
-struct Leftovers {
-    std::vector<pid_t> children, grandchildren;
-    ~Leftovers() {
-        std::vector<pid_t> alive;
-        for (pid_t p : children)
-            if (p > 0 && waitpid(p, nullptr, WNOHANG) == 0) alive.push_back(p);
-        if (alive.empty()) return;  // grandchildren were reaped by their parents
-        for (pid_t p : grandchildren)
-            if (p > 0) kill(p, SIGKILL);
-        for (pid_t p : alive) {
-            kill(p, SIGKILL);
-            waitpid(p, nullptr, 0);
-        }
-    }
-};
-
 // The socket followed by the engine with this 4-tuple (server side:
 // local = the listening port).
 const Connection* connection(Session& s, uint16_t lport, uint16_t rport) {
@@ -77,47 +58,6 @@ Charged close_wait_now(Session& s, uint8_t state = kCloseWait) {
         for (const auto& h : g.holders) out.rows.emplace_back(g.key.pid, h);
     }
     return out;
-}
-
-// An accept-then-fork server (postgres, sshd, inetd): the parent accepts,
-// forks, closes its copy; the child leaks the CLOSE-WAIT, then closes.
-struct ForkedServer {
-    pid_t parent = 0, child = 0;
-    int child_fd = -1;
-    uint16_t cport = 0;
-    Gate release;  // the child closes its socket
-    Gate exit;     // the parent exits (it stays alive meanwhile)
-    Leftovers leftovers;
-};
-
-void start_forked_server(const Netns& ns, ForkedServer& srv, uint16_t port) {
-    Pipe ready, child_pid, held, cport;
-    srv.parent = spawn_in(ns, [&] {
-        int l = tcp_listen(AF_INET, port);
-        ready.send<char>(1);
-        int a = tcp_accept(l);
-        pid_t c = fork();
-        if (c == 0) {
-            close(l);
-            read_until_eof(a);  // the client's FIN: CLOSE-WAIT
-            held.send<int>(a);
-            srv.release.wait();
-            close(a);  // CLOSE-WAIT -> LAST-ACK, in this process
-            _exit(0);
-        }
-        close(a);  // the parent's copy: no transition, the child still holds it
-        child_pid.send<pid_t>(c);
-        srv.exit.wait();
-        return reap(c);
-    });
-    ready.receive<char>();
-    pid_t client = spawn_client_closing_at_once(ns, port, cport);
-    srv.cport = cport.receive<uint16_t>();
-    srv.child = child_pid.receive<pid_t>();
-    srv.leftovers.children = {srv.parent};
-    srv.leftovers.grandchildren = {srv.child};
-    srv.child_fd = held.receive<int>();
-    EXPECT_EQ(reap(client), 0);
 }
 
 TEST(Lifecycle, HolderForkedChildLeakingCloseWaitIsChargedWithItsFd) {

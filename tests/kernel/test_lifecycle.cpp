@@ -131,13 +131,7 @@ TEST(Lifecycle, OrphanFinWait2ExpiresAfterFinTimeout) {
     });
     uint16_t p = cport.receive<uint16_t>();
     ASSERT_EQ(s.wait(client), 0);
-    bool ended = s.pump_until(
-        [&] {
-            for (const auto& r : s.so_far().residencies)
-                if (r.state == kFinWait2 && r.local.port == p) return true;
-            return false;
-        },
-        6);
+    bool ended = s.pump_until([&] { return find_residency(s.so_far(), kFinWait2, p, port) != nullptr; }, 6);
     done.send<char>(1);
     ASSERT_EQ(s.wait(server), 0);
     Captured cap = s.finish();
@@ -527,11 +521,7 @@ TEST(Lifecycle, TimeWaitOverflowIsCountedPerNamespaceAndProcess) {
     };
     uint64_t before = overflow_now();
     Session s(ns);
-    pid_t child = spawn_in(ns, [&] {
-        int l = tcp_listen(AF_INET, port);
-        connect_close_client_first(l, AF_INET, port, kConns);
-        return 0;
-    });
+    pid_t child = spawn_client_first_closes(ns, port, kConns);
     ASSERT_EQ(s.wait(child), 0);
     s.pump(0.5);
     Captured cap = s.finish();

@@ -4,6 +4,9 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 #include "harness.hpp"
 
 namespace tltest {
@@ -46,81 +49,83 @@ void expect_actor(const std::vector<Transition>& ts, uint8_t from, uint8_t to, p
     ADD_FAILURE() << "no " << state_name(from) << ">" << state_name(to);
 }
 
-TEST_P(TraceTest, ClientClosesFirst) {
-    const uint16_t port = 7001;
+// The two halves of an orderly close, as of_socket() orders a socket's
+// transitions: how each end opened, and how the first and the second
+// closer end.
+const std::string kClientOpened = "CLOSE>SYN-SENT SYN-SENT>ESTABLISHED ";
+const std::string kServerOpened = "LISTEN>SYN-RECV SYN-RECV>ESTABLISHED ";
+const std::string kClosedFirst = "ESTABLISHED>FIN-WAIT-1 FIN-WAIT-1>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT";
+const std::string kClosedSecond = "ESTABLISHED>CLOSE-WAIT CLOSE-WAIT>LAST-ACK LAST-ACK>CLOSE";
+
+enum class First { Client, Server };
+
+// One loopback connection, closed first by the client or by the server; the
+// other end closes 100 ms after EOF (the first FIN is acked before the
+// second one goes out). Pumps until the first closer is in TIME-WAIT.
+struct OneClose {
+    pid_t child = 0;
+    Captured cap;
+    std::vector<Transition> client, server;
+};
+
+void close_one(const Netns& ns, int family, uint16_t port, First first, OneClose* out) {
     Session s(ns);
     PortPipe pp;
-    pid_t child = spawn_in(ns, [&] {
-        int l = tcp_listen(family(), port);
-        int c = tcp_connect(family(), port);
+    out->child = spawn_in(ns, [&] {
+        int l = tcp_listen(family, port);
+        int c = tcp_connect(family, port);
         int a = tcp_accept(l);
         pp.send(local_port(c));
-        close(c);
-        read_until_eof(a);
-        sleep_ms(100);  // the client's FIN is acked before the server's FIN
-        close(a);
+        const int closer = first == First::Client ? c : a, peer = first == First::Client ? a : c;
+        close(closer);
+        read_until_eof(peer);
+        sleep_ms(100);
+        close(peer);
         close(l);
         return 0;
     });
-    uint16_t cport = pp.receive();
-    ASSERT_EQ(s.wait(child), 0);
+    const uint16_t cport = pp.receive();
+    ASSERT_EQ(s.wait(out->child), 0);
+    const uint16_t lport = first == First::Client ? cport : port, rport = first == First::Client ? port : cport;
     s.pump_until(
-        [&] { return sequence(of_socket(s.so_far().transitions, cport, port)).find("TIME-WAIT") != std::string::npos; },
+        [&] {
+            return sequence(of_socket(s.so_far().transitions, lport, rport)).find("TIME-WAIT") != std::string::npos;
+        },
         2);
-    Captured cap = s.finish();
-    auto client = of_socket(cap.transitions, cport, port);
-    auto server = of_socket(cap.transitions, port, cport);
-    EXPECT_EQ(sequence(client),
-              "CLOSE>SYN-SENT SYN-SENT>ESTABLISHED ESTABLISHED>FIN-WAIT-1 FIN-WAIT-1>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT");
-    EXPECT_EQ(sequence(server),
-              "LISTEN>SYN-RECV SYN-RECV>ESTABLISHED ESTABLISHED>CLOSE-WAIT CLOSE-WAIT>LAST-ACK LAST-ACK>CLOSE");
-    expect_actor(client, kClose, kSynSent, child);
-    expect_actor(client, kEstablished, kFinWait1, child);
-    expect_actor(server, kCloseWait, kLastAck, child);
+    out->cap = s.finish();
+    out->client = of_socket(out->cap.transitions, cport, port);
+    out->server = of_socket(out->cap.transitions, port, cport);
+}
+
+TEST_P(TraceTest, ClientClosesFirst) {
+    OneClose r;
+    ASSERT_NO_FATAL_FAILURE(close_one(ns, family(), 7001, First::Client, &r));
+    EXPECT_EQ(sequence(r.client), kClientOpened + kClosedFirst);
+    EXPECT_EQ(sequence(r.server), kServerOpened + kClosedSecond);
+    expect_actor(r.client, kClose, kSynSent, r.child);
+    expect_actor(r.client, kEstablished, kFinWait1, r.child);
+    expect_actor(r.server, kCloseWait, kLastAck, r.child);
     // The accepted socket is owned by the accepting process, even for the
     // transitions the kernel made in softirq.
-    for (const auto& t : server) {
+    for (const auto& t : r.server) {
         if (t.new_state == kCloseWait) {
             EXPECT_FALSE(t.in_task);
-            EXPECT_EQ(t.actor.pid, static_cast<uint32_t>(child));
+            EXPECT_EQ(t.actor.pid, static_cast<uint32_t>(r.child));
         }
     }
-    for (const auto& t : client) EXPECT_EQ(t.local.family, family() == AF_INET6 ? 6 : 4);
-    expect_clean(cap);
+    for (const auto& t : r.client) EXPECT_EQ(t.local.family, family() == AF_INET6 ? 6 : 4);
+    expect_clean(r.cap);
 }
 
 TEST_P(TraceTest, ServerClosesFirst) {
-    const uint16_t port = 7002;
-    Session s(ns);
-    PortPipe pp;
-    pid_t child = spawn_in(ns, [&] {
-        int l = tcp_listen(family(), port);
-        int c = tcp_connect(family(), port);
-        int a = tcp_accept(l);
-        pp.send(local_port(c));
-        close(a);
-        read_until_eof(c);
-        sleep_ms(100);
-        close(c);
-        close(l);
-        return 0;
-    });
-    uint16_t cport = pp.receive();
-    ASSERT_EQ(s.wait(child), 0);
-    s.pump_until(
-        [&] { return sequence(of_socket(s.so_far().transitions, port, cport)).find("TIME-WAIT") != std::string::npos; },
-        2);
-    Captured cap = s.finish();
-    auto client = of_socket(cap.transitions, cport, port);
-    auto server = of_socket(cap.transitions, port, cport);
-    EXPECT_EQ(sequence(server),
-              "LISTEN>SYN-RECV SYN-RECV>ESTABLISHED ESTABLISHED>FIN-WAIT-1 FIN-WAIT-1>FIN-WAIT-2 FIN-WAIT-2>TIME-WAIT");
-    EXPECT_EQ(sequence(client),
-              "CLOSE>SYN-SENT SYN-SENT>ESTABLISHED ESTABLISHED>CLOSE-WAIT CLOSE-WAIT>LAST-ACK LAST-ACK>CLOSE");
-    expect_actor(client, kClose, kSynSent, child);
-    expect_actor(server, kEstablished, kFinWait1, child);
-    expect_actor(client, kCloseWait, kLastAck, child);
-    expect_clean(cap);
+    OneClose r;
+    ASSERT_NO_FATAL_FAILURE(close_one(ns, family(), 7002, First::Server, &r));
+    EXPECT_EQ(sequence(r.server), kServerOpened + kClosedFirst);
+    EXPECT_EQ(sequence(r.client), kClientOpened + kClosedSecond);
+    expect_actor(r.client, kClose, kSynSent, r.child);
+    expect_actor(r.server, kEstablished, kFinWait1, r.child);
+    expect_actor(r.client, kCloseWait, kLastAck, r.child);
+    expect_clean(r.cap);
 }
 
 TEST_P(TraceTest, ConnectionRefused) {
