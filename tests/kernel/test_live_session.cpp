@@ -1,13 +1,16 @@
 // The kernel harness runs the tool's own live loop (issue 11): the steps
-// of a harness Session and of run_live as `tcplinger stats` calls it
-// (lean BPF, the engine's timewait probes) follow one cadence and one stop
-// order. The old harness had its own loop: it probed at its first poll and
-// again just before detaching, where the tool probes 250 ms after readiness
-// and once more after the drain.
+// of a harness Session, of run_live as `tcplinger stats` calls it (lean
+// BPF, the engine's timewait probes) and of doctor --observe's live path
+// follow one cadence and one stop order. The old harness had its own loop:
+// it probed at its first poll and again just before detaching, where the
+// tool probes 250 ms after readiness and once more after the drain.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include "app/doctor/host.hpp"
+#include "app/doctor/observe_live.hpp"
 #include "app/options.hpp"
 #include "app/tracer_options.hpp"
 #include "capture/live.hpp"
@@ -71,14 +74,26 @@ void expect_cadence(const Steps& steps, const char* who) {
     }
 }
 
-int churn_a_little(const Netns& ns, uint16_t port) {
-    pid_t child = spawn_in(ns, [&] {
-        int l = tcp_listen(AF_INET, port);
-        connect_close_client_first(l, AF_INET, port, 5);
-        close(l);
-        return 0;
-    });
-    return reap(child);
+int churn_a_little(const Netns& ns, uint16_t port) { return reap(spawn_client_first_closes(ns, port, 5)); }
+
+// A harness Session over a little churn, for `seconds`: its steps.
+void harness_steps(const Netns& ns, uint16_t port, double seconds, Steps* steps) {
+    Session s(ns);
+    ASSERT_EQ(churn_a_little(ns, port), 0);
+    s.pump(seconds);
+    Captured cap = s.finish();
+    EXPECT_FALSE(cap.transitions.empty()) << "the session saw the workload";
+    *steps = s.steps();
+}
+
+// The one stop order, and 1.2 s at one probe round per 250 ms while
+// running: 4, give or take one at either end, each on the cadence.
+void expect_same_run(const Steps& steps, const char* who) {
+    size_t probes = 0;
+    EXPECT_EQ(shape(steps, &probes), "Loaded Ready BeforeStop Drained Probe Stopped") << who;
+    EXPECT_GE(probes, 3u) << who;
+    EXPECT_LE(probes, 5u) << who;
+    expect_cadence(steps, who);
 }
 
 }  // namespace
@@ -89,14 +104,7 @@ TEST(LiveSessionKernel, HarnessAndStatsShareOneCadenceAndStopOrder) {
 
     // The harness, as every kernel test drives it.
     Steps harness;
-    {
-        Session s(ns);
-        ASSERT_EQ(churn_a_little(ns, 7801), 0);
-        s.pump(seconds);
-        Captured cap = s.finish();
-        EXPECT_FALSE(cap.transitions.empty()) << "the session saw the workload";
-        harness = s.steps();
-    }
+    ASSERT_NO_FATAL_FAILURE(harness_steps(ns, 7801, seconds, &harness));
 
     // run_live with the options and hooks `tcplinger stats --duration` uses.
     Steps tool;
@@ -121,17 +129,59 @@ TEST(LiveSessionKernel, HarnessAndStatsShareOneCadenceAndStopOrder) {
         run_live(live, hooks);
     }
 
-    size_t harness_probes = 0, tool_probes = 0;
-    const std::string want = "Loaded Ready BeforeStop Drained Probe Stopped";
-    EXPECT_EQ(shape(harness, &harness_probes), want) << "harness";
-    EXPECT_EQ(shape(tool, &tool_probes), want) << "tcplinger stats";
-    // 1.2 s at one round per 250 ms: 4, give or take one at either end.
-    EXPECT_GE(harness_probes, 3u);
-    EXPECT_GE(tool_probes, 3u);
-    EXPECT_LE(harness_probes, 5u);
-    EXPECT_LE(tool_probes, 5u);
-    expect_cadence(harness, "harness");
-    expect_cadence(tool, "tcplinger stats");
+    expect_same_run(harness, "harness");
+    expect_same_run(tool, "tcplinger stats");
+}
+
+// doctor --observe through its own live path (doctor::observe_live, what
+// run_doctor calls): the harness's steps, and what it measured from them
+// (the end sockets read before the programs detach).
+TEST(LiveSessionKernel, HarnessAndDoctorObserveShareOneCadenceAndStopOrder) {
+    Netns ns;
+    const double seconds = 1.2;
+    const uint16_t port = 7803;
+    Steps harness;
+    {
+        Netns other;  // its TIME-WAITs stay out of doctor's figures
+        ASSERT_NO_FATAL_FAILURE(harness_steps(other, 7804, seconds, &harness));
+    }
+
+    DoctorOptions o;
+    o.netns = ns.name();
+    o.observe = seconds;
+    FilterOptions fo;
+    fo.netns = ns.inode();  // as run_doctor narrows it for --netns
+    Filter filter(fo);
+    doctor::Observer observer(o.common.max_sockets);
+    Steps doctor;
+    pid_t child = 0;
+    // observe_live stops on SIGINT/SIGTERM as the tool does and ignores
+    // SIGPIPE: this process's dispositions are put back afterwards.
+    struct sigaction saved[3];
+    const int sigs[3] = {SIGINT, SIGTERM, SIGPIPE};
+    for (int i = 0; i < 3; ++i) sigaction(sigs[i], nullptr, &saved[i]);
+    doctor::ObservedRun run = doctor::observe_live(o, filter, observer, [&](LiveStep s) {
+        doctor.emplace_back(s, sys::monotonic_ns());
+        // Once ready, as the harness's workloads start.
+        if (s == LiveStep::Ready) child = spawn_client_first_closes(ns, port, 5);
+    });
+    for (int i = 0; i < 3; ++i) sigaction(sigs[i], &saved[i], nullptr);
+    ASSERT_GT(child, 0);
+    EXPECT_EQ(reap(child), 0);
+    EXPECT_EQ(run.drops.lost(observer.engine().counters().duplicates), 0u);
+
+    expect_same_run(harness, "harness");
+    expect_same_run(doctor, "doctor --observe");
+
+    std::vector<doctor::NetnsState> after = doctor::read_namespaces(ns.name(), false);
+    ASSERT_EQ(after.size(), 1u);
+    doctor::Observation obs = observer.build(after.front(), sys::monotonic_ns(), seconds);
+    ASSERT_EQ(obs.destinations.size(), 1u);
+    const doctor::DestinationLoad& d = obs.destinations.front();
+    EXPECT_EQ(d.headroom.dest.dport, port);
+    EXPECT_EQ(d.time_wait_entered, 5u);
+    EXPECT_EQ(d.headroom.time_wait, 5u) << "the end sockets, read before the programs detached";
+    EXPECT_EQ(d.processes, std::vector<std::string>{own_comm() + " (pid " + std::to_string(child) + ")"});
 }
 
 }  // namespace tltest

@@ -12,10 +12,10 @@
 #include "app/doctor/host.hpp"
 #include "app/doctor/knobs.hpp"
 #include "app/doctor/observe.hpp"
+#include "app/doctor/observe_live.hpp"
 #include "app/doctor/render.hpp"
 #include "app/options.hpp"
 #include "app/pipeline.hpp"
-#include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/error.hpp"
 #include "host/clock.hpp"
@@ -111,26 +111,10 @@ int run_observe(const DoctorOptions& o) {
     if (!o.netns.empty() && before.size() == 1) fo.netns = before.front().inode;
     Filter filter(fo);
     Observer observer(o.common.max_sockets);
-    LiveOptions live;
-    live.tracer = tracer_options(o.common, filter);
-    live.tracer.lean = true;  // what stats ships: one record per timewait birth
-    live.duration_s = o.observe;
-    live.tick_s = 0.2;
-    LiveHooks hooks;
-    uint64_t started = 0;
-    hooks.on_started = [&] {
-        started = sys::monotonic_ns();
-        std::fprintf(stderr, "tcplinger: observing for %g s...\n", o.observe);
-    };
-    hooks.on_event = [&](const Event& ev) { observer.event(ev); };
-    hooks.on_poll = [&](uint64_t now) { observer.advance(now); };
-    hooks.timewait_probes = [&] { return observer.engine().timewait_probes(kMaxProbedPerRound); };
-    hooks.before_stop = [&](Tracer& t) { observer.set_end_sockets(t.sockets_now()); };
-    hooks.on_stopped = [&](Tracer& t) { observer.set_holders(t.socket_holders()); };
-    DropCounters drops = run_live(live, hooks);
-    observer.end_run();
+    ObservedRun run = observe_live(o, filter, observer);
+    const DropCounters& drops = run.drops;
     uint64_t now = sys::monotonic_ns();
-    double seconds = (now - started) / 1e9;
+    double seconds = (now - run.started_ns) / 1e9;
     std::vector<NetnsState> after = read_namespaces(o.netns, false);
     std::vector<NamespaceReport> reports;
     char source[64];
