@@ -108,11 +108,7 @@ TEST(Binary, TraceJsonPrintsOneValidLinePerTransitionForBothFamilies) {
     pid_t child = spawn_in(ns, [&] {
         for (int family : {AF_INET, AF_INET6}) {
             int l = tcp_listen(family, port);
-            int c = tcp_connect(family, port);
-            int a = tcp_accept(l);
-            close(c);
-            read_until_eof(a);
-            close(a);
+            connect_close_client_first(l, family, port, 1);
             close(l);
         }
         return 0;

@@ -97,14 +97,24 @@ void close_one(const Netns& ns, int family, uint16_t port, First first, OneClose
     out->server = of_socket(out->cap.transitions, port, cport);
 }
 
+// What both orderly closes show: the full sequence of each end, and the
+// workload's pid on the transitions its own calls made (connect(), the
+// first close(), the second close()).
+void expect_orderly_close(const OneClose& r, First first) {
+    const auto& closer = first == First::Client ? r.client : r.server;
+    const auto& peer = first == First::Client ? r.server : r.client;
+    EXPECT_EQ(sequence(r.client), kClientOpened + (first == First::Client ? kClosedFirst : kClosedSecond));
+    EXPECT_EQ(sequence(r.server), kServerOpened + (first == First::Client ? kClosedSecond : kClosedFirst));
+    expect_actor(r.client, kClose, kSynSent, r.child);
+    expect_actor(closer, kEstablished, kFinWait1, r.child);
+    expect_actor(peer, kCloseWait, kLastAck, r.child);
+    expect_clean(r.cap);
+}
+
 TEST_P(TraceTest, ClientClosesFirst) {
     OneClose r;
     ASSERT_NO_FATAL_FAILURE(close_one(ns, family(), 7001, First::Client, &r));
-    EXPECT_EQ(sequence(r.client), kClientOpened + kClosedFirst);
-    EXPECT_EQ(sequence(r.server), kServerOpened + kClosedSecond);
-    expect_actor(r.client, kClose, kSynSent, r.child);
-    expect_actor(r.client, kEstablished, kFinWait1, r.child);
-    expect_actor(r.server, kCloseWait, kLastAck, r.child);
+    expect_orderly_close(r, First::Client);
     // The accepted socket is owned by the accepting process, even for the
     // transitions the kernel made in softirq.
     for (const auto& t : r.server) {
@@ -114,18 +124,12 @@ TEST_P(TraceTest, ClientClosesFirst) {
         }
     }
     for (const auto& t : r.client) EXPECT_EQ(t.local.family, family() == AF_INET6 ? 6 : 4);
-    expect_clean(r.cap);
 }
 
 TEST_P(TraceTest, ServerClosesFirst) {
     OneClose r;
     ASSERT_NO_FATAL_FAILURE(close_one(ns, family(), 7002, First::Server, &r));
-    EXPECT_EQ(sequence(r.server), kServerOpened + kClosedFirst);
-    EXPECT_EQ(sequence(r.client), kClientOpened + kClosedSecond);
-    expect_actor(r.client, kClose, kSynSent, r.child);
-    expect_actor(r.server, kEstablished, kFinWait1, r.child);
-    expect_actor(r.client, kCloseWait, kLastAck, r.child);
-    expect_clean(r.cap);
+    expect_orderly_close(r, First::Server);
 }
 
 TEST_P(TraceTest, ConnectionRefused) {
