@@ -56,7 +56,7 @@ void connect_close_client_first(int listener, int family, uint16_t port, int n);
 // connections to itself (exit status 0): n client-side TIME-WAITs.
 pid_t spawn_client_first_closes(const Netns& ns, uint16_t port, int n);
 void sleep_ms(int ms);
-uint64_t now_ns();                // CLOCK_MONOTONIC
+uint64_t now_ns();  // CLOCK_MONOTONIC
 // CLOCK_REALTIME - CLOCK_MONOTONIC now: turns a monotonic ts_ns into the
 // wall clock, as the tool's timestamps and tcpdump's are.
 int64_t realtime_minus_monotonic_ns();
