@@ -35,6 +35,18 @@ struct Case {
     std::vector<std::string> args;
     std::string out, err;
 };
+
+// Each command exits 0 and prints its golden stdout and stderr.
+void expect_goldens(const std::vector<Case>& cases) {
+    for (const Case& c : cases) {
+        std::string cmd;
+        for (const auto& a : c.args) cmd += a + " ";
+        CliResult r = run_utc(c.args);
+        EXPECT_EQ(r.code, 0) << cmd << r.err;
+        EXPECT_EQ(r.out, golden(c.out)) << cmd;
+        EXPECT_EQ(r.err, golden(c.err)) << cmd;
+    }
+}
 }  // namespace
 
 TEST(GoldenReplay, EveryOutputByteForByte) {
@@ -49,14 +61,7 @@ TEST(GoldenReplay, EveryOutputByteForByte) {
         {{"report", "-i", rec, "-j"}, "report.json", "replay.err"},
         {{"report", "-i", rec, "-j", "--by", "endpoint"}, "report_ep.json", "replay.err"},
     };
-    for (const Case& c : cases) {
-        std::string cmd;
-        for (const auto& a : c.args) cmd += a + " ";
-        CliResult r = run_utc(c.args);
-        EXPECT_EQ(r.code, 0) << cmd << r.err;
-        EXPECT_EQ(r.out, golden(c.out)) << cmd;
-        EXPECT_EQ(r.err, golden(c.err)) << cmd;
-    }
+    expect_goldens(cases);
 }
 
 // report's other groupings and the sort/--top variants, as be9e4aa printed
@@ -74,12 +79,5 @@ TEST(GoldenReplay, ReportEveryGroupingByteForByte) {
     cases.push_back({{"report", "-i", rec, "--state", "CLOSE-WAIT", "--top", "1"}, "report_by/cw_top1.txt", "replay.err"});
     cases.push_back(
         {{"report", "-i", rec, "-j", "--state", "CLOSE-WAIT", "--top", "1"}, "report_by/cw_top1.json", "replay.err"});
-    for (const Case& c : cases) {
-        std::string cmd;
-        for (const auto& a : c.args) cmd += a + " ";
-        CliResult r = run_utc(c.args);
-        EXPECT_EQ(r.code, 0) << cmd << r.err;
-        EXPECT_EQ(r.out, golden(c.out)) << cmd;
-        EXPECT_EQ(r.err, golden(c.err)) << cmd;
-    }
+    expect_goldens(cases);
 }

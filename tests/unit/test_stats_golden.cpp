@@ -44,15 +44,17 @@ StateFigures state(uint64_t entered, uint64_t present, uint64_t current, uint64_
     return f;
 }
 
+GroupFigures group(uint32_t pid, std::string comm, uint64_t cgroup, Endpoint remote, uint16_t lport,
+                   uint32_t workers) {
+    GroupFigures g;
+    g.key = GroupKey{pid, std::move(comm), cgroup, remote, lport};
+    g.workers = workers;
+    return g;
+}
+
 std::vector<GroupFigures> groups() {
     std::vector<GroupFigures> out;
-    GroupFigures a;
-    a.key.pid = 4242;
-    a.key.comm = "a,b\"c\n\x1b[31m\xff";
-    a.key.cgroup = 77;
-    a.key.remote = endpoint(4, 2, 80);
-    a.key.lport = 7201;
-    a.workers = 3;
+    GroupFigures a = group(4242, "a,b\"c\n\x1b[31m\xff", 77, endpoint(4, 2, 80), 7201, 3);
     a.states[kTimeWait] = state(12, 2, 5, 61'234'567'890ULL, false, {60'000'000'000ULL, 60'100'000'000ULL});
     a.states[kTimeWait].end_reasons = {{EndReason::Expired, 6}, {EndReason::Reused, 2}, {EndReason::Reset, 1}};
     a.states[kFinWait2] = state(4, 0, 1, 3'000'000, true, {1'000, 2'500'000, 145'800'000});
@@ -67,13 +69,7 @@ std::vector<GroupFigures> groups() {
     a.holders = {h1, h2};
     out.push_back(a);
 
-    GroupFigures b;
-    b.key.pid = 99;
-    b.key.comm = "nginx";
-    b.key.cgroup = 0;
-    b.key.remote = endpoint(6, 9, 443);
-    b.key.lport = 80;
-    b.workers = 1;
+    GroupFigures b = group(99, "nginx", 0, endpoint(6, 9, 443), 80, 1);
     b.states[kTimeWait] = state(20, 0, 0, 0, false, {30'000'000'000ULL});
     b.states[kTimeWait].end_reasons = {{EndReason::Purged, 1}, {EndReason::Unknown, 3}};
     b.states[kCloseWait] = state(1, 0, 1, 12'000'000, false, {});
@@ -114,7 +110,7 @@ std::string every_output() {
     std::vector<Variant> variants;
     for (GroupBy by : {GroupBy::Process, GroupBy::Endpoint, GroupBy::LocalPort, GroupBy::Cgroup, GroupBy::Comm,
                        GroupBy::RemoteAddr})
-        variants.push_back({"--by " + std::string(group_by_name(by)), report(by)});
+        variants.push_back({std::string("--by ").append(group_by_name(by)), report(by)});
     Variant sorted{"--state CLOSE-WAIT --top 1, --interval", report(GroupBy::Process)};
     sorted.r.sort_state = kCloseWait;
     sorted.r.top = 1;
