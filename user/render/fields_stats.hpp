@@ -41,7 +41,7 @@ struct Column {
     int sort_width = 0, other_width = 0;
 };
 
-// Values in text: Uint in decimal, Millis as ms() below (with ">=" first
+// Values in text: Uint in decimal, Millis as append_stats_ms (with ">=" first
 // when at_least says so), Text escaped (render/escape.hpp), Addr as the
 // endpoint's address:port, Name as is.
 template <class Row>
