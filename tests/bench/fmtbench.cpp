@@ -1,7 +1,9 @@
 // tl_fmtbench: userspace cost per event of `trace` output and of the
 // recorder's encoding, without a kernel. Synthetic transitions go through
 // TraceRenderer (JSON, text, text -T, CSV) into a discarding stream; synthetic
-// events go through EventsEncoder and the frame encoder. Prints ns/event and
+// events go through EventsEncoder and the frame encoder; a synthetic stats
+// report (2,000 groups, every one shown) goes through the stats/report text
+// and JSON renderers. Prints ns/event and
 // a hash of the bytes produced, so two builds can be checked for identical
 // output as well as compared for speed. Never asserts a timing.
 //
@@ -18,6 +20,7 @@
 
 #include "record/codec.hpp"
 #include "record/format.hpp"
+#include "render/stats_format.hpp"
 #include "render/trace_format.hpp"
 
 using namespace tcplinger;
@@ -191,6 +194,60 @@ EncodeResult bench_encode(const std::vector<Event>& evs, int zstd_level) {
     return {ns_since(t0, evs.size()), bytes, hash};
 }
 
+// A report of `groups` groups, each with figures in every lingering state,
+// completed stays and a held CLOSE-WAIT, all of them shown (--top).
+StatsReport make_report(size_t groups) {
+    std::mt19937_64 rng(11);
+    StatsReport r;
+    r.top = groups;
+    r.duration_ns = 60'000'000'000ULL;
+    for (size_t i = 0; i < groups; ++i) {
+        GroupFigures g;
+        g.key.pid = static_cast<uint32_t>(1000 + i);
+        g.key.comm = i % 7 ? "worker" : "we\"ird\\\x01";
+        for (uint8_t s : kLingeringStates) {
+            StateFigures& f = g.states[s];
+            f.entered = rng() % 1000;
+            f.current = rng() % 10;
+            f.oldest_ns = rng() % 100'000'000'000ULL;
+            f.oldest_at_least = i % 5 == 0;
+            for (int k = 0; k < 8; ++k) f.residency.add(rng() % 120'000'000'000ULL);
+            f.end_reasons[EndReason::Expired] = rng() % 100;
+        }
+        g.aborted = i % 3;
+        HeldSocket h;
+        h.holder = Process{g.key.pid, "worker", 0};
+        h.fd = 5;
+        h.local.family = h.remote.family = 4;
+        h.local.addr = {127, 0, 0, 1};
+        h.remote.addr = {10, 0, 0, static_cast<uint8_t>(i)};
+        h.age_ns = rng() % 10'000'000'000ULL;
+        g.holders.push_back(h);
+        r.groups.push_back(std::move(g));
+    }
+    return r;
+}
+
+// ns per group row of one whole report (table or JSON groups, totals,
+// histograms, loss lines), and a hash of its bytes.
+RenderResult bench_stats(const StatsReport& r, bool json, size_t reps) {
+    NullBuf sink;
+    std::ostream out(&sink);
+    auto render = [&](std::ostream& o) {
+        if (json)
+            render_stats_json(o, r);
+        else
+            render_stats_text(o, r);
+    };
+    render(out);  // warm
+    auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < reps; ++i) render(out);
+    double ns = ns_since(t0, reps * r.groups.size());
+    std::ostringstream text;
+    render(text);
+    return {ns, fnv1a(text.str())};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,6 +265,12 @@ int main(int argc, char** argv) {
         RenderResult res = bench_render(ts, r.style);
         std::printf("%-28s %8.1f ns/event  hash=%016llx\n", r.name, res.ns_per_line,
                     static_cast<unsigned long long>(res.hash));
+    }
+    StatsReport report = make_report(2000);
+    for (bool json : {false, true}) {
+        RenderResult res = bench_stats(report, json, std::max<size_t>(1, n / 20'000));
+        std::printf("%-28s %8.1f ns/group  hash=%016llx\n", json ? "stats -j (report)" : "stats (report)",
+                    res.ns_per_line, static_cast<unsigned long long>(res.hash));
     }
     std::vector<Event> evs = make_events(n);
     for (int level : {0, 3}) {

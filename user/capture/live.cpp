@@ -3,10 +3,10 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cstdio>
 
 #include "core/error.hpp"
 #include "host/netns.hpp"
+#include "render/stats_format.hpp"
 
 namespace tcplinger {
 
@@ -46,19 +46,6 @@ DropCounters run_live(const LiveOptions& opts, const LiveHooks& hooks) {
     return session.stop();
 }
 
-std::string drops_line(const DropCounters& d, const EngineCounters& engine) {
-    auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-    const uint64_t dup = engine.duplicates, bpf_evicted = d.sock_untracked + d.sock_map_full;
-    char buf[512];
-    std::snprintf(buf, sizeof(buf),
-                  "%llu events, %llu lost (ring buffer %llu, recursion %llu), %llu nested hits recovered, "
-                  "%llu sockets evicted (bpf %llu, engine %llu); recursion hits: %llu skipped by the kernel, "
-                  "%llu caught by backups, %llu duplicates dropped, %llu missed; %llu timewait records without "
-                  "cookie, %llu unknown sockets (first seen mid-life)",
-                  u(d.events), u(d.lost(dup)), u(d.ringbuf_drops), u(d.recursion_missed(dup)), u(d.nested_caught),
-                  u(bpf_evicted + engine.evicted), u(bpf_evicted), u(engine.evicted), u(d.recursion_skipped),
-                  u(d.nested_caught), u(dup), u(d.recursion_missed(dup)), u(d.no_cookie), u(engine.unknown_sockets));
-    return buf;
-}
+std::string drops_line(const DropCounters& d, const EngineCounters& engine) { return loss_summary(d, engine); }
 
 }  // namespace tcplinger

@@ -1,5 +1,6 @@
 // `stats` / `report` output: a table per group, log2 histograms per state,
-// or one JSON object with every figure.
+// or one JSON object with every figure. The rows in both come from the
+// field lists in render/fields_stats.hpp; this is the frame around them.
 #pragma once
 #include <functional>
 #include <map>
@@ -32,5 +33,8 @@ struct StatsReport {
 std::vector<const GroupFigures*> ranked(const StatsReport& report);
 void render_stats_text(std::ostream& out, const StatsReport& report);
 void render_stats_json(std::ostream& out, const StatsReport& report);
+// The stderr summary every command ends with: every loss figure
+// (render/fields_stats.hpp: kLossSummary).
+std::string loss_summary(const DropCounters& d, const EngineCounters& engine);
 
 }  // namespace tcplinger
