@@ -133,6 +133,9 @@ times_ms() {  # FILE
 stop_tracer() {  # PREFIX -> sets T_* globals
   local prefix=$1 p=$TRACER_PID
   T_HWM=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status")
+  # Sleeps the tracer woke from (poll timeouts and ring buffer wakeups): how
+  # often the BPF side woke it beyond the 50 ms poll. All its threads.
+  T_WAKEUPS=$(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ {s += $2} END {print s + 0}')
   prog_stats "$p" >"$prefix.progs"
   kill -INT "$p"
   wait "$TRACER_SUB" || true
@@ -184,6 +187,14 @@ tracer_cmd() {  # MODE[:before|:after] TAG -> TRACER_CMD array
   # shellcheck disable=SC2034  # BIN is the caller's; a local copy for this call
   local BIN=$BIN
   [ "${1#*:}" = before ] && BIN=$BEFORE_BIN
+  tracer_cmd_of "$@"
+  # --tracer-args, split on blanks
+  # shellcheck disable=SC2206
+  [ ${#TRACER_CMD[@]} -gt 0 ] && [ -n "${TRACER_ARGS:-}" ] && TRACER_CMD+=($TRACER_ARGS)
+  return 0
+}
+
+tracer_cmd_of() {  # MODE TAG -> TRACER_CMD array (BIN: the build's binary)
   case ${1%%:*} in
     baseline) TRACER_CMD=() ;;
     stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
@@ -216,7 +227,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   stop_scraper
   echo "$line" >"$prefix.churn"
   T_CPU_MS=0 T_HWM=0 T_EVENTS=0 T_RINGBUF=0 T_RECURSION=0 T_NESTED=0 T_EV_BPF=0 T_EV_ENGINE=0
-  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0
+  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0 T_WAKEUPS=0
   local bytes=0
   if [ ${#TRACER_CMD[@]} -gt 0 ]; then
     sleep 0.3  # the tracer's last poll
@@ -234,7 +245,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   errors=$(grep -oE 'errors=[0-9]+' <<<"$line" | cut -d= -f2)
   printf '%s\n' "$kind $mode $round $conns $secs $rate $errors $T_EVENTS $T_CPU_MS ${T_HWM:-0} $T_RINGBUF \
 $T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $BUSY \
-$(times_ms "$prefix.churn-times")" >>"$RESULTS"
+$(times_ms "$prefix.churn-times") $T_WAKEUPS" >>"$RESULTS"
 }
 
 progress() {  # MODE ROUND
@@ -368,10 +379,11 @@ print_targets() {
 summarize_compare() {  # KIND
   local kind=$1 base m
   base=$(awk -v k="$kind" '$1 == k && $2 == "baseline" {print $6}' "$RESULTS" | median)
-  printf '%-9s %4s %6s %6s %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7s %7s  %9s\n' mode runs ratio ratio change \
-    'CPUms/Mev before' 'CPUms/Mev after' change 'churn us/conn' 'churn us/conn' change 'RSS MiB' 'RSS MiB' 'lost b/a'
-  printf '%-9s %4s %6s %6s %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7s %7s  %9s\n' '' '' before after '' \
-    'med [min-max]' 'med [min-max]' '' before after '' before after ''
+  printf '%-9s %4s %6s %6s %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7s %7s  %9s %11s\n' mode runs ratio ratio change \
+    'CPUms/Mev before' 'CPUms/Mev after' change 'churn us/conn' 'churn us/conn' change 'RSS MiB' 'RSS MiB' 'lost b/a' \
+    'wakeups/s'
+  printf '%-9s %4s %6s %6s %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7s %7s  %9s %5s %5s\n' '' '' before after '' \
+    'med [min-max]' 'med [min-max]' '' before after '' before after '' before after
   for m in "${RUN_MODES[@]}"; do
     if [ "$m" = baseline ]; then
       awk -v k="$kind" -v base="$base" '
@@ -397,23 +409,25 @@ summarize_compare() {  # KIND
         us[b, i] = $4 > 0 ? $20 * 1000 / $4 : 0
         if ($10 > hwm[b]) hwm[b] = $10
         lost[b] += $11 + $12 + $14 + $15
+        wk[b, i] = $5 > 0 ? $21 / $5 : 0
       }
       END {
         if (!n["before"] || !n["after"]) exit
         for (bi = 1; bi <= 2; bi++) {
           b = bi == 1 ? "before" : "after"
-          delete r; delete c; delete u
-          for (i = 1; i <= n[b]; i++) { r[i] = rate[b, i]; c[i] = cpu[b, i]; u[i] = us[b, i] }
+          delete r; delete c; delete u; delete w
+          for (i = 1; i <= n[b]; i++) { r[i] = rate[b, i]; c[i] = cpu[b, i]; u[i] = us[b, i]; w[i] = wk[b, i] }
+          wm[b] = med(w, n[b])
           ratio[b] = base > 0 ? med(r, n[b]) / base : 0
           cm[b] = med(c, n[b])
           cs[b] = sprintf("%.0f [%.0f-%.0f]", cm[b], c[1], c[n[b]])
           um[b] = med(u, n[b])
           ust[b] = sprintf("%.1f [%.1f-%.1f]", um[b], u[1], u[n[b]])
         }
-        printf "%-9s %4d %6.2f %6.2f %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7.1f %7.1f  %9s\n", m, n["after"],
-          ratio["before"], ratio["after"], pct(ratio["before"], ratio["after"]), cs["before"], cs["after"],
+        printf "%-9s %4d %6.2f %6.2f %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7.1f %7.1f  %9s %5.0f %5.0f\n", m,
+          n["after"], ratio["before"], ratio["after"], pct(ratio["before"], ratio["after"]), cs["before"], cs["after"],
           pct(cm["before"], cm["after"]), ust["before"], ust["after"], pct(um["before"], um["after"]),
-          hwm["before"] / 1024, hwm["after"] / 1024, lost["before"] "/" lost["after"]
+          hwm["before"] / 1024, hwm["after"] / 1024, lost["before"] "/" lost["after"], wm["before"], wm["after"]
       }' "$RESULTS"
   done
 }
@@ -441,6 +455,8 @@ per connection, median [min-max]: the BPF programs run in its context, and CPU p
 connection depends far less than the rate on what else the machine runs (the baseline's
 is the untraced cost). RSS: peak (VmHWM). lost b/a: events lost
 (ring buffer, recursion) plus sockets evicted, summed over the runs, before/after.
+wakeups/s: the tracer's voluntary context switches per second of churn, median: its
+50 ms poll alone makes 20; more are ring buffer wakeups (BPF_RB_FORCE_WAKEUP) and I/O.
 EOF
     print_targets
   fi
