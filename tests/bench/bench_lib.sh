@@ -492,27 +492,32 @@ timers_run() {  # LABEL ROUND
 
 print_timers() {
   echo "== timers: tl_timers, $TIMER_TRIPS one-byte UNIX-socket round trips per run (two non-TCP timers"
-  echo "   armed and deleted each), CPU ns per round trip (user+sys, both threads), median [min-max] of $ROUNDS"
+  echo "   armed and deleted each), CPU ns per round trip (user+sys, both threads), median [min-max] of $ROUNDS;"
+  echo "   cost: the tracer's extra ns per round trip, median of the per-round differences to the no-tracer run"
+  echo "   of the same round (the runs of a round are back to back, so slow drifts of the load cancel)"
   awk -v cmp="$COMPARE" '
     function med(a, n,   i, j, t) {
       for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    { i = ++n[$1]; v[$1, i] = $3 }
+    { i = ++n[$1]; v[$1, i] = $3; at[$1, $2] = $3; rounds[$2] = 1 }
     END {
       for (l in n) {
         delete a
         for (i = 1; i <= n[l]; i++) a[i] = v[l, i]
         m[l] = med(a, n[l]); s[l] = sprintf("%.0f [%.0f-%.0f]", m[l], a[1], a[n[l]])
+        if (l == "none") continue
+        delete d; k = 0
+        for (r in rounds) if ((l, r) in at && ("none", r) in at) d[++k] = at[l, r] - at["none", r]
+        over[l] = k ? med(d, k) : 0
       }
       if (cmp != "") {
-        printf "%-7s %-19s %-19s %-19s %8s %14s\n", "", "no tracer", "stats before", "stats after", "change", "over no tracer"
-        printf "%-7s %-19s %-19s %-19s %+7.1f%% %6.0f -> %.0f ns\n", "timers", s["none"], s["stats:before"], s["stats:after"],
-          100 * (m["stats:after"] - m["stats:before"]) / m["stats:before"], m["stats:before"] - m["none"],
-          m["stats:after"] - m["none"]
+        printf "%-7s %-19s %-19s %-19s %8s %16s\n", "", "no tracer", "stats before", "stats after", "change", "cost before/after"
+        printf "%-7s %-19s %-19s %-19s %+7.1f%% %7.0f / %.0f ns\n", "timers", s["none"], s["stats:before"], s["stats:after"],
+          100 * (m["stats:after"] - m["stats:before"]) / m["stats:before"], over["stats:before"], over["stats:after"]
       } else {
-        printf "%-7s %-19s %-19s %14s\n", "", "no tracer", "stats", "over no tracer"
-        printf "%-7s %-19s %-19s %11.0f ns\n", "timers", s["none"], s["stats"], m["stats"] - m["none"]
+        printf "%-7s %-19s %-19s %9s\n", "", "no tracer", "stats", "cost"
+        printf "%-7s %-19s %-19s %6.0f ns\n", "timers", s["none"], s["stats"], over["stats"]
       }
     }' "$WORK/timers.tsv"
 }
