@@ -464,9 +464,10 @@ EOF
 
 # ---- timers: what the timer programs cost other timers ----------------------------
 
-# One tl_timers run per build (and one with no tracer), rotated per round;
-# the tracer is `stats` over the bench namespace: its programs see every
-# timer in the kernel anyway (timer tracepoints are not per namespace).
+# One tracer per build (and none), rotated per round; under each, both
+# tl_timers workloads. The tracer is `stats` over the bench namespace: its
+# programs see every timer in the kernel anyway (timer tracepoints are not
+# per namespace).
 timers_round() {  # ROUND
   local r=$1 labels=(none) l i
   if [ -n "$COMPARE" ]; then labels+=(stats:before stats:after); else labels+=(stats); fi
@@ -477,29 +478,40 @@ timers_round() {  # ROUND
 }
 
 timers_run() {  # LABEL ROUND
-  local label=$1 round=$2 prefix=$WORK/timers-$1-$2 line
+  local label=$1 round=$2 prefix=$WORK/timers-$1-$2 line w trips
   wait_idle
   if [ "$label" != none ]; then
     tracer_cmd "$label" "timers-$round"
     start_tracer "$prefix" /dev/null "${TRACER_CMD[@]}"
   fi
-  line=$(ip netns exec "$NS" "$TIMERS_BIN" --round-trips "$TIMER_TRIPS")
+  # keepalive trips cost about a fifth of a ping-pong round trip
+  for w in pingpong keepalive; do
+    trips=$TIMER_TRIPS
+    [ "$w" = keepalive ] && trips=$((TIMER_TRIPS * 5))
+    line=$(ip netns exec "$NS" "$TIMERS_BIN" --workload "$w" --trips "$trips")
+    echo "$w $label $round $(grep -oE 'ns_per_trip=[0-9]+' <<<"$line" | cut -d= -f2) $BUSY" >>"$WORK/timers.tsv"
+    printf 'bench: timers %-9s %-13s round %s %8s ns CPU per trip; background %s%%\n' "$w" "$label" "$round" \
+      "$(tail -1 "$WORK/timers.tsv" | cut -d' ' -f4)" "$BUSY" >&2
+  done
   [ "$label" != none ] && stop_tracer "$prefix"
-  echo "$label $round $(grep -oE 'ns_per_rt=[0-9]+' <<<"$line" | cut -d= -f2) $BUSY" >>"$WORK/timers.tsv"
-  printf 'bench: timers %-13s round %s %8s ns CPU per round trip; background %s%%\n' "$label" "$round" \
-    "$(tail -1 "$WORK/timers.tsv" | cut -d' ' -f3)" "$BUSY" >&2
+  return 0
 }
 
 print_timers() {
-  echo "== timers: tl_timers, $TIMER_TRIPS one-byte UNIX-socket round trips per run (two non-TCP timers"
-  echo "   armed and deleted each), CPU ns per round trip (user+sys, both threads), median [min-max] of $ROUNDS;"
-  echo "   cost: the tracer's extra ns per round trip, median of the per-round differences to the no-tracer run"
-  echo "   of the same round (the runs of a round are back to back, so slow drifts of the load cancel)"
-  awk -v cmp="$COMPARE" '
+  echo "== timers: tl_timers, CPU ns per trip (user+sys), median [min-max] of $ROUNDS; no timer here is a timewait one:"
+  echo "   pingpong: $TIMER_TRIPS one-byte UNIX-socket round trips, recv() waiting with SO_RCVTIMEO (two timers each)"
+  echo "   keepalive: $((TIMER_TRIPS * 5)) SO_KEEPALIVE on/off pairs on a loopback TCP socket (one timer each, no sleep)"
+  echo "   cost: the tracer's extra ns per trip, median of the per-round differences to the no-tracer run of the"
+  echo "   same round (the runs of a round are back to back, so slow drifts of the load cancel)"
+  local w
+  for w in pingpong keepalive; do
+  awk -v cmp="$COMPARE" -v w="$w" -v head="$([ "$w" = pingpong ] && echo 1 || echo 0)" '
     function med(a, n,   i, j, t) {
       for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
+    $1 != w { next }
+    { $1 = ""; $0 = substr($0, 2) }
     { i = ++n[$1]; v[$1, i] = $3; at[$1, $2] = $3; rounds[$2] = 1 }
     END {
       for (l in n) {
@@ -512,14 +524,15 @@ print_timers() {
         over[l] = k ? med(d, k) : 0
       }
       if (cmp != "") {
-        printf "%-7s %-19s %-19s %-19s %8s %16s\n", "", "no tracer", "stats before", "stats after", "change", "cost before/after"
-        printf "%-7s %-19s %-19s %-19s %+7.1f%% %7.0f / %.0f ns\n", "timers", s["none"], s["stats:before"], s["stats:after"],
+        if (head) printf "%-9s %-19s %-19s %-19s %8s %16s\n", "", "no tracer", "stats before", "stats after", "change", "cost before/after"
+        printf "%-9s %-19s %-19s %-19s %+7.1f%% %7.0f / %.0f ns\n", w, s["none"], s["stats:before"], s["stats:after"],
           100 * (m["stats:after"] - m["stats:before"]) / m["stats:before"], over["stats:before"], over["stats:after"]
       } else {
-        printf "%-7s %-19s %-19s %9s\n", "", "no tracer", "stats", "cost"
-        printf "%-7s %-19s %-19s %6.0f ns\n", "timers", s["none"], s["stats"], over["stats"]
+        if (head) printf "%-9s %-19s %-19s %9s\n", "", "no tracer", "stats", "cost"
+        printf "%-9s %-19s %-19s %6.0f ns\n", w, s["none"], s["stats"], over["stats"]
       }
     }' "$WORK/timers.tsv"
+  done
 }
 
 # --memory: full sockets held at once under `tcplinger trace` (the mode that

@@ -34,5 +34,7 @@ row=$(grep -E '^stats +2 +[0-9]' <<<"$out") || fail "no paired stats row"
 grep -Eq ' 0/0 +[0-9]+ +[0-9]+$' <<<"$row" || fail "paired stats row without zero loss or wakeups: $row"
 [ "$(grep -c '^bench: stats:before round' <<<"$out")" = 2 ] && [ "$(grep -c '^bench: stats:after round' <<<"$out")" = 2 ] ||
   fail "not one run per build and round"
-grep -Eq '^timers +[1-9][0-9]* \[[0-9]+-[0-9]+\] +[1-9][0-9]* \[[0-9]+-[0-9]+\] +[1-9][0-9]* \[[0-9]+-[0-9]+\] +[-+][0-9.]+%' <<<"$out" ||
-  fail "no timers row (no tracer, before, after, change)"
+for w in pingpong keepalive; do
+  grep -Eq "^$w +[1-9][0-9]* \\[[0-9]+-[0-9]+\\] +[1-9][0-9]* \\[[0-9]+-[0-9]+\\] +[1-9][0-9]* \\[[0-9]+-[0-9]+\\] +[-+][0-9.]+%" <<<"$out" ||
+    fail "no timers row for $w (no tracer, before, after, change)"
+done
