@@ -372,6 +372,13 @@ print_targets() {
 
 # ---- --compare: before/after table ----------------------------------------------
 
+# awk: med(a, n), the median of a[1..n] (sorts a in place), for the awk
+# programs below (prepended to each).
+AWK_MED='function med(a, n,   i, j, t) {
+  for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}'
+
 # One line per mode: median conn/s ratio to the (shared) baseline, tracer CPU
 # per million events as median [min-max] of the per-run figures (the spread is
 # the noise the change has to beat), peak RSS, and loss (lost + evicted, summed),
@@ -386,21 +393,13 @@ summarize_compare() {  # KIND
     'med [min-max]' 'med [min-max]' '' before after '' before after '' before after
   for m in "${RUN_MODES[@]}"; do
     if [ "$m" = baseline ]; then
-      awk -v k="$kind" -v base="$base" '
-        function med(a, n,   i, j, t) {
-          for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+      awk -v k="$kind" -v base="$base" "$AWK_MED"'
         $1 == k && $2 == "baseline" { u[++n] = $4 > 0 ? $20 * 1000 / $4 : 0 }
         END {if (n) printf "%-9s %4d %6s %6s %7s  %-19s %-19s %7s  %-15s (%d conn/s, median)\n", "baseline", n, "1.00",
                "1.00", "", "-", "-", "", sprintf("%.1f [%.1f-%.1f]", med(u, n), u[1], u[n]), base}' "$RESULTS"
       continue
     fi
-    awk -v k="$kind" -v m="$m" -v base="$base" '
-      function med(a, n,   i, j, t) {  # sorts a[1..n] in place
-        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-      }
+    awk -v k="$kind" -v m="$m" -v base="$base" "$AWK_MED"'
       function pct(b, a) { return b > 0 ? sprintf("%+.1f%%", 100 * (a - b) / b) : "-" }
       $1 == k && ($2 == m ":before" || $2 == m ":after") {
         b = substr($2, length(m) + 2)
@@ -505,11 +504,7 @@ print_timers() {
   echo "   same round (the runs of a round are back to back, so slow drifts of the load cancel)"
   local w
   for w in pingpong keepalive; do
-  awk -v cmp="$COMPARE" -v w="$w" -v head="$([ "$w" = pingpong ] && echo 1 || echo 0)" '
-    function med(a, n,   i, j, t) {
-      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+  awk -v cmp="$COMPARE" -v w="$w" -v head="$([ "$w" = pingpong ] && echo 1 || echo 0)" "$AWK_MED"'
     $1 != w { next }
     { $1 = ""; $0 = substr($0, 2) }
     { i = ++n[$1]; v[$1, i] = $3; at[$1, $2] = $3; rounds[$2] = 1 }
