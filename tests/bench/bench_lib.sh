@@ -122,18 +122,26 @@ drop_field() {  # ERRFILE REGEX
   echo "${v:-?}"
 }
 
+# Children's user+sys in ms from the output of bash's `times` (line 2:
+# "XmY.YYYs XmY.YYYs").
+times_ms() {  # FILE
+  sed -n 2p "$1" |
+    awk '{ms = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); ms += (a[1] * 60 + a[2]) * 1000 }
+          printf "%.0f", ms}'
+}
+
 stop_tracer() {  # PREFIX -> sets T_* globals
   local prefix=$1 p=$TRACER_PID
   T_HWM=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status")
+  # Sleeps the tracer woke from (poll timeouts and ring buffer wakeups): how
+  # often the BPF side woke it beyond the 50 ms poll. All its threads.
+  T_WAKEUPS=$(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ {s += $2} END {print s + 0}')
   prog_stats "$p" >"$prefix.progs"
   kill -INT "$p"
   wait "$TRACER_SUB" || true
   TRACER_PID="" TRACER_SUB=""
-  # times: line 2 is the children's "XmY.YYYs XmY.YYYs" (user, sys)
   local total_ms
-  total_ms=$(sed -n 2p "$prefix.times" |
-    awk '{ms = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); ms += (a[1] * 60 + a[2]) * 1000 }
-          printf "%.0f", ms}')
+  total_ms=$(times_ms "$prefix.times")
   T_CPU_MS=$((total_ms - ATTACH_TICKS * 1000 / $(getconf CLK_TCK)))
   [ "$T_CPU_MS" -lt 0 ] && T_CPU_MS=0
   T_EVENTS=$(drop_field "$prefix.err" '[0-9]+ events')
@@ -161,8 +169,33 @@ bpf_stats() {  # on|off
   fi
 }
 
-tracer_cmd() {  # MODE TAG -> TRACER_CMD array
-  case $1 in
+# --compare: the build suffixes MODE runs with in ROUND, in order. Both builds
+# back to back, before first in odd rounds, after first in even ones, so
+# neither always runs on the machine the other just warmed (or loaded).
+# "-" stands for no suffix (one run, of --build-dir's binary or of none).
+builds_for() {  # MODE ROUND
+  if [ -z "$COMPARE" ] || [ "$1" = baseline ]; then
+    echo "-"
+  elif (($2 % 2)); then
+    echo ":before :after"
+  else
+    echo ":after :before"
+  fi
+}
+
+tracer_cmd() {  # MODE[:before|:after] TAG -> TRACER_CMD array
+  # shellcheck disable=SC2034  # BIN is the caller's; a local copy for this call
+  local BIN=$BIN
+  [ "${1#*:}" = before ] && BIN=$BEFORE_BIN
+  tracer_cmd_of "$@"
+  # --tracer-args, split on blanks
+  # shellcheck disable=SC2206
+  [ ${#TRACER_CMD[@]} -gt 0 ] && [ -n "${TRACER_ARGS:-}" ] && TRACER_CMD+=($TRACER_ARGS)
+  return 0
+}
+
+tracer_cmd_of() {  # MODE TAG -> TRACER_CMD array (BIN: the build's binary)
+  case ${1%%:*} in
     baseline) TRACER_CMD=() ;;
     stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
     exporter) TRACER_CMD=("$BIN" exporter --netns "$NSPATH" --listen "127.0.0.1:$EXPORTER_PORT") ;;
@@ -177,26 +210,29 @@ tracer_cmd() {  # MODE TAG -> TRACER_CMD array
 run_one() {  # KIND MODE ROUND CHURN-ARGS...
   local kind=$1 mode=$2 round=$3
   shift 3
-  local tag=$kind-$mode-$round
+  local tag=$kind-$mode-$round base=${mode%%:*}
   local prefix=$WORK/$tag line out=/dev/null
-  [ "$mode" = stats ] || [ "$mode" = top ] && out=$prefix.out
+  [ "$base" = stats ] || [ "$base" = top ] && out=$prefix.out
   tracer_cmd "$mode" "$tag"
   flush_timewait
   wait_idle
   [ "$kind" = bpfstats ] && bpf_stats on
   [ ${#TRACER_CMD[@]} -gt 0 ] && start_tracer "$prefix" "$out" "${TRACER_CMD[@]}"
   # The exporter is scraped every second, as Prometheus would.
-  [ "$mode" = exporter ] && start_scraper "http://127.0.0.1:$EXPORTER_PORT/metrics" "$prefix.scrape"
-  line=$(ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" "$@")
+  [ "$base" = exporter ] && start_scraper "http://127.0.0.1:$EXPORTER_PORT/metrics" "$prefix.scrape"
+  # The churn's own CPU (user+sys) too: BPF programs run in its context (its
+  # syscalls and the loopback softirqs it raises), and CPU per connection,
+  # unlike the rate, hardly depends on what else the machine runs.
+  line=$(ip netns exec "$NS" "$CHURN" "${CHURN_ARGS[@]}" "$@" && times >"$prefix.churn-times")
   stop_scraper
   echo "$line" >"$prefix.churn"
   T_CPU_MS=0 T_HWM=0 T_EVENTS=0 T_RINGBUF=0 T_RECURSION=0 T_NESTED=0 T_EV_BPF=0 T_EV_ENGINE=0
-  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0
+  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0 T_WAKEUPS=0
   local bytes=0
   if [ ${#TRACER_CMD[@]} -gt 0 ]; then
     sleep 0.3  # the tracer's last poll
     stop_tracer "$prefix"
-    if [ "$mode" = record ]; then
+    if [ "$base" = record ]; then
       bytes=$(du -sb "$WORK/rec-$tag" 2>/dev/null | cut -f1)
       rm -rf "$WORK/rec-$tag"
     fi
@@ -208,7 +244,8 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   rate=$(grep -oE 'rate=[0-9]+' <<<"$line" | cut -d= -f2)
   errors=$(grep -oE 'errors=[0-9]+' <<<"$line" | cut -d= -f2)
   printf '%s\n' "$kind $mode $round $conns $secs $rate $errors $T_EVENTS $T_CPU_MS ${T_HWM:-0} $T_RINGBUF \
-$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $BUSY" >>"$RESULTS"
+$T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $BUSY \
+$(times_ms "$prefix.churn-times") $T_WAKEUPS" >>"$RESULTS"
 }
 
 progress() {  # MODE ROUND
@@ -267,10 +304,19 @@ print_table() {
     echo
     print_bpf_stats
   fi
+  print_record_bytes
+  echo
+  print_legend
+  print_targets
+}
+
+print_record_bytes() {
   if grep -q '^churn record ' "$RESULTS"; then
     awk '$1 == "churn" && $2 == "record" {b += $18; e += $8} END {if (e) printf "\nrecord: %.1f bytes per event on disk\n", b / e}' "$RESULTS"
   fi
-  echo
+}
+
+print_legend() {
   cat <<'EOF'
 ratio: median conn/s over the baseline's. ev/conn: events the BPF side produced per
 connection. CPUms/Mev and CPU%: user+sys of the tcplinger process (rusage, start-up
@@ -282,14 +328,13 @@ tracer reports lost. evicted: sockets missing from the BPF map (b) or the usersp
 table (e). Losses are sums over all runs. bg%: CPU busy with other work just before
 each run (median): anything above a few % makes the figures pessimistic.
 EOF
-  print_targets
 }
 
 print_bpf_stats() {
   echo "== BPF programs (kernel.bpf_stats_enabled=1, one $CONNECTIONS-connection run per mode)"
   printf '%-9s %-26s %12s %10s %8s %10s\n' mode program run_cnt ns/run 'ms total' rec.misses
   local m f conns
-  for m in "${RUN_MODES[@]}"; do
+  awk '$1 == "bpfstats" {print $2}' "$RESULTS" | while read -r m; do
     f=$WORK/bpfstats-$m-0.progs
     [ -f "$f" ] || continue
     conns=$(awk -v m="$m" '$1 == "bpfstats" && $2 == m {print $4}' "$RESULTS")
@@ -302,15 +347,17 @@ print_bpf_stats() {
 
 print_targets() {
   echo
-  echo "== targets (issue 5)"
+  # With --compare the targets are the after build's.
+  local sfx=${COMPARE:+:after}
+  echo "== targets (issue 5)${sfx:+, after build}"
   local m base med ratio lost want kind
   for kind in churn sustain; do
     base=$(awk -v k="$kind" '$1 == k && $2 == "baseline" {print $6}' "$RESULTS" | median)
     [ "$base" -gt 0 ] 2>/dev/null || continue
     for m in "${RUN_MODES[@]}"; do
       [ "$m" = baseline ] && continue
-      med=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {print $6}' "$RESULTS" | median)
-      lost=$(awk -v k="$kind" -v m="$m" '$1 == k && $2 == m {s += $11 + $12 + $14 + $15} END {print s + 0}' "$RESULTS")
+      med=$(awk -v k="$kind" -v m="$m$sfx" '$1 == k && $2 == m {print $6}' "$RESULTS" | median)
+      lost=$(awk -v k="$kind" -v m="$m$sfx" '$1 == k && $2 == m {s += $11 + $12 + $14 + $15} END {print s + 0}' "$RESULTS")
       # floor is a measurement (attaching alone), not a mode with a target
       [ "$m" = floor ] && continue
       want=0.60
@@ -320,6 +367,166 @@ print_targets() {
         printf "%-8s %-6s ratio %s (target >= %s) %s; lost+evicted %d %s\n", k, m, r, w,
           (r + 0 >= w + 0 ? "PASS" : "FAIL"), l, (l == 0 ? "PASS" : "FAIL") }'
     done
+  done
+}
+
+# ---- --compare: before/after table ----------------------------------------------
+
+# awk: med(a, n), the median of a[1..n] (sorts a in place), for the awk
+# programs below (prepended to each).
+AWK_MED='function med(a, n,   i, j, t) {
+  for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}'
+
+# One line per mode: median conn/s ratio to the (shared) baseline, tracer CPU
+# per million events as median [min-max] of the per-run figures (the spread is
+# the noise the change has to beat), peak RSS, and loss (lost + evicted, summed),
+# for the before and after builds, and the after's change over the before's.
+summarize_compare() {  # KIND
+  local kind=$1 base m
+  base=$(awk -v k="$kind" '$1 == k && $2 == "baseline" {print $6}' "$RESULTS" | median)
+  printf '%-9s %4s %6s %6s %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7s %7s  %9s %11s\n' mode runs ratio ratio change \
+    'CPUms/Mev before' 'CPUms/Mev after' change 'churn us/conn' 'churn us/conn' change 'RSS MiB' 'RSS MiB' 'lost b/a' \
+    'wakeups/s'
+  printf '%-9s %4s %6s %6s %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7s %7s  %9s %5s %5s\n' '' '' before after '' \
+    'med [min-max]' 'med [min-max]' '' before after '' before after '' before after
+  for m in "${RUN_MODES[@]}"; do
+    if [ "$m" = baseline ]; then
+      awk -v k="$kind" -v base="$base" "$AWK_MED"'
+        $1 == k && $2 == "baseline" { u[++n] = $4 > 0 ? $20 * 1000 / $4 : 0 }
+        END {if (n) printf "%-9s %4d %6s %6s %7s  %-19s %-19s %7s  %-15s (%d conn/s, median)\n", "baseline", n, "1.00",
+               "1.00", "", "-", "-", "", sprintf("%.1f [%.1f-%.1f]", med(u, n), u[1], u[n]), base}' "$RESULTS"
+      continue
+    fi
+    awk -v k="$kind" -v m="$m" -v base="$base" "$AWK_MED"'
+      function pct(b, a) { return b > 0 ? sprintf("%+.1f%%", 100 * (a - b) / b) : "-" }
+      $1 == k && ($2 == m ":before" || $2 == m ":after") {
+        b = substr($2, length(m) + 2)
+        i = ++n[b]; rate[b, i] = $6
+        cpu[b, i] = $8 > 0 ? $9 / $8 * 1e6 : 0
+        us[b, i] = $4 > 0 ? $20 * 1000 / $4 : 0
+        if ($10 > hwm[b]) hwm[b] = $10
+        lost[b] += $11 + $12 + $14 + $15
+        wk[b, i] = $5 > 0 ? $21 / $5 : 0
+      }
+      END {
+        if (!n["before"] || !n["after"]) exit
+        for (bi = 1; bi <= 2; bi++) {
+          b = bi == 1 ? "before" : "after"
+          delete r; delete c; delete u; delete w
+          for (i = 1; i <= n[b]; i++) { r[i] = rate[b, i]; c[i] = cpu[b, i]; u[i] = us[b, i]; w[i] = wk[b, i] }
+          wm[b] = med(w, n[b])
+          ratio[b] = base > 0 ? med(r, n[b]) / base : 0
+          cm[b] = med(c, n[b])
+          cs[b] = sprintf("%.0f [%.0f-%.0f]", cm[b], c[1], c[n[b]])
+          um[b] = med(u, n[b])
+          ust[b] = sprintf("%.1f [%.1f-%.1f]", um[b], u[1], u[n[b]])
+        }
+        printf "%-9s %4d %6.2f %6.2f %7s  %-19s %-19s %7s  %-15s %-15s %7s  %7.1f %7.1f  %9s %5.0f %5.0f\n", m,
+          n["after"], ratio["before"], ratio["after"], pct(ratio["before"], ratio["after"]), cs["before"], cs["after"],
+          pct(cm["before"], cm["after"]), ust["before"], ust["after"], pct(um["before"], um["after"]),
+          hwm["before"] / 1024, hwm["after"] / 1024, lost["before"] "/" lost["after"], wm["before"], wm["after"]
+      }' "$RESULTS"
+  done
+}
+
+print_compare_table() {
+  if [ ${#RUN_MODES[@]} -gt 0 ]; then
+    echo "== churn, before ($COMPARE) vs after ($BUILD_DIR): $CONNECTIONS connections per run, $ROUNDS paired rounds (tl_churn ${CHURN_ARGS[*]})"
+    summarize_compare churn
+    if grep -q '^sustain ' "$RESULTS"; then
+      echo
+      echo "== sustained: one ${SUSTAIN} s flat-out run per mode and build"
+      summarize_compare sustain
+    fi
+    if grep -q '^bpfstats ' "$RESULTS"; then
+      echo
+      print_bpf_stats
+    fi
+    echo
+    cat <<'EOF'
+ratio: median conn/s over the baseline's (one baseline, shared: no tracer is the same
+for both builds); change: after over before. CPUms/Mev: user+sys of the tcplinger
+process (start-up excluded) per million events, per run; median and [min-max] over the
+rounds: a change inside both spreads is noise. churn us/conn: tl_churn's own user+sys
+per connection, median [min-max]: the BPF programs run in its context, and CPU per
+connection depends far less than the rate on what else the machine runs (the baseline's
+is the untraced cost). RSS: peak (VmHWM). lost b/a: events lost
+(ring buffer, recursion) plus sockets evicted, summed over the runs, before/after.
+wakeups/s: the tracer's voluntary context switches per second of churn, median: its
+50 ms poll alone makes 20; more are ring buffer wakeups (BPF_RB_FORCE_WAKEUP) and I/O.
+EOF
+    print_targets
+  fi
+}
+
+# ---- timers: what the timer programs cost other timers ----------------------------
+
+# One tracer per build (and none), rotated per round; under each, both
+# tl_timers workloads. The tracer is `stats` over the bench namespace: its
+# programs see every timer in the kernel anyway (timer tracepoints are not
+# per namespace).
+timers_round() {  # ROUND
+  local r=$1 labels=(none) l i
+  if [ -n "$COMPARE" ]; then labels+=(stats:before stats:after); else labels+=(stats); fi
+  for ((i = 0; i < ${#labels[@]}; i++)); do
+    l=${labels[$(((i + r - 1) % ${#labels[@]}))]}
+    timers_run "$l" "$r"
+  done
+}
+
+timers_run() {  # LABEL ROUND
+  local label=$1 round=$2 prefix=$WORK/timers-$1-$2 line w trips
+  wait_idle
+  if [ "$label" != none ]; then
+    tracer_cmd "$label" "timers-$round"
+    start_tracer "$prefix" /dev/null "${TRACER_CMD[@]}"
+  fi
+  # keepalive trips cost about a fifth of a ping-pong round trip
+  for w in pingpong keepalive; do
+    trips=$TIMER_TRIPS
+    [ "$w" = keepalive ] && trips=$((TIMER_TRIPS * 5))
+    line=$(ip netns exec "$NS" "$TIMERS_BIN" --workload "$w" --trips "$trips")
+    echo "$w $label $round $(grep -oE 'ns_per_trip=[0-9]+' <<<"$line" | cut -d= -f2) $BUSY" >>"$WORK/timers.tsv"
+    printf 'bench: timers %-9s %-13s round %s %8s ns CPU per trip; background %s%%\n' "$w" "$label" "$round" \
+      "$(tail -1 "$WORK/timers.tsv" | cut -d' ' -f4)" "$BUSY" >&2
+  done
+  [ "$label" != none ] && stop_tracer "$prefix"
+  return 0
+}
+
+print_timers() {
+  echo "== timers: tl_timers, CPU ns per trip (user+sys), median [min-max] of $ROUNDS; no timer here is a timewait one:"
+  echo "   pingpong: $TIMER_TRIPS one-byte UNIX-socket round trips, recv() waiting with SO_RCVTIMEO (two timers each)"
+  echo "   keepalive: $((TIMER_TRIPS * 5)) SO_KEEPALIVE on/off pairs on a loopback TCP socket (one timer each, no sleep)"
+  echo "   cost: the tracer's extra ns per trip, median of the per-round differences to the no-tracer run of the"
+  echo "   same round (the runs of a round are back to back, so slow drifts of the load cancel)"
+  local w
+  for w in pingpong keepalive; do
+  awk -v cmp="$COMPARE" -v w="$w" -v head="$([ "$w" = pingpong ] && echo 1 || echo 0)" "$AWK_MED"'
+    $1 != w { next }
+    { $1 = ""; $0 = substr($0, 2) }
+    { i = ++n[$1]; v[$1, i] = $3; at[$1, $2] = $3; rounds[$2] = 1 }
+    END {
+      for (l in n) {
+        delete a
+        for (i = 1; i <= n[l]; i++) a[i] = v[l, i]
+        m[l] = med(a, n[l]); s[l] = sprintf("%.0f [%.0f-%.0f]", m[l], a[1], a[n[l]])
+        if (l == "none") continue
+        delete d; k = 0
+        for (r in rounds) if ((l, r) in at && ("none", r) in at) d[++k] = at[l, r] - at["none", r]
+        over[l] = k ? med(d, k) : 0
+      }
+      if (cmp != "") {
+        if (head) printf "%-9s %-19s %-19s %-19s %8s %16s\n", "", "no tracer", "stats before", "stats after", "change", "cost before/after"
+        printf "%-9s %-19s %-19s %-19s %+7.1f%% %7.0f / %.0f ns\n", w, s["none"], s["stats:before"], s["stats:after"],
+          100 * (m["stats:after"] - m["stats:before"]) / m["stats:before"], over["stats:before"], over["stats:after"]
+      } else {
+        if (head) printf "%-9s %-19s %-19s %9s\n", "", "no tracer", "stats", "cost"
+        printf "%-9s %-19s %-19s %6.0f ns\n", w, s["none"], s["stats"], over["stats"]
+      }
+    }' "$WORK/timers.tsv"
   done
 }
 

@@ -20,3 +20,21 @@ awk -v e="$evconn" 'BEGIN {exit !(e > 0)}' || fail "stats produced no events ($e
 [ "$ringbuf" = 0 ] && [ "$reclost" = 0 ] && [ "$evicted" = 0/0 ] || fail "loss in a 2000-connection run: $row"
 grep -Eq '^churn +stats +ratio [0-9.]+ \(target >= 0\.90\) (PASS|FAIL); lost\+evicted 0 PASS' <<<"$out" ||
   fail "no target line for stats"
+
+# --compare (the build against itself) and the timers row: both tables print,
+# with a paired stats row (two runs, zero loss on both sides) and a timers row
+# with all three figures. No timing assertion.
+out=$("$src/scripts/bench" --no-build --build-dir "$build" --compare "$build" --modes stats,timers --rounds 2 \
+  --connections 2000 --timer-trips 2000 --sustain 0 --idle-wait 0 2>&1)
+echo "$out"
+grep -q '^== churn, before (.*) vs after (.*): 2000 connections per run, 2 paired rounds' <<<"$out" ||
+  fail "no compare table"
+grep -Eq '^baseline +2 +1\.00 +1\.00 ' <<<"$out" || fail "no baseline row in the compare table"
+row=$(grep -E '^stats +2 +[0-9]' <<<"$out") || fail "no paired stats row"
+grep -Eq ' 0/0 +[0-9]+ +[0-9]+$' <<<"$row" || fail "paired stats row without zero loss or wakeups: $row"
+[ "$(grep -c '^bench: stats:before round' <<<"$out")" = 2 ] && [ "$(grep -c '^bench: stats:after round' <<<"$out")" = 2 ] ||
+  fail "not one run per build and round"
+for w in pingpong keepalive; do
+  grep -Eq "^$w +[1-9][0-9]* \\[[0-9]+-[0-9]+\\] +[1-9][0-9]* \\[[0-9]+-[0-9]+\\] +[1-9][0-9]* \\[[0-9]+-[0-9]+\\] +[-+][0-9.]+%" <<<"$out" ||
+    fail "no timers row for $w (no tracer, before, after, change)"
+done
