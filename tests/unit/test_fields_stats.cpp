@@ -127,10 +127,10 @@ TEST(FieldLists, EndReasonsReachJsonAndTheEndedList) {
     // The names are the engine's, in its order.
     std::vector<std::string_view> names;
     for (const auto& f : end_reason_fields()) names.push_back(f.name);
-    EXPECT_EQ(names, (std::vector<std::string_view>{
-                         end_reason_name(EndReason::Expired), end_reason_name(EndReason::Reused),
-                         end_reason_name(EndReason::Reset), end_reason_name(EndReason::Purged),
-                         end_reason_name(EndReason::Unknown)}));
+    EXPECT_EQ(names,
+              (std::vector<std::string_view>{end_reason_name(EndReason::Expired), end_reason_name(EndReason::Reused),
+                                             end_reason_name(EndReason::Reset), end_reason_name(EndReason::Purged),
+                                             end_reason_name(EndReason::Unknown)}));
 }
 
 TEST(FieldLists, HolderFieldsReachJsonAndTheHeldByLine) {

@@ -76,7 +76,8 @@ TEST(GoldenReplay, ReportEveryGroupingByteForByte) {
             cases.push_back(
                 {{"report", "-i", rec, "-j", "--by", by}, std::string("report_by/") + by + ".json", "replay.err"});
     }
-    cases.push_back({{"report", "-i", rec, "--state", "CLOSE-WAIT", "--top", "1"}, "report_by/cw_top1.txt", "replay.err"});
+    cases.push_back(
+        {{"report", "-i", rec, "--state", "CLOSE-WAIT", "--top", "1"}, "report_by/cw_top1.txt", "replay.err"});
     cases.push_back(
         {{"report", "-i", rec, "-j", "--state", "CLOSE-WAIT", "--top", "1"}, "report_by/cw_top1.json", "replay.err"});
     expect_goldens(cases);

@@ -44,8 +44,7 @@ StateFigures state(uint64_t entered, uint64_t present, uint64_t current, uint64_
     return f;
 }
 
-GroupFigures group(uint32_t pid, std::string comm, uint64_t cgroup, Endpoint remote, uint16_t lport,
-                   uint32_t workers) {
+GroupFigures group(uint32_t pid, std::string comm, uint64_t cgroup, Endpoint remote, uint16_t lport, uint32_t workers) {
     GroupFigures g;
     g.key = GroupKey{pid, std::move(comm), cgroup, remote, lport};
     g.workers = workers;
@@ -62,10 +61,14 @@ std::vector<GroupFigures> groups() {
     a.states[kLastAck] = state(3, 0, 0, 0, false, {24'000});
     a.no_timewait = 7;
     a.aborted = 2;
-    HeldSocket h1{Process{4242, "a,b\"c\n\x1b[31m\xff", 77}, 5, 901, endpoint(4, 1, 7201), endpoint(4, 2, 40000),
-                  1'700'000'000, true};
-    HeldSocket h2{Process{4243, "worker", 77}, 9, 902, endpoint(6, 1, 7201), endpoint(6, 2, 40001), 9'876'543,
-                  false};
+    HeldSocket h1{Process{4242, "a,b\"c\n\x1b[31m\xff", 77},
+                  5,
+                  901,
+                  endpoint(4, 1, 7201),
+                  endpoint(4, 2, 40000),
+                  1'700'000'000,
+                  true};
+    HeldSocket h2{Process{4243, "worker", 77}, 9, 902, endpoint(6, 1, 7201), endpoint(6, 2, 40001), 9'876'543, false};
     a.holders = {h1, h2};
     out.push_back(a);
 
@@ -108,8 +111,8 @@ std::string every_output() {
     setenv("TZ", "UTC", 1);
     tzset();
     std::vector<Variant> variants;
-    for (GroupBy by : {GroupBy::Process, GroupBy::Endpoint, GroupBy::LocalPort, GroupBy::Cgroup, GroupBy::Comm,
-                       GroupBy::RemoteAddr})
+    for (GroupBy by :
+         {GroupBy::Process, GroupBy::Endpoint, GroupBy::LocalPort, GroupBy::Cgroup, GroupBy::Comm, GroupBy::RemoteAddr})
         variants.push_back({std::string("--by ").append(group_by_name(by)), report(by)});
     Variant sorted{"--state CLOSE-WAIT --top 1, --interval", report(GroupBy::Process)};
     sorted.r.sort_state = kCloseWait;

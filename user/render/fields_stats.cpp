@@ -46,13 +46,23 @@ constexpr std::array<StatsField<StateFigures>, 11> kStateFields{{
     // The table's IN: what the sort ranks by (stats_format.cpp: rank_count).
     {"in", FieldType::Uint, in, {}, {"-IN", 8, 7}, nullptr, false, "JSON: entered and present_at_start apart"},
     {"current", FieldType::Uint, current, {TextLine::First, ", now ", ""}, {"-NOW", 8, 7}},
-    {"completed", FieldType::Uint, completed, {}, {}, nullptr, true,
+    {"completed",
+     FieldType::Uint,
+     completed,
+     {},
+     {},
+     nullptr,
+     true,
      "text: the residency line and histogram are there when it is not 0"},
     {"p50_ms", FieldType::Millis, p50, {TextLine::Second, "  residency p50 ", " ms"}, {"-P50ms", 10, 0}},
     {"p90_ms", FieldType::Millis, p90, {TextLine::Second, ", p90 ", " ms"}},
     {"p99_ms", FieldType::Millis, p99, {TextLine::Second, ", p99 ", " ms"}, {"-P99ms", 10, 0}},
     {"max_ms", FieldType::Millis, max_stay, {TextLine::Second, ", max ", " ms"}, {"-MAXms", 10, 0}},
-    {"oldest_ms", FieldType::Millis, oldest, {TextLine::First, " (oldest ", " ms)"}, {"-OLDms", 10, 0},
+    {"oldest_ms",
+     FieldType::Millis,
+     oldest,
+     {TextLine::First, " (oldest ", " ms)"},
+     {"-OLDms", 10, 0},
      oldest_at_least},
     {"oldest_at_least", FieldType::Bool, oldest_at_least, {}, {}, nullptr, true, "text: >= before oldest_ms"},
 }};
@@ -188,9 +198,13 @@ const std::array<KeyForm, 6> kKeyForms{{
 FieldValue no_timewait(const GroupRow& r) { return number(r.g.no_timewait); }
 FieldValue aborted(const GroupRow& r) { return number(r.g.aborted); }
 constexpr std::array<StatsField<GroupRow>, 2> kGroupFields{{
-    {"no_timewait", FieldType::Uint, no_timewait,
+    {"no_timewait",
+     FieldType::Uint,
+     no_timewait,
      {TextLine::Note, ": ", " closes got no TIME-WAIT (tcp_max_tw_buckets full)"}},
-    {"aborted", FieldType::Uint, aborted,
+    {"aborted",
+     FieldType::Uint,
+     aborted,
      {TextLine::Note, ": ", " connections ended by RST or abort, not an orderly close"}},
 }};
 
@@ -273,7 +287,7 @@ const KeyForm& key_form(GroupBy by) { return kKeyForms.at(static_cast<size_t>(by
 template <class Row>
 void append_json_members(std::string& out, std::span<const StatsField<Row>> fields, const Row& row) {
     static thread_local SecondStamp iso{kIsoSecondFormat, true};  // no Time in stats' rows
-    std::string_view open;  // the object a dotted name is in
+    std::string_view open;                                        // the object a dotted name is in
     bool first = true, first_inside = true;
     for (const StatsField<Row>& f : fields) {
         if (!f.json) continue;
@@ -321,8 +335,7 @@ template void append_json_members(std::string&, std::span<const StatsField<State
 template void append_json_members(std::string&, std::span<const StatsField<HeldSocket>>, const HeldSocket&);
 template void append_json_members(std::string&, std::span<const StatsField<GroupRow>>, const GroupRow&);
 template void append_json_members(std::string&, std::span<const StatsField<LossRow>>, const LossRow&);
-template bool append_text_line(std::string&, std::span<const StatsField<StateFigures>>, const StateFigures&,
-                               TextLine);
+template bool append_text_line(std::string&, std::span<const StatsField<StateFigures>>, const StateFigures&, TextLine);
 template bool append_text_line(std::string&, std::span<const StatsField<HeldSocket>>, const HeldSocket&, TextLine);
 template bool append_text_line(std::string&, std::span<const StatsField<GroupRow>>, const GroupRow&, TextLine);
 

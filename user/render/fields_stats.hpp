@@ -126,14 +126,12 @@ void append_state_cells(std::string& out, std::span<const StatsField<StateFigure
 // "\nKEY: 2 connections ended by RST or abort, ...\n", a line per note not 0.
 void append_notes(std::string& out, std::span<const StatsField<GroupRow>> fields, const GroupRow& row);
 // ", ended: expired 6 reused 2" (the reasons that ended a stay), or nothing.
-void append_end_reasons_text(std::string& out, std::span<const StatsField<StateFigures>> fields,
-                             const StateFigures& f);
+void append_end_reasons_text(std::string& out, std::span<const StatsField<StateFigures>> fields, const StateFigures& f);
 // A template's {name}s replaced by the text of the field of that name.
 void append_template(std::string& out, std::string_view tmpl, std::span<const StatsField<LossRow>> fields,
                      const LossRow& row);
 
-extern template void append_json_members(std::string&, std::span<const StatsField<StateFigures>>,
-                                         const StateFigures&);
+extern template void append_json_members(std::string&, std::span<const StatsField<StateFigures>>, const StateFigures&);
 extern template void append_json_members(std::string&, std::span<const StatsField<HeldSocket>>, const HeldSocket&);
 extern template void append_json_members(std::string&, std::span<const StatsField<GroupRow>>, const GroupRow&);
 extern template void append_json_members(std::string&, std::span<const StatsField<LossRow>>, const LossRow&);
@@ -141,7 +139,6 @@ extern template bool append_text_line(std::string&, std::span<const StatsField<S
                                       TextLine);
 extern template bool append_text_line(std::string&, std::span<const StatsField<HeldSocket>>, const HeldSocket&,
                                       TextLine);
-extern template bool append_text_line(std::string&, std::span<const StatsField<GroupRow>>, const GroupRow&,
-                                      TextLine);
+extern template bool append_text_line(std::string&, std::span<const StatsField<GroupRow>>, const GroupRow&, TextLine);
 
 }  // namespace tcplinger
