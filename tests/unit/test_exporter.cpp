@@ -108,6 +108,28 @@ TEST(PrometheusRender, ResidencySlots) {
     EXPECT_EQ(residency_slot(1e6), kResidencyBuckets.size());  // +Inf
 }
 
+// events_lost_total is a counter: its recursion figure must not go down
+// when the backups' catch count (read apart from the kernel's skip count)
+// or the engine's duplicates catch up, as recursion_missed() does.
+TEST(ExporterFigures, RecursionLostIsMonotonic) {
+    DropCounters d;
+    EngineCounters engine;
+    d.events = 100;
+    d.recursion_skipped = 5;
+    d.nested_caught = 3;  // two hits read as skipped, not yet as caught
+    MetricsSnapshot before, after;
+    set_tracer_figures(before, d, engine);
+    const uint64_t missed_before = d.recursion_missed(engine.duplicates);
+    d.nested_caught = 6;  // caught up, and one duplicate the engine dropped
+    engine.duplicates = 1;
+    set_tracer_figures(after, d, engine);
+    ASSERT_LT(d.recursion_missed(engine.duplicates), missed_before) << "the net figure does go down";
+    EXPECT_GE(after.lost_recursion, before.lost_recursion);
+    EXPECT_EQ(after.lost_recursion, 5u) << "the kernel's skip count (gross)";
+    const std::string text = render_metrics(after, ExpositionFormat::Text);
+    EXPECT_NE(text.find("tcplinger_events_lost_total{reason=\"recursion\"} 5\n"), std::string::npos) << text;
+}
+
 TEST(SeriesModel, BusiestKeptRestFoldedIntoOther) {
     SeriesModel m(3, 300'000'000'000);  // 2 label sets + ~other
     for (int i = 0; i < 5; ++i) m.stay(labels("busy"), 0, 60, true, 0, 1);

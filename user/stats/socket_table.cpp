@@ -87,6 +87,13 @@ void SocketTable::event(const Event& ev) {
         ++load_[destination_of(ev.netns, ev.local, ev.remote)].time_wait;
 }
 
+bool busier(const DestinationHeadroom& a, const DestinationHeadroom& b) {
+    if (a.connects_per_s != b.connects_per_s) return a.connects_per_s > b.connects_per_s;
+    if (a.time_wait_per_s != b.time_wait_per_s) return a.time_wait_per_s > b.time_wait_per_s;
+    if (a.headroom.headroom != b.headroom.headroom) return a.headroom.headroom < b.headroom.headroom;
+    return a.headroom.dest < b.headroom.dest;
+}
+
 std::vector<uint32_t> SocketTable::namespaces() const {
     std::set<uint32_t> out;
     for (const auto& s : current_) out.insert(s.netns);
@@ -136,12 +143,7 @@ std::vector<DestinationHeadroom> SocketTable::busiest(const headroom::NetnsPorts
         dh.seconds_left = headroom::seconds_to_exhaustion(dh.headroom, dh.time_wait_per_s, dh.growth_per_s);
         out.push_back(dh);
     }
-    std::sort(out.begin(), out.end(), [](const DestinationHeadroom& a, const DestinationHeadroom& b) {
-        if (a.connects_per_s != b.connects_per_s) return a.connects_per_s > b.connects_per_s;
-        if (a.time_wait_per_s != b.time_wait_per_s) return a.time_wait_per_s > b.time_wait_per_s;
-        if (a.headroom.headroom != b.headroom.headroom) return a.headroom.headroom < b.headroom.headroom;
-        return a.headroom.dest < b.headroom.dest;
-    });
+    std::sort(out.begin(), out.end(), busier);
     if (n && out.size() > n) out.resize(n);
     return out;
 }

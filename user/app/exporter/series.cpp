@@ -5,6 +5,13 @@
 
 namespace tcplinger::exporter {
 
+void set_tracer_figures(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine) {
+    s.events = d.events;
+    s.lost_ringbuf = d.ringbuf_drops;
+    s.lost_recursion = d.recursion_skipped;
+    s.evicted = d.sock_untracked + d.sock_map_full + engine.evicted;
+}
+
 void SeriesModel::Figures::merge(const Figures& o) {
     for (size_t i = 0; i < states.size(); ++i) {
         StateMetrics& a = states[i];

@@ -8,6 +8,8 @@
 #include <map>
 #include <vector>
 
+#include "core/counters.hpp"
+#include "lifecycle/engine.hpp"
 #include "render/prometheus.hpp"
 
 namespace tcplinger::exporter {
@@ -24,6 +26,13 @@ struct CurrentSockets {
     uint64_t entered = 0;  // of them, stays that began during the run (they count in stays_total)
     double oldest_s = 0;
 };
+
+// The tracer's own figures in a snapshot. Each is a Prometheus counter and
+// must never decrease: recursion is the gross figure, the hits the kernel
+// skipped in a primary program (DropCounters::recursion_skipped), not the
+// net recursion_missed(), which drops back when the backups' catch count
+// (read apart from the kernel's) or the engine's duplicates catch up.
+void set_tracer_figures(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine);
 
 class SeriesModel {
 public:
