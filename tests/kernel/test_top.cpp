@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -198,51 +199,25 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
         << screen;
     for (const auto& l : lines_of(screen)) EXPECT_LE(l.size(), 80u);
     EXPECT_LE(lines_of(screen).size(), 24u);
-    tmux.keys("Escape 1");
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) {
-            return s.find("sort COMM ^") != std::string::npos && first_row(s, "COMM").rfind("tltrickle1 ", 0) == 0;
-        },
-        3, &screen))
-        << screen;
-    tmux.keys("1");
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) {
-            return s.find("sort COMM v") != std::string::npos && first_row(s, "COMM").rfind("tlzstorm ", 0) == 0;
-        },
-        3, &screen))
-        << screen;
-    tmux.keys("4");  // TW/s, largest first: the storm
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) {
-            return s.find("sort TW/s v") != std::string::npos && first_row(s, "COMM").rfind("tlzstorm ", 0) == 0;
-        },
-        3, &screen))
-        << screen;
-    tmux.keys("d 1");
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) {
-            return s.find("sort DESTINATION ^") != std::string::npos &&
-                   first_row(s, "DESTINATION").rfind("127.0.0.1:7400 ", 0) == 0;
-        },
-        3, &screen))
-        << screen;
-    tmux.keys("1");
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) {
-            return s.find("sort DESTINATION v") != std::string::npos &&
-                   first_row(s, "DESTINATION").rfind("127.0.0.1:7402 ", 0) == 0;
-        },
-        3, &screen))
-        << screen;
-    tmux.keys("3");  // TW now, largest first: the storm's destination
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) {
-            return s.find("sort TW v") != std::string::npos &&
-                   first_row(s, "DESTINATION").rfind("127.0.0.1:7400 ", 0) == 0;
-        },
-        3, &screen))
-        << screen;
+    // key(s), then the status line's sort, the heading, the first row.
+    const std::vector<std::array<std::string, 4>> sorts = {
+        {"Escape 1", "sort COMM ^", "COMM", "tltrickle1 "},
+        {"1", "sort COMM v", "COMM", "tlzstorm "},
+        {"4", "sort TW/s v", "COMM", "tlzstorm "},
+        {"d 1", "sort DESTINATION ^", "DESTINATION", "127.0.0.1:7400 "},
+        {"1", "sort DESTINATION v", "DESTINATION", "127.0.0.1:7402 "},
+        {"3", "sort TW v", "DESTINATION", "127.0.0.1:7400 "},
+    };
+    for (const auto& [keys, status, heading, first] : sorts) {
+        tmux.keys(keys);
+        EXPECT_TRUE(tmux.wait(
+            [&, status = status, heading = heading, first = first](const std::string& s) {
+                return s.find(status) != std::string::npos && first_row(s, heading).rfind(first, 0) == 0;
+            },
+            3, &screen))
+            << keys << ": " << status << "\n"
+            << screen;
+    }
     tmux.keys("l 4");
     EXPECT_TRUE(tmux.wait([](const std::string& s) { return s.find("sort CONN/s v") != std::string::npos; }, 3,
                           &screen))
@@ -418,6 +393,8 @@ TEST(TopHolder, ForkedChildHoldingCloseWaitIsChargedInTopAndTheExporter) {
     Proc top = launch({TL_BINARY, "top", "-j", "-d", "0.5", "--netns", netns}, dir.path, "top");
     Proc exp = launch({TL_BINARY, "exporter", "--listen", "127.0.0.1:" + std::to_string(http), "--netns", netns},
                       dir.path, "exporter");
+    Children tracers;  // killed if an ASSERT ends the test early
+    tracers.pids = {top.pid, exp.pid};
     ASSERT_TRUE(wait_for_tracing_file(top.err, 30)) << slurp_file(top.err);
     ASSERT_TRUE(wait_for_tracing_file(exp.err, 30)) << slurp_file(exp.err);
 
@@ -431,6 +408,7 @@ TEST(TopHolder, ForkedChildHoldingCloseWaitIsChargedInTopAndTheExporter) {
         int a = tcp_accept(l);
         pid_t c = fork();
         if (c == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // gone with the parent, however the test ends
             set_comm("tlcwholder");
             read_until_eof(a);  // the client's FIN: CLOSE-WAIT, held here
             ready.send<char>(2);
@@ -489,6 +467,7 @@ TEST(TopHolder, ForkedChildHoldingCloseWaitIsChargedInTopAndTheExporter) {
     kill(exp.pid, SIGINT);
     EXPECT_EQ(wait_exit(top), 0) << slurp_file(top.err);
     EXPECT_EQ(wait_exit(exp), 0) << slurp_file(exp.err);
+    tracers.pids.clear();
 }
 
 // stats --by comm sums pre-forked workers (one listen(), three processes

@@ -1,5 +1,7 @@
 #include "app/host_poller.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -31,6 +33,7 @@ HostPoller::~HostPoller() { stop(); }
 void HostPoller::start() {
     pass();
     thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tl-host-poll");  // its CPU apart in top -H, /proc/PID/task
         std::unique_lock<std::mutex> lock(mu_);
         while (!stop_) {
             auto wait = std::chrono::duration<double>(o_.interval_s);
@@ -116,10 +119,16 @@ void HostPoller::pass() {
         ns.ports = doctor::ports_of(st);
         if (o_.sockets) {
             std::vector<headroom::SocketSample> mine = table_.sockets(f.inode);
-            headroom::Destination none;
-            none.netns = f.inode;
-            ns.usable = headroom::compute_one(ns.ports, mine, none).usable;
             ns.destinations = table_.busiest(ns.ports, f.inode);
+            // The range less reserved and listening ports: the same for every
+            // destination, so a walk of its own only when there is none.
+            if (!ns.destinations.empty()) {
+                ns.usable = ns.destinations.front().headroom.usable;
+            } else {
+                headroom::Destination none;
+                none.netns = f.inode;
+                ns.usable = headroom::compute_one(ns.ports, mine, none).usable;
+            }
             for (const auto& s : mine)
                 if (s.state == kListen) ns.listeners.push_back(s.local.port);
         }
