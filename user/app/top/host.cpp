@@ -1,6 +1,7 @@
 #include "app/top/host.hpp"
 
 #include <algorithm>
+#include <fstream>
 
 namespace tcplinger::top {
 
@@ -26,6 +27,12 @@ HostRead host_read(const HostPoll& poll) {
         s.active_opens += mib("ActiveOpens");
         s.passive_opens += mib("PassiveOpens");
         if (auto it = ns.tcpext.find("TCPTimeWaitOverflow"); it != ns.tcpext.end()) s.tw_overflow += it->second;
+    }
+    if (s.known && !s.max_orphans) {
+        // Not in a namespace's own sysctls (net/ipv4/sysctl_net_ipv4.c: a
+        // global knob of ipv4_table): the host's, as this process sees it.
+        std::ifstream in("/proc/sys/net/ipv4/tcp_max_orphans");
+        in >> s.max_orphans;
     }
     return out;
 }
