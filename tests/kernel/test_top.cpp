@@ -3,9 +3,9 @@
 // real forked workers. Each test has its own namespace; the binary is run as
 // a user runs it.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,8 +194,8 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
     // A key per column (1-9, as ? lists them), in every view: text A to Z
     // first, the same key again Z to A, figures largest first.
     tmux.keys("?");
-    EXPECT_TRUE(tmux.wait(
-        [](const std::string& s) { return s.find("1 COMM 2 PID 3 TW 4 TW/s") != std::string::npos; }, 3, &screen))
+    EXPECT_TRUE(tmux.wait([](const std::string& s) { return s.find("1 COMM 2 PID 3 TW 4 TW/s") != std::string::npos; },
+                          3, &screen))
         << screen;
     for (const auto& l : lines_of(screen)) EXPECT_LE(l.size(), 80u);
     EXPECT_LE(lines_of(screen).size(), 24u);
@@ -219,8 +219,8 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
             << screen;
     }
     tmux.keys("l 4");
-    EXPECT_TRUE(tmux.wait([](const std::string& s) { return s.find("sort CONN/s v") != std::string::npos; }, 3,
-                          &screen))
+    EXPECT_TRUE(
+        tmux.wait([](const std::string& s) { return s.find("sort CONN/s v") != std::string::npos; }, 3, &screen))
         << screen;
     tmux.keys("p");
 
@@ -440,8 +440,8 @@ TEST(TopHolder, ForkedChildHoldingCloseWaitIsChargedInTopAndTheExporter) {
     std::map<uint32_t, std::pair<std::string, uint64_t>> cw;  // pid -> (comm, CLOSE-WAIT now)
     for (const auto& p : doc["processes"])
         if (p["close_wait"].get<uint64_t>()) cw[p["pid"].get<uint32_t>()] = {p["comm"], p["close_wait"]};
-    EXPECT_EQ(cw, (std::map<uint32_t, std::pair<std::string, uint64_t>>{
-                      {static_cast<uint32_t>(child), {"tlcwholder", 1}}}))
+    EXPECT_EQ(cw,
+              (std::map<uint32_t, std::pair<std::string, uint64_t>>{{static_cast<uint32_t>(child), {"tlcwholder", 1}}}))
         << "parent " << parent << ", child " << child << "\n"
         << doc.dump();
 

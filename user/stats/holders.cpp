@@ -18,8 +18,8 @@ const Process* HolderIndex::charged(uint64_t cookie, const Connection& c, const 
     if (held) *held = nullptr;
     if (auto it = by_cookie_.find(cookie); c.state == kCloseWait && it != by_cookie_.end()) {
         const auto& mine = it->second;
-        auto first = std::find_if(mine.begin(), mine.end(),
-                                  [&](const SocketHolder* h) { return filter.match(c, h->process); });
+        auto first =
+            std::find_if(mine.begin(), mine.end(), [&](const SocketHolder* h) { return filter.match(c, h->process); });
         if (first == mine.end()) return nullptr;
         if (held) *held = &mine;
         return &(*first)->process;

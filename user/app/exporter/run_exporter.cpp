@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include "app/host_poller.hpp"
 #include "app/exporter/exporter_options.hpp"
 #include "app/exporter/series.hpp"
 #include "app/exporter/server.hpp"
 #include "app/exporter/web_config.hpp"
+#include "app/host_poller.hpp"
 #include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/error.hpp"

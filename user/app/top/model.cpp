@@ -50,8 +50,7 @@ void Model::add(const Transition& t) {
 }
 
 Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, const HostSample& host,
-                     const std::vector<DestinationHeadroom>& headroom, const HolderIndex& holders,
-                     bool by_comm) {
+                     const std::vector<DestinationHeadroom>& headroom, const HolderIndex& holders, bool by_comm) {
     const double dt = static_cast<double>(now_ns - (first_ ? start_ns_ : prev_ns_)) / 1e9;
     if (first_) start_host_ = prev_host_ = host;
     // Since start = the stays that ended + those in their state now that

@@ -79,8 +79,8 @@ int run_top(const TopOptions& o) {
     top::HostRead last_host;
     HolderIndex holders;
     auto make_frame = [&](uint64_t now) {
-        frame = model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, holders,
-                              ui.by_comm);
+        frame =
+            model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, holders, ui.by_comm);
         frame.header.delay_s = ui.interval_s;
         if (tracer) {
             DropCounters d = tracer->counters();
