@@ -186,6 +186,7 @@ int run_exporter(const ExporterOptions& o) {
     // it did).
     std::unique_ptr<HostPoller> poller;
     std::map<uint32_t, uint64_t> overflow_base;
+    exporter::TracerFigures tracer_figures;
     auto publish = [&](uint64_t now) {
         std::shared_ptr<const HostPoll> host = poller ? poller->latest() : nullptr;
         // Open CLOSE-WAIT sockets are charged to their holder, as stats does.
@@ -234,7 +235,7 @@ int run_exporter(const ExporterOptions& o) {
         }
         if (tracer) {
             DropCounters d = tracer->counters();
-            exporter::set_tracer_figures(*snap, d, engine.counters());
+            tracer_figures.fill(*snap, d, engine.counters());
             for (const auto& [prog, ns] : tracer->run_time_ns()) snap->bpf_run_seconds[prog] = ns / 1e9;
         }
         slot.publish(std::move(snap));

@@ -5,10 +5,11 @@
 
 namespace tcplinger::exporter {
 
-void set_tracer_figures(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine) {
+void TracerFigures::fill(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine) {
+    recursion_high_ = std::max(recursion_high_, d.recursion_missed(engine.duplicates));
     s.events = d.events;
     s.lost_ringbuf = d.ringbuf_drops;
-    s.lost_recursion = d.recursion_skipped;
+    s.lost_recursion = recursion_high_;
     s.evicted = d.sock_untracked + d.sock_map_full + engine.evicted;
 }
 

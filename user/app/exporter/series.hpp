@@ -28,11 +28,20 @@ struct CurrentSockets {
 };
 
 // The tracer's own figures in a snapshot. Each is a Prometheus counter and
-// must never decrease: recursion is the gross figure, the hits the kernel
-// skipped in a primary program (DropCounters::recursion_skipped), not the
-// net recursion_missed(), which drops back when the backups' catch count
-// (read apart from the kernel's) or the engine's duplicates catch up.
-void set_tracer_figures(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine);
+// must never decrease. DropCounters::recursion_missed() can: the kernel's
+// skip count and the backups' catch count are read apart, so a hit read as
+// skipped but not yet as caught is missed for a moment, and the engine's
+// duplicates come later than the catches they cancel. The export is its
+// high-water mark: what was ever counted missed stays counted. Not the gross
+// skip count, which the backups mostly catch: an alert on any increase
+// (deploy/prometheus/tcplinger-rules.yml) would fire on recovered hits.
+class TracerFigures {
+public:
+    void fill(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine);
+
+private:
+    uint64_t recursion_high_ = 0;
+};
 
 class SeriesModel {
 public:
