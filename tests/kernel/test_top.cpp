@@ -391,8 +391,9 @@ TEST(TopHolder, ForkedChildHoldingCloseWaitIsChargedInTopAndTheExporter) {
     const std::string netns = std::to_string(ns.inode());
     const uint16_t http = static_cast<uint16_t>(20000 + getpid() % 20000);
     Proc top = launch({TL_BINARY, "top", "-j", "-d", "0.5", "--netns", netns}, dir.path, "top");
-    Proc exp = launch({TL_BINARY, "exporter", "--listen", "127.0.0.1:" + std::to_string(http), "--netns", netns},
-                      dir.path, "exporter");
+    std::string listen = "127.0.0.1:";
+    listen += std::to_string(http);  // appended: GCC 12 -Wrestrict at -O3
+    Proc exp = launch({TL_BINARY, "exporter", "--listen", listen, "--netns", netns}, dir.path, "exporter");
     Children tracers;  // killed if an ASSERT ends the test early
     tracers.pids = {top.pid, exp.pid};
     ASSERT_TRUE(wait_for_tracing_file(top.err, 30)) << slurp_file(top.err);

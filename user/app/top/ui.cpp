@@ -113,7 +113,10 @@ void handle_key(UiState& s, int key, const Table& current) {
             // again reverses. Figures start largest first, text A to Z.
             size_t col = static_cast<size_t>(key - '1');
             if (col >= columns.size()) {
-                s.message = "no column " + std::to_string(col + 1) + " in this view (? lists them)";
+                // Appended: GCC 12 -Wrestrict misfires on "literal" + string&& at -O3.
+                s.message = "no column ";
+                s.message += std::to_string(col + 1);
+                s.message += " in this view (? lists them)";
                 break;
             }
             SortChoice now = sort_of(s, current);
@@ -181,8 +184,12 @@ std::string status_line(const UiState& s, const Table& t) {
 
 std::vector<std::string> help_lines(const Table& current) {
     std::string keys = "      ";
-    for (size_t i = 0; i < current.columns.size() && i < 9; ++i)
-        keys += " " + std::to_string(i + 1) + " " + current.columns[i].name;
+    for (size_t i = 0; i < current.columns.size() && i < 9; ++i) {
+        keys += ' ';
+        keys += std::to_string(i + 1);
+        keys += ' ';
+        keys += current.columns[i].name;
+    }
     return {
         "tcplinger top keys",
         "",
