@@ -3,16 +3,20 @@
 // real forked workers. Each test has its own namespace; the binary is run as
 // a user runs it.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "capture/live.hpp"
 #include "harness.hpp"
+#include "lifecycle_util.hpp"
 #include "record_proc.hpp"
 
 using namespace tltest;
@@ -187,6 +191,39 @@ TEST(TopScreen, StormLeadsWithinTwoRefreshesSortKeysWorkAndQuitRestoresTheTermin
         },
         3, &screen))
         << screen;
+    // A key per column (1-9, as ? lists them), in every view: text A to Z
+    // first, the same key again Z to A, figures largest first.
+    tmux.keys("?");
+    EXPECT_TRUE(tmux.wait([](const std::string& s) { return s.find("1 COMM 2 PID 3 TW 4 TW/s") != std::string::npos; },
+                          3, &screen))
+        << screen;
+    for (const auto& l : lines_of(screen)) EXPECT_LE(l.size(), 80u);
+    EXPECT_LE(lines_of(screen).size(), 24u);
+    // key(s), then the status line's sort, the heading, the first row.
+    const std::vector<std::array<std::string, 4>> sorts = {
+        {"Escape 1", "sort COMM ^", "COMM", "tltrickle1 "},
+        {"1", "sort COMM v", "COMM", "tlzstorm "},
+        {"4", "sort TW/s v", "COMM", "tlzstorm "},
+        {"d 1", "sort DESTINATION ^", "DESTINATION", "127.0.0.1:7400 "},
+        {"1", "sort DESTINATION v", "DESTINATION", "127.0.0.1:7402 "},
+        {"3", "sort TW v", "DESTINATION", "127.0.0.1:7400 "},
+    };
+    for (const auto& [keys, status, heading, first] : sorts) {
+        tmux.keys(keys);
+        EXPECT_TRUE(tmux.wait(
+            [&, status = status, heading = heading, first = first](const std::string& s) {
+                return s.find(status) != std::string::npos && first_row(s, heading).rfind(first, 0) == 0;
+            },
+            3, &screen))
+            << keys << ": " << status << "\n"
+            << screen;
+    }
+    tmux.keys("l 4");
+    EXPECT_TRUE(
+        tmux.wait([](const std::string& s) { return s.find("sort CONN/s v") != std::string::npos; }, 3, &screen))
+        << screen;
+    tmux.keys("p");
+
     // The filter keeps only matching rows.
     tmux.keys("/ t r i c k l e 2 Enter");
     EXPECT_TRUE(tmux.wait(
@@ -322,6 +359,116 @@ TEST(TopBatch, BatchAndJsonAgreeWithStatsPerComm) {
         if (tw) tw_now[comm] += tw;
     }
     EXPECT_EQ(tw_now, want) << text;
+}
+
+// GET path from 127.0.0.1:port, the whole answer ("" if it cannot connect).
+static std::string http_get(uint16_t port, const std::string& path) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+        std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+        if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+            char buf[4096];
+            for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+        }
+    }
+    close(fd);
+    return out;
+}
+
+// The rule stats follows (Aggregator::report, stats/holders.hpp): a
+// CLOSE-WAIT still open is charged to the process that holds the socket
+// now, not to the accept() caller. An accept-then-fork server: the parent
+// accepts, forks, closes its copy; the child holds the CLOSE-WAIT. top's
+// process view and the exporter's tcplinger_sockets charge the child.
+TEST(TopHolder, ForkedChildHoldingCloseWaitIsChargedInTopAndTheExporter) {
+    Netns ns;
+    Scratch dir;
+    const std::string netns = std::to_string(ns.inode());
+    const uint16_t http = static_cast<uint16_t>(20000 + getpid() % 20000);
+    Proc top = launch({TL_BINARY, "top", "-j", "-d", "0.5", "--netns", netns}, dir.path, "top");
+    std::string listen = "127.0.0.1:";
+    listen += std::to_string(http);  // appended: GCC 12 -Wrestrict at -O3
+    Proc exp = launch({TL_BINARY, "exporter", "--listen", listen, "--netns", netns}, dir.path, "exporter");
+    Children tracers;  // killed if an ASSERT ends the test early
+    tracers.pids = {top.pid, exp.pid};
+    ASSERT_TRUE(wait_for_tracing_file(top.err, 30)) << slurp_file(top.err);
+    ASSERT_TRUE(wait_for_tracing_file(exp.err, 30)) << slurp_file(exp.err);
+
+    const uint16_t port = 7601;
+    Pipe ready, child_pid;
+    Gate release;
+    pid_t parent = spawn_in(ns, [&] {
+        set_comm("tlcwacceptor");
+        int l = tcp_listen(AF_INET, port);
+        ready.send<char>(1);
+        int a = tcp_accept(l);
+        pid_t c = fork();
+        if (c == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // gone with the parent, however the test ends
+            set_comm("tlcwholder");
+            read_until_eof(a);  // the client's FIN: CLOSE-WAIT, held here
+            ready.send<char>(2);
+            release.wait();
+            close(a);
+            _exit(0);
+        }
+        close(a);  // the parent's copy: the child still holds the socket
+        child_pid.send<pid_t>(c);
+        return reap(c);
+    });
+    Children kids;
+    kids.pids.push_back(parent);
+    ASSERT_EQ(ready.receive<char>(), 1);
+    pid_t client = spawn_in(ns, [&] {
+        close(tcp_connect(AF_INET, port));
+        return 0;
+    });
+    ASSERT_EQ(reap(client), 0);
+    const pid_t child = child_pid.receive<pid_t>();
+    ASSERT_EQ(ready.receive<char>(), 2);
+
+    // top: two refreshes after the leak began (the holders are read at each).
+    auto docs = [&] { return lines_of(slurp_file(top.out)).size(); };
+    const size_t at_leak = docs();
+    const uint64_t deadline = now_ns() + 15'000'000'000ull;
+    while (docs() < at_leak + 3 && now_ns() < deadline) sleep_ms(50);
+    auto doc = last_json_line(slurp_file(top.out));
+    std::map<uint32_t, std::pair<std::string, uint64_t>> cw;  // pid -> (comm, CLOSE-WAIT now)
+    for (const auto& p : doc["processes"])
+        if (p["close_wait"].get<uint64_t>()) cw[p["pid"].get<uint32_t>()] = {p["comm"], p["close_wait"]};
+    EXPECT_EQ(cw,
+              (std::map<uint32_t, std::pair<std::string, uint64_t>>{{static_cast<uint32_t>(child), {"tlcwholder", 1}}}))
+        << "parent " << parent << ", child " << child << "\n"
+        << doc.dump();
+
+    // The exporter: its host pass (holders) every 5 s, published every second.
+    const std::string holder = "tcplinger_sockets{state=\"CLOSE-WAIT\",comm=\"tlcwholder\"";
+    std::string body;
+    const uint64_t scrape_deadline = now_ns() + 15'000'000'000ull;
+    do {
+        body = http_get(http, "/metrics");
+        if (body.find(holder) != std::string::npos) break;
+        sleep_ms(200);
+    } while (now_ns() < scrape_deadline);
+    size_t at = body.find(holder);
+    ASSERT_NE(at, std::string::npos) << body;
+    std::string line = body.substr(at, body.find('\n', at) - at);
+    EXPECT_EQ(line.substr(line.rfind(' ') + 1), "1") << line;
+    EXPECT_EQ(body.find("tcplinger_sockets{state=\"CLOSE-WAIT\",comm=\"tlcwacceptor\""), std::string::npos) << body;
+
+    release.open();
+    EXPECT_EQ(reap(parent), 0);
+    kids.pids.clear();
+    kill(top.pid, SIGINT);
+    kill(exp.pid, SIGINT);
+    EXPECT_EQ(wait_exit(top), 0) << slurp_file(top.err);
+    EXPECT_EQ(wait_exit(exp), 0) << slurp_file(exp.err);
+    tracers.pids.clear();
 }
 
 // stats --by comm sums pre-forked workers (one listen(), three processes

@@ -108,6 +108,35 @@ TEST(PrometheusRender, ResidencySlots) {
     EXPECT_EQ(residency_slot(1e6), kResidencyBuckets.size());  // +Inf
 }
 
+// events_lost_total is a counter: its recursion figure must not go down
+// when the backups' catch count (read apart from the kernel's skip count)
+// or the engine's duplicates catch up, as recursion_missed() does; and it
+// must not count the nested hits the backups caught.
+TEST(ExporterFigures, RecursionLostIsMonotonic) {
+    TracerFigures figures;
+    DropCounters d;
+    EngineCounters engine;
+    d.events = 100;
+    d.recursion_skipped = 5;
+    d.nested_caught = 3;  // two hits read as skipped, not yet as caught
+    MetricsSnapshot before, after, later;
+    figures.fill(before, d, engine);
+    EXPECT_EQ(before.lost_recursion, 2u);
+    const uint64_t missed_before = d.recursion_missed(engine.duplicates);
+    d.nested_caught = 6;  // caught up, and one duplicate the engine dropped
+    engine.duplicates = 1;
+    figures.fill(after, d, engine);
+    ASSERT_LT(d.recursion_missed(engine.duplicates), missed_before) << "the net figure does go down";
+    EXPECT_EQ(after.lost_recursion, before.lost_recursion);
+    // 100 more skipped, all caught: recovered, not lost.
+    d.recursion_skipped += 100;
+    d.nested_caught += 100;
+    figures.fill(later, d, engine);
+    EXPECT_EQ(later.lost_recursion, 2u);
+    const std::string text = render_metrics(later, ExpositionFormat::Text);
+    EXPECT_NE(text.find("tcplinger_events_lost_total{reason=\"recursion\"} 2\n"), std::string::npos) << text;
+}
+
 TEST(SeriesModel, BusiestKeptRestFoldedIntoOther) {
     SeriesModel m(3, 300'000'000'000);  // 2 label sets + ~other
     for (int i = 0; i < 5; ++i) m.stay(labels("busy"), 0, 60, true, 0, 1);

@@ -38,8 +38,9 @@ struct Fixture {
     Model model{filter};
     Engine engine;
     HostSample host;
-    Frame refresh(uint64_t s, bool by_comm = false, const std::vector<headroom::Headroom>& h = {}) {
-        return model.refresh(engine, s * kS, 0, host, h, by_comm);
+    HolderIndex holders;
+    Frame refresh(uint64_t s, bool by_comm = false, const std::vector<DestinationHeadroom>& h = {}) {
+        return model.refresh(engine, s * kS, 0, host, h, holders, by_comm);
     }
 };
 
@@ -112,7 +113,8 @@ TEST(TopModel, ListenerPortsAreLocalPortsOthersDestinations) {
     for (int i = 0; i < 3; ++i) fx.model.add(tw(30, "server", 8080, 45000 + i, 1));
     for (int i = 0; i < 5; ++i) fx.model.add(tw(31, "client", 46000 + i, 9090, 1));
     fx.model.add(tw(30, "server", 8080, 47000, 1, kCloseWait));
-    headroom::Headroom h;
+    DestinationHeadroom dh;
+    headroom::Headroom& h = dh.headroom;
     h.dest.netns = kNs;
     h.dest.daddr = {127, 0, 0, 2};
     h.dest.dport = 9090;
@@ -120,7 +122,7 @@ TEST(TopModel, ListenerPortsAreLocalPortsOthersDestinations) {
     h.taken = 40;
     h.headroom = 60;
     h.reuse = headroom::ReuseVerdict::Off;
-    Frame f = fx.refresh(1, false, {h});
+    Frame f = fx.refresh(1, false, {dh});
     ASSERT_EQ(f.local_ports.size(), 1u);
     EXPECT_EQ(f.local_ports[0].port, 8080);
     EXPECT_DOUBLE_EQ(f.local_ports[0].conn_per_s, 4) << "3 TIME-WAIT + 1 CLOSE-WAIT";
@@ -131,20 +133,22 @@ TEST(TopModel, ListenerPortsAreLocalPortsOthersDestinations) {
     EXPECT_EQ(d.ports_in_use, 40u);
     ASSERT_TRUE(d.headroom);
     EXPECT_EQ(*d.headroom, 60u);
-    // The second refresh knows growth: 20 more ports held in 2 s.
+    // The time to exhaustion is the socket table's (SocketTable::busiest:
+    // its rates between two passes).
     h.taken = 60;
     h.headroom = 40;
+    dh.seconds_left = 4;
     for (int i = 0; i < 20; ++i) fx.model.add(tw(31, "client", 47000 + i, 9090, 2));
-    f = fx.refresh(3, false, {h});
+    f = fx.refresh(3, false, {dh});
     EXPECT_DOUBLE_EQ(f.destinations[0].conn_per_s, 10);
-    EXPECT_NEAR(f.destinations[0].exhaustion_s, 4, 1e-9) << "40 ports left at 10 per second";
+    EXPECT_NEAR(f.destinations[0].exhaustion_s, 4, 1e-9);
     Table t = table_of(f, View::Destinations);
     EXPECT_EQ(t.rows[0][5].text, "4.0s");
     EXPECT_EQ(t.rows[0][6].text, "no: off");
     // No port left: exhausted now, whatever the rate.
     h.taken = 100;
     h.headroom = 0;
-    f = fx.refresh(4, false, {h});
+    f = fx.refresh(4, false, {dh});
     EXPECT_EQ(f.destinations[0].exhaustion_s, 0);
     EXPECT_EQ(table_of(f, View::Destinations).rows[0][5].text, "now");
 }
@@ -245,6 +249,33 @@ TEST(TopUi, KeysSwitchViewsSortFilterPauseIntervalQuit) {
     for (int k : std::initializer_list<int>{'s', 'x', kKeyEnter}) handle_key(s, k, cols());
     EXPECT_EQ(s.interval_s, 2.5);
     EXPECT_NE(s.message.find("not an interval"), std::string::npos);
+    // A key per column: 1-9 as the help lists them; again reverses; text
+    // starts A to Z, figures largest first.
+    s.paused = false;
+    handle_key(s, '1', cols());
+    t = shown_table(f, s, {});
+    EXPECT_EQ(t.columns[sort_of(s, t).column].name, "COMM");
+    EXPECT_EQ(t.rows[0][0].text, "storm");
+    handle_key(s, '1', cols());
+    t = shown_table(f, s, {});
+    EXPECT_EQ(t.rows[0][0].text, "trickle");
+    handle_key(s, '3', cols());
+    t = shown_table(f, s, {});
+    EXPECT_EQ(t.columns[sort_of(s, t).column].name, "TW");
+    EXPECT_TRUE(sort_of(s, t).descending);
+    EXPECT_EQ(t.rows[0][0].text, "storm");
+    handle_key(s, 'd', cols());
+    handle_key(s, '5', cols());
+    EXPECT_EQ(table_of(f, s.view).columns[sort_of(s, table_of(f, s.view)).column].name, "HEADROOM");
+    handle_key(s, '8', cols());
+    EXPECT_NE(s.message.find("no column 8"), std::string::npos) << s.message;
+    bool listed = false;
+    for (const auto& l : help_lines(table_of(f, s.view))) {
+        EXPECT_LE(l.size(), 80u) << l;
+        listed |= l.find("5 HEADROOM") != std::string::npos;
+    }
+    EXPECT_TRUE(listed);
+    handle_key(s, 'p', cols());
     handle_key(s, 'c', cols());
     EXPECT_TRUE(s.by_comm && s.refresh);
     EXPECT_FALSE(s.quit);

@@ -4,6 +4,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "stats/holders.hpp"
+
 namespace tcplinger {
 
 std::optional<GroupBy> parse_group_by(const std::string& text) {
@@ -123,25 +125,13 @@ std::vector<GroupFigures> Aggregator::report(const Engine& engine, uint64_t now_
     std::map<GroupKey, std::map<uint8_t, StateFigures>> merged = groups_;
     std::map<GroupKey, std::vector<HeldSocket>> held;
     std::map<GroupKey, std::set<uint32_t>> pids = pids_;
-    std::unordered_map<uint64_t, std::vector<const SocketHolder*>> by_cookie;
-    for (const auto& h : holders) by_cookie[h.cookie].push_back(&h);
+    const HolderIndex index(holders);
     for (const auto& [cookie, c] : engine.connections()) {
         if (!is_lingering(c.state)) continue;
         uint64_t age = now_ns > c.entered_ns ? now_ns - c.entered_ns : 0;
-        const Process* charged = &responsible(c, c.state);
-        std::vector<const SocketHolder*>* mine = nullptr;
-        if (auto it = by_cookie.find(cookie); c.state == kCloseWait && it != by_cookie.end()) {
-            mine = &it->second;
-            std::sort(mine->begin(), mine->end(), [](const SocketHolder* a, const SocketHolder* b) {
-                return std::tie(a->process.pid, a->fd) < std::tie(b->process.pid, b->fd);
-            });
-            auto first = std::find_if(mine->begin(), mine->end(),
-                                      [&](const SocketHolder* h) { return filter_.match(c, h->process); });
-            if (first == mine->end()) continue;
-            charged = &(*first)->process;
-        } else if (!filter_.match(c, *charged)) {
-            continue;
-        }
+        const std::vector<const SocketHolder*>* mine = nullptr;
+        const Process* charged = index.charged(cookie, c, filter_, &mine);
+        if (!charged) continue;
         GroupKey key = key_of(*charged, c.remote, c.local);
         if (by_ == GroupBy::Comm && charged->pid) pids[key].insert(charged->pid);
         StateFigures& f = merged[key][c.state];

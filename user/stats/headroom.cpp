@@ -156,21 +156,21 @@ Headroom compute_group(const NetnsPorts& ports, const Excluded& x, const Destina
     h.usable = h.range - h.reserved - h.bound;
     // Local ports whose 4-tuple to dest is held; a port is free again only
     // when every socket on it is a reusable TIME-WAIT.
-    std::map<uint16_t, bool> held;  // port -> blocked (not reusable)
-    std::set<uint16_t> tw_ports;
+    // One flag byte per port, not a std::map: under churn a destination
+    // holds thousands of ports, and the tree was most of a `top` refresh's
+    // CPU (perf, scripts/bench's top mode).
+    constexpr uint8_t kHeld = 1, kBlocked = 2, kTw = 4;  // blocked: not reusable
+    std::vector<uint8_t> flags(65536, 0);
     for (const SocketSample* s : group) {
-        bool reusable = reusable_now(*s, ports.reuse, h.reuse);
-        auto [it, fresh] = held.emplace(s->local.port, !reusable);
-        if (!fresh) it->second = it->second || !reusable;
-        if (s->state == kTimeWait) tw_ports.insert(s->local.port);
+        uint8_t& f = flags[s->local.port];
+        f |= kHeld;
+        if (!reusable_now(*s, ports.reuse, h.reuse)) f |= kBlocked;
+        if (s->state == kTimeWait) f |= kTw;
     }
-    for (const auto& [p, blocked] : held) {
-        if (blocked)
-            ++h.taken;
-        else
-            ++h.reusable_tw;
+    for (uint8_t f : flags) {
+        if (f & kHeld) ++(f & kBlocked ? h.taken : h.reusable_tw);
+        if (f & kTw) ++h.time_wait;
     }
-    h.time_wait = static_cast<uint32_t>(tw_ports.size());
     h.headroom = h.usable > h.taken ? h.usable - h.taken : 0;
     return h;
 }

@@ -70,6 +70,7 @@ void SocketTable::commit() {
 
 void SocketTable::refresh(const std::vector<Event>& snapshot, uint64_t now_ns) {
     begin(now_ns);
+    pending_.reserve(snapshot.size());
     for (const Event& ev : snapshot) add(ev);
     commit();
 }
@@ -87,6 +88,13 @@ void SocketTable::event(const Event& ev) {
         ++load_[destination_of(ev.netns, ev.local, ev.remote)].time_wait;
 }
 
+bool busier(const DestinationHeadroom& a, const DestinationHeadroom& b) {
+    if (a.connects_per_s != b.connects_per_s) return a.connects_per_s > b.connects_per_s;
+    if (a.time_wait_per_s != b.time_wait_per_s) return a.time_wait_per_s > b.time_wait_per_s;
+    if (a.headroom.headroom != b.headroom.headroom) return a.headroom.headroom < b.headroom.headroom;
+    return a.headroom.dest < b.headroom.dest;
+}
+
 std::vector<uint32_t> SocketTable::namespaces() const {
     std::set<uint32_t> out;
     for (const auto& s : current_) out.insert(s.netns);
@@ -96,6 +104,7 @@ std::vector<uint32_t> SocketTable::namespaces() const {
 namespace {
 std::vector<headroom::SocketSample> of_netns(const std::vector<headroom::SocketSample>& all, uint32_t netns) {
     std::vector<headroom::SocketSample> out;
+    out.reserve(all.size());
     for (const auto& s : all)
         if (s.netns == netns) out.push_back(s);
     return out;
@@ -123,6 +132,11 @@ std::vector<DestinationHeadroom> SocketTable::busiest(const headroom::NetnsPorts
             if (s.cookie && s.state != kListen && !seen.count(s.cookie) && !listening_.count({netns, s.local.port}))
                 ++new_sockets[destination_of(s.netns, s.local, s.remote)];
     }
+    // The pass before, every destination at once (one walk, not one per
+    // destination: under churn the table holds a minute of TIME-WAIT).
+    std::map<headroom::Destination, uint32_t> held_before;
+    if (dt > 0)
+        for (const auto& h : headroom::compute(ports, before, netns)) held_before[h.dest] = h.taken;
     std::vector<DestinationHeadroom> out;
     for (auto& [d, dh] : by_dest) {
         if (dt > 0) {
@@ -130,18 +144,13 @@ std::vector<DestinationHeadroom> SocketTable::busiest(const headroom::NetnsPorts
             uint64_t connects = saw_connects_ ? (l != last_load_.end() ? l->second.connects : 0) : new_sockets[d];
             dh.connects_per_s = connects / dt;
             dh.time_wait_per_s = (l != last_load_.end() ? l->second.time_wait : 0) / dt;
-            double held_before = headroom::compute_one(ports, before, d).taken;
-            dh.growth_per_s = (dh.headroom.taken - held_before) / dt;
+            auto b = held_before.find(d);
+            dh.growth_per_s = (static_cast<double>(dh.headroom.taken) - (b == held_before.end() ? 0 : b->second)) / dt;
         }
         dh.seconds_left = headroom::seconds_to_exhaustion(dh.headroom, dh.time_wait_per_s, dh.growth_per_s);
         out.push_back(dh);
     }
-    std::sort(out.begin(), out.end(), [](const DestinationHeadroom& a, const DestinationHeadroom& b) {
-        if (a.connects_per_s != b.connects_per_s) return a.connects_per_s > b.connects_per_s;
-        if (a.time_wait_per_s != b.time_wait_per_s) return a.time_wait_per_s > b.time_wait_per_s;
-        if (a.headroom.headroom != b.headroom.headroom) return a.headroom.headroom < b.headroom.headroom;
-        return a.headroom.dest < b.headroom.dest;
-    });
+    std::sort(out.begin(), out.end(), busier);
     if (n && out.size() > n) out.resize(n);
     return out;
 }

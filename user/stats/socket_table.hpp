@@ -41,6 +41,10 @@ struct DestinationHeadroom {
     double seconds_left = headroom::kNever;  // headroom::seconds_to_exhaustion
 };
 
+// SocketTable::busiest's order: more connects/s, then more TIME-WAIT/s,
+// then less headroom, then by destination.
+bool busier(const DestinationHeadroom& a, const DestinationHeadroom& b);
+
 class SocketTable {
 public:
     // One pass: begin, add every socket, commit. A pass replaces the

@@ -5,18 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 
-#include "app/doctor/host.hpp"
-#include "app/doctor/observe.hpp"
 #include "app/exporter/exporter_options.hpp"
 #include "app/exporter/series.hpp"
 #include "app/exporter/server.hpp"
 #include "app/exporter/web_config.hpp"
+#include "app/host_poller.hpp"
 #include "app/tracer_options.hpp"
 #include "capture/live.hpp"
 #include "core/error.hpp"
@@ -24,10 +20,10 @@
 #include "host/clock.hpp"
 #include "host/workload.hpp"
 #include "lifecycle/engine.hpp"
-#include "record/host_facts.hpp"
 #include "stats/aggregator.hpp"
 #include "stats/filter.hpp"
 #include "stats/headroom.hpp"
+#include "stats/holders.hpp"
 #include "stats/socket_table.hpp"
 
 namespace tcplinger {
@@ -38,7 +34,7 @@ std::atomic<bool> g_reload{false};
 void on_hup(int) { g_reload = true; }
 
 constexpr uint64_t kPublishNs = 1'000'000'000;  // snapshot period
-constexpr uint64_t kHostNs = 5'000'000'000;     // TcpExt counters period
+constexpr uint64_t kHostNs = 5'000'000'000;     // host facts period (HostPoller)
 
 size_t state_index(uint8_t state) {
     for (size_t i = 0; i < kLingeringStates.size(); ++i)
@@ -183,97 +179,24 @@ int run_exporter(const ExporterOptions& o) {
 
     Tracer* tracer = nullptr;
     uint64_t started = 0, last_publish = 0;
-    // Host facts every 5 s, on a thread of their own: the namespaces' TcpExt
-    // counters and the iter/tcp walk behind headroom take long with many
-    // sockets (100-120 ms at 30,000), and the capture loop must not stall
-    // (in the soak, the ring buffer filled when it did).
-    struct HostFacts {
-        std::map<uint32_t, uint64_t> overflow;
-        std::map<uint32_t, uint32_t> usable;
-        std::vector<HeadroomMetric> headroom;
-    };
-    std::mutex host_mu;
-    HostFacts host;  // under host_mu
+    // Host facts every 5 s on the poller's thread: the namespaces' TcpExt
+    // counters, the iter/tcp walk behind headroom and the CLOSE-WAIT
+    // holders take long with many sockets (100-120 ms at 30,000), and the
+    // capture loop must not stall (in the soak, the ring buffer filled when
+    // it did).
+    std::unique_ptr<HostPoller> poller;
     std::map<uint32_t, uint64_t> overflow_base;
-    auto refresh_host = [&](Tracer* t) {
-        HostFacts f;
-        // TCPTimeWaitOverflow per namespace since the exporter first saw it,
-        // and the port settings the headroom model needs.
-        std::vector<rec::NetnsFacts> facts = rec::netns_facts(filter.kernel().netns, o.headroom_top > 0);
-        for (const auto& ns : facts) {
-            auto it = ns.tcpext.find("TCPTimeWaitOverflow");
-            if (it == ns.tcpext.end()) continue;
-            uint64_t& b = overflow_base.try_emplace(ns.inode, it->second).first->second;
-            f.overflow[ns.inode] = it->second - b;
-        }
-        if (t && o.headroom_top > 0) {
-            // Headroom from the kernel's sockets now (iter/tcp): the engine's
-            // connections are not enough, the lean path does not ship set-up
-            // transitions, so established connections made since the start
-            // are not in it.
-            std::map<uint32_t, std::vector<headroom::SocketSample>> sockets;
-            for (const Event& ev : t->sockets_now())
-                if (ev.kind == EventKind::Existing) sockets[ev.netns].push_back(sample_of(ev));
-            std::vector<headroom::Headroom> all;
-            for (const auto& ns : facts) {
-                doctor::NetnsState st;
-                st.inode = ns.inode;
-                for (const auto& [k, v] : ns.sysctls) st.settings[k] = v;
-                headroom::NetnsPorts ports = doctor::ports_of(st);
-                const auto& mine = sockets[ns.inode];
-                headroom::Destination none;
-                none.netns = ns.inode;
-                f.usable[ns.inode] = headroom::compute_one(ports, mine, none).usable;
-                for (auto& h : headroom::compute(ports, mine, ns.inode)) all.push_back(std::move(h));
-            }
-            // The busiest: the fewest ports left, then the most held.
-            size_t n = std::min(all.size(), o.headroom_top);
-            std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const auto& a, const auto& b) {
-                return a.headroom != b.headroom ? a.headroom < b.headroom : a.taken > b.taken;
-            });
-            for (size_t i = 0; i < n; ++i) {
-                const auto& d = all[i].dest;
-                f.headroom.push_back(HeadroomMetric{d.netns, format_addr(d.family, d.saddr),
-                                                    format_addr(d.family, d.daddr), d.dport, all[i].headroom});
-            }
-        }
-        std::lock_guard<std::mutex> lock(host_mu);
-        host = std::move(f);
-    };
-    std::thread host_thread;
-    std::mutex stop_mu;
-    std::condition_variable stop_cv;
-    bool host_stop = false;
-    auto start_host_thread = [&](Tracer* t) {
-        host_thread = std::thread([&, t] {
-            std::unique_lock<std::mutex> lock(stop_mu);
-            while (!host_stop) {
-                lock.unlock();
-                uint64_t began = sys::monotonic_ns();
-                refresh_host(t);
-                if (o.common.verbose)
-                    std::fprintf(stderr, "tcplinger: host refresh (counters, sockets, headroom) took %.1f ms\n",
-                                 (sys::monotonic_ns() - began) / 1e6);
-                lock.lock();
-                stop_cv.wait_for(lock, std::chrono::nanoseconds(kHostNs), [&] { return host_stop; });
-            }
-        });
-    };
-    auto stop_host_thread = [&] {
-        {
-            std::lock_guard<std::mutex> lock(stop_mu);
-            host_stop = true;
-        }
-        stop_cv.notify_all();
-        if (host_thread.joinable()) host_thread.join();
-    };
+    exporter::TracerFigures tracer_figures;
     auto publish = [&](uint64_t now) {
+        std::shared_ptr<const HostPoll> host = poller ? poller->latest() : nullptr;
+        // Open CLOSE-WAIT sockets are charged to their holder, as stats does.
+        const HolderIndex holders(host ? host->holders : std::vector<SocketHolder>{});
         std::unordered_map<SocketKey, exporter::CurrentSockets, SocketKeyHash> sums;
         for (const auto& [cookie, c] : engine.connections()) {
             if (!is_lingering(c.state)) continue;
-            const Process& charged = responsible(c, c.state);
-            if (!match.match(c, charged)) continue;
-            exporter::CurrentSockets& s = sums[SocketKey{charged.cgroup, charged.comm, state_index(c.state)}];
+            const Process* charged = holders.charged(cookie, c, match);
+            if (!charged) continue;
+            exporter::CurrentSockets& s = sums[SocketKey{charged->cgroup, charged->comm, state_index(c.state)}];
             s.sockets++;
             s.entered += c.entered_known && c.entered_ns >= started && !c.stay_before_start;
             s.oldest_s = std::max(s.oldest_s, now > c.entered_ns ? (now - c.entered_ns) / 1e9 : 0.0);
@@ -288,18 +211,31 @@ int run_exporter(const ExporterOptions& o) {
         auto snap = std::make_shared<MetricsSnapshot>(base);
         snap->groups = model.build(current, now);
         snap->series_dropped = model.dropped();
-        {
-            std::lock_guard<std::mutex> lock(host_mu);
-            snap->tw_overflow = host.overflow;
-            snap->port_range_usable = host.usable;
-            snap->headroom = host.headroom;
+        if (host) {
+            // TCPTimeWaitOverflow per namespace since the exporter first saw it.
+            std::vector<DestinationHeadroom> all;
+            for (const auto& ns : host->namespaces) {
+                if (auto it = ns.tcpext.find("TCPTimeWaitOverflow"); it != ns.tcpext.end()) {
+                    uint64_t& b = overflow_base.try_emplace(ns.inode, it->second).first->second;
+                    snap->tw_overflow[ns.inode] = it->second - b;
+                }
+                if (!host->sockets_known) continue;
+                snap->port_range_usable[ns.inode] = ns.usable;
+                all.insert(all.end(), ns.destinations.begin(), ns.destinations.end());
+            }
+            // The busiest destinations of every namespace (SocketTable::busiest).
+            size_t n = std::min(all.size(), o.headroom_top);
+            std::partial_sort(all.begin(), all.begin() + n, all.end(), busier);
+            for (size_t i = 0; i < n; ++i) {
+                const auto& d = all[i].headroom.dest;
+                snap->headroom.push_back(HeadroomMetric{d.netns, format_addr(d.family, d.saddr),
+                                                        format_addr(d.family, d.daddr), d.dport,
+                                                        all[i].headroom.headroom});
+            }
         }
         if (tracer) {
             DropCounters d = tracer->counters();
-            snap->events = d.events;
-            snap->lost_ringbuf = d.ringbuf_drops;
-            snap->lost_recursion = d.recursion_missed(engine.counters().duplicates);
-            snap->evicted = d.sock_untracked + d.sock_map_full + engine.counters().evicted;
+            tracer_figures.fill(*snap, d, engine.counters());
             for (const auto& [prog, ns] : tracer->run_time_ns()) snap->bpf_run_seconds[prog] = ns / 1e9;
         }
         slot.publish(std::move(snap));
@@ -313,10 +249,19 @@ int run_exporter(const ExporterOptions& o) {
     hooks.on_loaded = [&](Tracer& t) { tracer = &t; };
     hooks.on_started = [&] {
         started = sys::monotonic_ns();
-        start_host_thread(tracer);
+        HostPollerOptions po;
+        po.netns = filter.kernel().netns;
+        po.interval_s = kHostNs / 1e9;
+        po.sockets = o.headroom_top > 0;
+        po.verbose = o.common.verbose;
+        poller = std::make_unique<HostPoller>(*tracer, po);
+        poller->start();
         std::fprintf(stderr, "tcplinger: exporter listening on %s\n", addr->url(server.tls()).c_str());
     };
-    hooks.on_event = [&](const Event& ev) { engine.process(ev); };
+    hooks.on_event = [&](const Event& ev) {
+        engine.process(ev);
+        if (poller) poller->event(ev);
+    };
     hooks.timewait_probes = [&] { return engine.timewait_probes(kMaxProbedPerRound); };
     hooks.on_poll = [&](uint64_t now) {
         now_ns = now;
@@ -334,18 +279,24 @@ int run_exporter(const ExporterOptions& o) {
             publish(now);
         }
     };
-    // The host thread walks the tracer's sockets: done before it detaches.
-    hooks.before_stop = [&](Tracer&) { stop_host_thread(); };
-    hooks.on_stopped = [&](Tracer&) { tracer = nullptr; };
+    // The poller walks the tracer's sockets: stopped before it detaches.
+    auto stop_poller = [&] {
+        if (poller) poller->stop();
+    };
+    hooks.before_stop = [&](Tracer&) { stop_poller(); };
+    hooks.on_stopped = [&](Tracer&) {
+        stop_poller();
+        tracer = nullptr;
+    };
     DropCounters drops;
     try {
         drops = run_live(live, hooks);
     } catch (...) {
-        stop_host_thread();
+        stop_poller();
         server.stop();
         throw;
     }
-    stop_host_thread();
+    stop_poller();
     server.stop();
     std::fprintf(stderr, "tcplinger: %s\n", drops_line(drops, engine.counters()).c_str());
     return 0;

@@ -5,6 +5,14 @@
 
 namespace tcplinger::exporter {
 
+void TracerFigures::fill(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine) {
+    recursion_high_ = std::max(recursion_high_, d.recursion_missed(engine.duplicates));
+    s.events = d.events;
+    s.lost_ringbuf = d.ringbuf_drops;
+    s.lost_recursion = recursion_high_;
+    s.evicted = d.sock_untracked + d.sock_map_full + engine.evicted;
+}
+
 void SeriesModel::Figures::merge(const Figures& o) {
     for (size_t i = 0; i < states.size(); ++i) {
         StateMetrics& a = states[i];

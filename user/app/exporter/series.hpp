@@ -8,6 +8,8 @@
 #include <map>
 #include <vector>
 
+#include "core/counters.hpp"
+#include "lifecycle/engine.hpp"
 #include "render/prometheus.hpp"
 
 namespace tcplinger::exporter {
@@ -23,6 +25,22 @@ struct CurrentSockets {
     uint64_t sockets = 0;
     uint64_t entered = 0;  // of them, stays that began during the run (they count in stays_total)
     double oldest_s = 0;
+};
+
+// The tracer's own figures in a snapshot. Each is a Prometheus counter and
+// must never decrease. DropCounters::recursion_missed() can: the kernel's
+// skip count and the backups' catch count are read apart, so a hit read as
+// skipped but not yet as caught is missed for a moment, and the engine's
+// duplicates come later than the catches they cancel. The export is its
+// high-water mark: what was ever counted missed stays counted. Not the gross
+// skip count, which the backups mostly catch: an alert on any increase
+// (deploy/prometheus/tcplinger-rules.yml) would fire on recovered hits.
+class TracerFigures {
+public:
+    void fill(MetricsSnapshot& s, const DropCounters& d, const EngineCounters& engine);
+
+private:
+    uint64_t recursion_high_ = 0;
 };
 
 class SeriesModel {

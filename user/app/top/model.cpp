@@ -50,7 +50,7 @@ void Model::add(const Transition& t) {
 }
 
 Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, const HostSample& host,
-                     const std::vector<headroom::Headroom>& headroom, bool by_comm) {
+                     const std::vector<DestinationHeadroom>& headroom, const HolderIndex& holders, bool by_comm) {
     const double dt = static_cast<double>(now_ns - (first_ ? start_ns_ : prev_ns_)) / 1e9;
     if (first_) start_host_ = prev_host_ = host;
     // Since start = the stays that ended + those in their state now that
@@ -67,8 +67,9 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
     std::map<PortKey, Now> port_now;
     for (const auto& [cookie, c] : engine.connections()) {
         if (c.state != kTimeWait && c.state != kCloseWait && c.state != kFinWait2) continue;
-        const Process& p = responsible(c, c.state);
-        if (!filter_.match(c, p)) continue;
+        const Process* charged = holders.charged(cookie, c, filter_);
+        if (!charged) continue;
+        const Process& p = *charged;
         ProcessKey pk{p.pid, p.pid ? p.comm : ""};
         if (p.cgroup) cgroups_[pk] = p.cgroup;
         const bool server = server_side(c.netns, c.local, c.remote);
@@ -172,18 +173,19 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
 
     // Destinations: every one a connection went to, or that holds a port now.
     struct Ports {
-        const headroom::Headroom* tightest = nullptr;
+        const DestinationHeadroom* tightest = nullptr;
         uint32_t in_use = 0;
     };
     std::map<DestKey, Ports> held;
-    for (const auto& hr : headroom) {
+    for (const auto& dh : headroom) {
+        const headroom::Headroom& hr = dh.headroom;
         Endpoint remote;
         remote.family = hr.dest.family;
         remote.addr = hr.dest.daddr;
         remote.port = hr.dest.dport;
         Ports& p = held[{hr.dest.netns, remote}];
         p.in_use += hr.taken + hr.reusable_tw;
-        if (!p.tightest || hr.headroom < p.tightest->headroom) p.tightest = &hr;
+        if (!p.tightest || hr.headroom < p.tightest->headroom.headroom) p.tightest = &dh;
     }
     std::map<DestKey, DestinationRow> drows;
     auto drow_of = [&](const DestKey& k) -> DestinationRow& {
@@ -198,18 +200,15 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
         r.conn_per_s = per_s(t.conns, prev_destinations_[k].conns, dt);
     }
     for (const auto& [k, n] : dest_tw) drow_of(k).tw_now = n;
-    std::map<DestKey, uint32_t> in_use_now;
     for (const auto& [k, p] : held) {
         DestinationRow& r = drow_of(k);
+        const headroom::Headroom& tight = p.tightest->headroom;
         r.ports_in_use = p.in_use;
-        in_use_now[k] = p.in_use;
-        r.headroom = p.tightest->headroom;
-        r.reuse = p.tightest->reuse;
-        double tw_per_s = per_s(dests[k].tw, prev_destinations_[k].tw, dt);
-        double growth = 0;
-        if (auto it = prev_in_use_.find(k); it != prev_in_use_.end() && dt > 0)
-            growth = (static_cast<double>(p.in_use) - it->second) / dt;
-        r.exhaustion_s = p.tightest->headroom ? headroom::seconds_to_exhaustion(*p.tightest, tw_per_s, growth) : 0;
+        r.headroom = tight.headroom;
+        r.reuse = tight.reuse;
+        // The table's rate between its passes (TIME-WAIT births, growth of
+        // held ports), as the exporter and doctor --observe have it.
+        r.exhaustion_s = tight.headroom ? p.tightest->seconds_left : 0;
     }
     for (auto& [k, r] : drows) f.destinations.push_back(std::move(r));
 
@@ -238,7 +237,6 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
     prev_processes_ = std::move(procs);
     prev_destinations_ = std::move(dests);
     prev_ports_ = std::move(ports);
-    prev_in_use_ = std::move(in_use_now);
     return f;
 }
 

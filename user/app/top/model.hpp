@@ -14,6 +14,8 @@
 #include "lifecycle/engine.hpp"
 #include "stats/filter.hpp"
 #include "stats/headroom.hpp"
+#include "stats/holders.hpp"
+#include "stats/socket_table.hpp"
 
 namespace tcplinger::top {
 
@@ -80,14 +82,6 @@ struct Frame {
     std::vector<LocalPortRow> local_ports;
 };
 
-// The sockets that exist now in the traced namespaces (for headroom), and
-// each namespace's port settings: a periodic iter/tcp pass until the live
-// socket table lands (see run_top.cpp: current_headroom).
-struct SocketsNow {
-    std::vector<headroom::SocketSample> sockets;
-    std::map<uint32_t, headroom::NetnsPorts> ports;
-};
-
 class Model {
 public:
     explicit Model(const Filter& filter) : filter_(filter.without_state()) {}
@@ -105,8 +99,10 @@ public:
     void set_start(uint64_t mono_ns) { start_ns_ = mono_ns; }
 
     // One refresh at now_ns: rates are over the time since the previous one.
+    // headroom: SocketTable::busiest of the namespaces (HostPoll); open
+    // sockets are charged as stats charges them (HolderIndex).
     Frame refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, const HostSample& host,
-                  const std::vector<headroom::Headroom>& headroom, bool by_comm);
+                  const std::vector<DestinationHeadroom>& headroom, const HolderIndex& holders, bool by_comm);
 
 private:
     struct Tally {
@@ -134,7 +130,6 @@ private:
     uint64_t prev_tw_total_ = 0;
     std::map<ProcessKey, Tally> prev_processes_;
     std::map<DestKey, Tally> prev_destinations_;
-    std::map<DestKey, uint32_t> prev_in_use_;
     std::map<PortKey, Tally> prev_ports_;
     uint64_t aborts_ = 0;
 };

@@ -6,10 +6,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <future>
 #include <map>
 #include <memory>
 
+#include "app/host_poller.hpp"
 #include "app/pipeline.hpp"
 #include "app/top/host.hpp"
 #include "app/top/render.hpp"
@@ -61,24 +61,26 @@ int run_top(const TopOptions& o) {
     top::Frame frame;
     bool have_frame = false;
     uint64_t frames = 0;
-    uint64_t next_refresh = 0;
     Tracer* tracer = nullptr;
 
     auto learn = [&](const top::HostRead& host) {
         for (const auto& [ns, port] : host.listeners) model.note_listener(ns, port);
         for (const auto& [ns, range] : host.ranges) model.set_port_range(ns, range);
     };
-    // The namespaces' counters and sockets are read on a thread of their
-    // own: with tens of thousands of sockets /proc/net/tcp takes a good part
-    // of a second, and the poll loop must go on draining the ring buffer
-    // meanwhile (scripts/bench lost events when it did not).
-    std::future<top::HostRead> reading;
+    // The namespaces' counters, the tracer's sockets (headroom) and the
+    // CLOSE-WAIT holders are read on the poller's thread, one pass per
+    // interval: with tens of thousands of sockets a pass takes tens of
+    // milliseconds, and the poll loop must go on draining the ring buffer
+    // meanwhile (scripts/bench lost events when it did not). A frame is made
+    // when a pass arrives, so that the two cover the same interval.
+    std::unique_ptr<HostPoller> poller;
+    std::shared_ptr<const HostPoll> last_poll;
+    uint64_t shown_generation = 0;
     top::HostRead last_host;
-    auto start_reading = [&] {
-        reading = std::async(std::launch::async, [&selector] { return top::read_host(selector); });
-    };
+    HolderIndex holders;
     auto make_frame = [&](uint64_t now) {
-        frame = model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, ui.by_comm);
+        frame =
+            model.refresh(engine, now, sys::realtime_ns(), last_host.sample, last_host.headroom, holders, ui.by_comm);
         frame.header.delay_s = ui.interval_s;
         if (tracer) {
             DropCounters d = tracer->counters();
@@ -87,6 +89,13 @@ int run_top(const TopOptions& o) {
         }
         have_frame = true;
         ++frames;
+    };
+    auto take_poll = [&](std::shared_ptr<const HostPoll> p) {
+        last_poll = std::move(p);
+        shown_generation = last_poll->generation;
+        last_host = top::host_read(*last_poll);
+        holders = HolderIndex(last_poll->holders);
+        learn(last_host);
     };
     auto show = [&] {
         if (!have_frame) return;
@@ -104,18 +113,33 @@ int run_top(const TopOptions& o) {
     live.tracer.lean = true;  // the stays, as stats counts them
     LiveHooks hooks;
     hooks.on_loaded = [&](Tracer& t) { tracer = &t; };
-    hooks.on_stopped = [&](Tracer&) { tracer = nullptr; };
+    // The poller walks the tracer's sockets: stopped before it detaches.
+    hooks.before_stop = [&](Tracer&) {
+        if (poller) poller->stop();
+    };
+    hooks.on_stopped = [&](Tracer&) {
+        if (poller) poller->stop();
+        tracer = nullptr;
+    };
     hooks.on_started = [&] {
         uint64_t now = sys::monotonic_ns();
         model.set_start(now);
-        next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
-        // Listeners that exist already: their accepted sockets are a server's.
-        learn(top::read_host(selector));
+        HostPollerOptions po;
+        po.netns = filter.kernel().netns;
+        po.interval_s = ui.interval_s;
+        po.counters = true;  // the header's sockstat and Tcp MIB
+        po.verbose = o.common.verbose;
+        poller = std::make_unique<HostPoller>(*tracer, po);
+        // The first pass here: listeners that exist already (their accepted
+        // sockets are a server's) and the rates' first pass.
+        poller->start();
+        take_poll(poller->latest());
     };
     hooks.on_event = [&](const Event& ev) {
         if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
             model.note_listener(ev.netns, ev.local.port);
         engine.process(ev);
+        if (poller) poller->event(ev);
     };
     hooks.timewait_probes = [&] { return engine.timewait_probes(kMaxProbedPerRound); };
     hooks.on_poll = [&](uint64_t now) {
@@ -135,18 +159,18 @@ int run_top(const TopOptions& o) {
                 // Regrouped (c): the same counters, new rows now.
                 ui.refresh = false;
                 make_frame(now);
-                next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
             }
         }
-        if (now >= next_refresh && !reading.valid()) {
-            next_refresh = now + static_cast<uint64_t>(ui.interval_s * 1e9);
-            if (!ui.paused) start_reading();
-        }
-        if (reading.valid() && reading.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-            last_host = reading.get();
-            learn(last_host);
-            make_frame(now);
-            ui.redraw = true;
+        poller->set_interval(ui.interval_s);
+        if (auto p = poller->latest(); p && p->generation != shown_generation) {
+            // Paused: the pass is skipped, the next frame's rates cover the pause.
+            if (!ui.paused) {
+                take_poll(std::move(p));
+                make_frame(now);
+                ui.redraw = true;
+            } else {
+                shown_generation = p->generation;
+            }
         }
         if (ui.redraw) {
             ui.redraw = false;

@@ -85,7 +85,7 @@ void Screen::draw(const Frame& f, const UiState& s, const std::string& scope, co
     Table t = shown_table(f, s, cgroup_name);
     put_line(y++, status_line(s, t), color_ ? COLOR_PAIR(1) : A_BOLD);
     if (s.help) {
-        for (const std::string& l : help_lines()) put_line(y++, l);
+        for (const std::string& l : help_lines(t)) put_line(y++, l);
     } else {
         auto cols = visible_columns(t, COLS);
         put_line(y++, heading_line(t, cols, COLS, sort_of(s, t).column), A_REVERSE);

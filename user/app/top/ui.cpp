@@ -100,6 +100,32 @@ void handle_key(UiState& s, int key, const Table& current) {
             if (!sort.chosen) sort = {current.default_sort, true, true};
             sort.descending = !sort.descending;
             break;
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        case '8':
+        case '9': {
+            // The Nth column of the view (help lists them); the same key
+            // again reverses. Figures start largest first, text A to Z.
+            size_t col = static_cast<size_t>(key - '1');
+            if (col >= columns.size()) {
+                // Appended: GCC 12 -Wrestrict misfires on "literal" + string&& at -O3.
+                s.message = "no column ";
+                s.message += std::to_string(col + 1);
+                s.message += " in this view (? lists them)";
+                break;
+            }
+            SortChoice now = sort_of(s, current);
+            if (now.column == col)
+                sort = {col, !now.descending, true};
+            else
+                sort = {col, !columns[col].left, true};
+            break;
+        }
         case '/':
             s.prompt = UiState::Prompt::Filter;
             s.typed = s.filter;
@@ -153,15 +179,23 @@ std::string status_line(const UiState& s, const Table& t) {
     if (s.prompt == UiState::Prompt::Filter) return "filter (Enter applies, Esc cancels): " + s.typed;
     if (s.prompt == UiState::Prompt::Interval) return "interval in seconds (Enter applies, Esc cancels): " + s.typed;
     if (!s.message.empty()) return s.message;
-    return out + "  ? help";
+    return out + "  1-9 sort  ? help";
 }
 
-std::vector<std::string> help_lines() {
+std::vector<std::string> help_lines(const Table& current) {
+    std::string keys = "      ";
+    for (size_t i = 0; i < current.columns.size() && i < 9; ++i) {
+        keys += ' ';
+        keys += std::to_string(i + 1);
+        keys += ' ';
+        keys += current.columns[i].name;
+    }
     return {
         "tcplinger top keys",
         "",
         "  p d l      processes, destinations, local ports view (Tab: next view)",
-        "  < >        move the sort column left, right (arrows too); r reverses",
+        "  1-9        sort by that column (again: reverse); < > move it, r reverses",
+        keys,
         "  /          filter: only rows containing the text (Enter; empty clears)",
         "  space      pause (tracing goes on; rates cover the paused time)",
         "  + - s      longer, shorter interval; s types one in seconds",

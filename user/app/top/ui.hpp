@@ -42,7 +42,7 @@ struct UiState {
 };
 
 // Applies one key. `current` is the current view's table (its columns and
-// default sort, for < > and r).
+// default sort, for 1-9, < > and r).
 void handle_key(UiState& s, int key, const Table& current);
 // The sort column of the current view (its default unless chosen).
 SortChoice sort_of(const UiState& s, const Table& t);
@@ -50,6 +50,7 @@ SortChoice sort_of(const UiState& s, const Table& t);
 Table shown_table(const Frame& f, const UiState& s, const CgroupNamer& cgroup_name);
 // "[processes] destinations local-ports  sort TW/s v  filter 'x'  PAUSED"
 std::string status_line(const UiState& s, const Table& t);
-std::vector<std::string> help_lines();
+// The keys; the sort keys 1-9 with the columns of the current view.
+std::vector<std::string> help_lines(const Table& current);
 
 }  // namespace tcplinger::top
