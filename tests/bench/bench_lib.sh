@@ -46,6 +46,25 @@ wait_idle() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
+# One line per thread of PID: tid comm cpu_ns (user+sys, from schedstat's
+# sum_exec_runtime: ns, where stat's utime+stime count 10 ms ticks).
+task_cpu() {  # PID
+  local t ns comm
+  for t in /proc/"$1"/task/*; do
+    read -r ns _ <"$t/schedstat" 2>/dev/null || continue
+    comm=$(cat "$t/comm" 2>/dev/null) || continue
+    echo "${t##*/} ${comm// /_} $ns"
+  done
+}
+
+# The refreshes the tracer reported on stderr so far (-v): the poller's
+# passes and top's frames.
+refresh_lines() {  # ERRFILE -> "passes pass_ms_sum frames frame_ms_sum"
+  awk '/^tcplinger: host pass .* took [0-9.]+ ms/ {p++; ps += $(NF - 1)}
+       /^tcplinger: frame .* took [0-9.]+ ms CPU/ {f++; fs += $(NF - 2)}
+       END {printf "%d %.1f %d %.1f\n", p, ps, f, fs}' "$1"
+}
+
 start_tracer() {  # PREFIX STDOUT CMD...
   local prefix=$1 out=$2
   shift 2
@@ -70,6 +89,8 @@ start_tracer() {  # PREFIX STDOUT CMD...
     sleep 0.05
   done
   ATTACH_TICKS=$(cpu_ticks "$TRACER_PID")
+  task_cpu "$TRACER_PID" >"$prefix.tasks0"
+  refresh_lines "$prefix.err" >"$prefix.refresh0"
 }
 
 # name run_time_ns run_cnt recursion_misses, one line per BPF program of PID
@@ -137,6 +158,8 @@ stop_tracer() {  # PREFIX -> sets T_* globals
   # often the BPF side woke it beyond the 50 ms poll. All its threads.
   T_WAKEUPS=$(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ {s += $2} END {print s + 0}')
   prog_stats "$p" >"$prefix.progs"
+  task_cpu "$p" >"$prefix.tasks1"
+  refresh_lines "$prefix.err" >"$prefix.refresh1"
   kill -INT "$p"
   wait "$TRACER_SUB" || true
   TRACER_PID="" TRACER_SUB=""
@@ -153,6 +176,14 @@ stop_tracer() {  # PREFIX -> sets T_* globals
   # The kernel's own count of skipped nested runs, primaries and backups.
   T_KMISS_PRIMARY=$(awk '$1 !~ /_nested$/ {s += $4} END {print s + 0}' "$prefix.progs")
   T_KMISS_BACKUP=$(awk '$1 ~ /_nested$/ {s += $4} END {print s + 0}' "$prefix.progs")
+  # CPU per thread from readiness to just before SIGINT (the final drain is
+  # not in it): the capture loop (the main thread), the host poller, the rest
+  # (the exporter's HTTP threads); and the refreshes made meanwhile.
+  T_SPLIT=$(awk -v pid="$p" 'NR == FNR {a[$1] = $3; next}
+      {d = ($3 - a[$1]) / 1e6; if ($1 == pid) l += d; else if ($2 == "tl-host-poll") q += d; else o += d}
+      END {printf "%.1f %.1f %.1f", l, q, o}' "$prefix.tasks0" "$prefix.tasks1")
+  T_SPLIT="$T_SPLIT $(awk 'NR == FNR {for (i = 1; i <= 4; i++) a[i] = $i; next}
+      {printf "%d %.1f %d %.1f", $1 - a[1], $2 - a[2], $3 - a[3], $4 - a[4]}' "$prefix.refresh0" "$prefix.refresh1")"
   if [ "$(cat "$prefix.rc")" != 0 ]; then
     echo "bench: tracer exited with status $(cat "$prefix.rc"):" >&2
     cat "$prefix.err" >&2
@@ -198,9 +229,11 @@ tracer_cmd_of() {  # MODE TAG -> TRACER_CMD array (BIN: the build's binary)
   case ${1%%:*} in
     baseline) TRACER_CMD=() ;;
     stats) TRACER_CMD=("$BIN" stats --netns "$NSPATH") ;;
-    exporter) TRACER_CMD=("$BIN" exporter --netns "$NSPATH" --listen "127.0.0.1:$EXPORTER_PORT") ;;
+    # -v (here: after the libbpf log at load) prints each host pass's time,
+    # and top's each frame's: the refresh table counts them
+    exporter) TRACER_CMD=("$BIN" exporter -v --netns "$NSPATH" --listen "127.0.0.1:$EXPORTER_PORT") ;;
     # top's batch mode, one refresh a second: the screen's work without a terminal
-    top) TRACER_CMD=("$BIN" top -b -d 1 --netns "$NSPATH") ;;
+    top) TRACER_CMD=("$BIN" top -v -b -d 1 --netns "$NSPATH") ;;
     floor) TRACER_CMD=("$FLOOR_BIN" stats --netns "$NSPATH") ;;
     trace) TRACER_CMD=("$BIN" trace -j --netns "$NSPATH") ;;
     record) TRACER_CMD=("$BIN" record -o "$WORK/rec-$2" --netns "$NSPATH") ;;
@@ -227,7 +260,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   stop_scraper
   echo "$line" >"$prefix.churn"
   T_CPU_MS=0 T_HWM=0 T_EVENTS=0 T_RINGBUF=0 T_RECURSION=0 T_NESTED=0 T_EV_BPF=0 T_EV_ENGINE=0
-  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0 T_WAKEUPS=0
+  T_KMISS_PRIMARY=0 T_KMISS_BACKUP=0 T_WAKEUPS=0 T_SPLIT="0 0 0 0 0 0 0"
   local bytes=0
   if [ ${#TRACER_CMD[@]} -gt 0 ]; then
     sleep 0.3  # the tracer's last poll
@@ -245,7 +278,7 @@ run_one() {  # KIND MODE ROUND CHURN-ARGS...
   errors=$(grep -oE 'errors=[0-9]+' <<<"$line" | cut -d= -f2)
   printf '%s\n' "$kind $mode $round $conns $secs $rate $errors $T_EVENTS $T_CPU_MS ${T_HWM:-0} $T_RINGBUF \
 $T_RECURSION $T_NESTED $T_EV_BPF $T_EV_ENGINE $T_KMISS_PRIMARY $T_KMISS_BACKUP ${bytes:-0} $BUSY \
-$(times_ms "$prefix.churn-times") $T_WAKEUPS" >>"$RESULTS"
+$(times_ms "$prefix.churn-times") $T_WAKEUPS $T_SPLIT" >>"$RESULTS"
 }
 
 progress() {  # MODE ROUND
@@ -300,6 +333,12 @@ print_table() {
     echo "== sustained: one ${SUSTAIN} s flat-out run per mode"
     summarize sustain
   fi
+  if grep -qE '^(churn|sustain) (top|exporter) ' "$RESULTS"; then
+    echo
+    echo "== refresh: the tracer's CPU per thread (schedstat), readiness to SIGINT, sums over the runs"
+    print_split churn "churn"
+    if grep -q '^sustain ' "$RESULTS"; then print_split sustain "sustained"; fi
+  fi
   if grep -q '^bpfstats ' "$RESULTS"; then
     echo
     print_bpf_stats
@@ -308,6 +347,26 @@ print_table() {
   echo
   print_legend
   print_targets
+}
+
+# The modes that refresh (top, exporter) next to stats: the capture loop's
+# CPU per event apart from what each refresh costs.
+print_split() {  # KIND LABEL
+  local kind=$1 m
+  printf '%-10s %-9s %4s %9s %10s %9s %6s %8s %8s %6s %8s %8s %8s\n' "$2" mode runs events 'loopMs/Mev' \
+    'capt/Mev' passes 'poll ms' 'ms/pass' frames 'ms/frame' 'other ms' 'exit ms'
+  for m in "${RUN_MODES[@]}"; do
+    case $m in stats | top | exporter) ;; *) continue ;; esac
+    awk -v k="$kind" -v m="$m" -v label="$2" '
+      $1 == k && $2 == m { n++; ev += $8; loop += $22; poll += $23; other += $24; passes += $25; frames += $27; fms += $28; tot += $9 }
+      END {
+        if (!n) exit
+        printf "%-10s %-9s %4d %9d %10.0f %9.0f %6d %8.1f %8s %6d %8s %8.1f %8.0f\n", label, m, n, ev,
+          ev ? loop / ev * 1e6 : 0, ev ? (loop - fms) / ev * 1e6 : 0, passes, poll,
+          passes ? sprintf("%.1f", poll / passes) : "-", frames, frames ? sprintf("%.1f", fms / frames) : "-", other,
+          tot - loop - poll - other
+      }' "$RESULTS"
+  done
 }
 
 print_record_bytes() {
@@ -327,6 +386,16 @@ kernel skipped because the primary program was already running on that CPU
 tracer reports lost. evicted: sockets missing from the BPF map (b) or the userspace
 table (e). Losses are sums over all runs. bg%: CPU busy with other work just before
 each run (median): anything above a few % makes the figures pessimistic.
+EOF
+  grep -qE '^(churn|sustain) (top|exporter) ' "$RESULTS" || return 0
+  cat <<'EOF'
+refresh: loopMs/Mev: the main thread (the capture loop: ring buffer, engine, and top's
+frames) per million events; capt/Mev: the same less the frames' own CPU, the capture's
+per-event cost. passes: the host poller's (thread tl-host-poll) passes in the runs;
+poll ms: that thread's CPU; ms/pass: per pass. frames: top's refreshes (-v lines);
+ms/frame: the loop's CPU per frame (taking the pass, building, printing). other: the
+remaining threads (the exporter's HTTP server, scrapes included). exit: the rest of
+CPUms (rusage, whole process), spent after SIGINT: the last drain, stopping, freeing.
 EOF
 }
 

@@ -2,6 +2,7 @@
 // at each interval one Frame drawn on the screen, or printed (batch, JSON).
 // Nothing is drawn per event: the refresh reads the model's tallies and
 // the engine's connections once per interval.
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +25,12 @@
 namespace tcplinger {
 
 namespace {
+uint64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
 std::string netns_selector(const FilterOptions& f) {
     if (f.netns) return std::to_string(f.netns);
     return f.netns_path;
@@ -162,6 +169,11 @@ int run_top(const TopOptions& o) {
             }
         }
         poller->set_interval(ui.interval_s);
+        // -v: the loop's CPU for each refresh (the pass taken, the frame
+        // built and shown), apart from the poller's pass it prints itself;
+        // scripts/bench reads both.
+        const uint64_t frames_before = frames;
+        const uint64_t cpu_before = o.common.verbose ? thread_cpu_ns() : 0;
         if (auto p = poller->latest(); p && p->generation != shown_generation) {
             // Paused: the pass is skipped, the next frame's rates cover the pause.
             if (!ui.paused) {
@@ -187,6 +199,9 @@ int run_top(const TopOptions& o) {
                 show();
             }
         }
+        if (o.common.verbose && frames != frames_before)
+            std::fprintf(stderr, "tcplinger: frame (built and shown) took %.1f ms CPU\n",
+                         (thread_cpu_ns() - cpu_before) / 1e6);
     };
     hooks.should_stop = [&] {
         return ui.quit || (o.iterations && frames >= o.iterations) || (!screen_mode && out.check());
