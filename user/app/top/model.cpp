@@ -1,6 +1,7 @@
 #include "app/top/model.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "stats/aggregator.hpp"
 
@@ -65,25 +66,45 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
     std::map<ProcessKey, Now> pnow;
     std::map<DestKey, uint64_t> dest_tw;
     std::map<PortKey, Now> port_now;
+    // The process of the connection before: a storm's sockets belong to a
+    // few processes, and a map lookup by (pid, comm) per socket is most of a
+    // refresh with tens of thousands of them (perf: string compares). std::map
+    // references stay valid as the maps grow.
+    struct Last {
+        ProcessKey key;
+        Now* now = nullptr;
+        Tally* tally = nullptr;     // procs, made only for a fresh stay
+        uint64_t* cgroup = nullptr; // cgroups_, made only for a known cgroup
+    } last;
     for (const auto& [cookie, c] : engine.connections()) {
         if (c.state != kTimeWait && c.state != kCloseWait && c.state != kFinWait2) continue;
         const Process* charged = holders.charged(cookie, c, filter_);
         if (!charged) continue;
         const Process& p = *charged;
-        ProcessKey pk{p.pid, p.pid ? p.comm : ""};
-        if (p.cgroup) cgroups_[pk] = p.cgroup;
+        if (!last.now || last.key.first != p.pid || last.key.second != (p.pid ? std::string_view(p.comm) : "")) {
+            last = Last{};
+            last.key = ProcessKey{p.pid, p.pid ? p.comm : ""};
+            last.now = &pnow[last.key];
+        }
+        const ProcessKey& pk = last.key;
+        if (p.cgroup) {
+            if (!last.cgroup) last.cgroup = &cgroups_[pk];
+            *last.cgroup = p.cgroup;
+        }
         const bool server = server_side(c.netns, c.local, c.remote);
-        Now& n = pnow[pk];
-        Now& pn = port_now[{c.netns, c.local.port}];
+        Now& n = *last.now;
+        // Only a server's sockets are counted per local port (a client's
+        // would add one entry per ephemeral port, all of them empty).
+        Now* pn = server ? &port_now[{c.netns, c.local.port}] : nullptr;
         if (c.state == kTimeWait) {
             ++n.tw;
             if (server)
-                ++pn.tw;
+                ++pn->tw;
             else
                 ++dest_tw[{c.netns, c.remote}];
         } else if (c.state == kCloseWait) {
             ++n.cw;
-            if (server) ++pn.cw;
+            if (server) ++pn->cw;
             uint64_t age = now_ns > c.entered_ns ? now_ns - c.entered_ns : 0;
             if (age >= n.cw_oldest) {
                 n.at_least = !c.entered_known;
@@ -95,8 +116,9 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
         const bool fresh = c.entered_known && c.entered_ns >= start_ns_ && !c.stay_before_start;
         if (!fresh || c.state == kFinWait2) continue;
         const bool tw = c.state == kTimeWait;
-        procs[pk].tw += tw;
-        procs[pk].conns++;
+        if (!last.tally) last.tally = &procs[pk];
+        last.tally->tw += tw;
+        last.tally->conns++;
         Tally& t = server ? ports[{c.netns, c.local.port}] : dests[{c.netns, c.remote}];
         t.tw += tw;
         t.conns++;
