@@ -389,6 +389,7 @@ each run (median): anything above a few % makes the figures pessimistic.
 EOF
   grep -qE '^(churn|sustain) (top|exporter) ' "$RESULTS" || return 0
   cat <<'EOF'
+
 refresh: loopMs/Mev: the main thread (the capture loop: ring buffer, engine, and top's
 frames) per million events; capt/Mev: the same less the frames' own CPU, the capture's
 per-event cost. passes: the host poller's (thread tl-host-poll) passes in the runs;
