@@ -73,8 +73,8 @@ Frame Model::refresh(const Engine& engine, uint64_t now_ns, uint64_t wall_ns, co
     struct Last {
         ProcessKey key;
         Now* now = nullptr;
-        Tally* tally = nullptr;     // procs, made only for a fresh stay
-        uint64_t* cgroup = nullptr; // cgroups_, made only for a known cgroup
+        Tally* tally = nullptr;      // procs, made only for a fresh stay
+        uint64_t* cgroup = nullptr;  // cgroups_, made only for a known cgroup
     } last;
     for (const auto& [cookie, c] : engine.connections()) {
         if (c.state != kTimeWait && c.state != kCloseWait && c.state != kFinWait2) continue;
