@@ -74,7 +74,7 @@ void HostPoller::event(const Event& ev) {
                          (ev.new_state == kListen || (ev.old_state == kClose && ev.new_state == kSynSent)));
     if (!wanted || !o_.sockets) return;
     std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(ev);
+    events_.push_back(SocketTable::Seen::of(ev));
 }
 
 std::shared_ptr<const HostPoll> HostPoller::latest() const {
@@ -88,14 +88,14 @@ void HostPoller::pass() {
     const uint32_t own = sys::netns_inode_of("/proc/self/ns/net");
     std::vector<rec::NetnsFacts> facts = rec::netns_facts(o_.netns, true);
     if (o_.sockets) {
-        std::vector<Event> since;
+        std::vector<SocketTable::Seen> since;
         {
             std::lock_guard<std::mutex> lock(mu_);
             since.swap(events_);
         }
         // The rates of this pass's interval: the events seen since the last
         // one, then the sockets now.
-        for (const Event& ev : since) table_.event(ev);
+        for (const SocketTable::Seen& ev : since) table_.event(ev);
         const uint64_t now = sys::monotonic_ns();
         table_.refresh(tracer_.sockets_now(), now);
         poll->taken_ns = now;

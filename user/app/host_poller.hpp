@@ -83,7 +83,7 @@ private:
     SocketTable table_;  // the thread's only
     uint64_t generation_ = 0;
     mutable std::mutex mu_;  // guards what follows
-    std::vector<Event> events_;
+    std::vector<SocketTable::Seen> events_;
     std::shared_ptr<const HostPoll> latest_;
     bool stop_ = false, rewait_ = false;
     std::condition_variable cv_;

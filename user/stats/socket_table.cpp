@@ -75,7 +75,7 @@ void SocketTable::refresh(const std::vector<Event>& snapshot, uint64_t now_ns) {
     commit();
 }
 
-void SocketTable::event(const Event& ev) {
+void SocketTable::event(const Seen& ev) {
     if (ev.kind == EventKind::State && ev.new_state == kListen) listening_.insert({ev.netns, ev.local.port});
     if (ev.kind == EventKind::State && ev.old_state == kClose && ev.new_state == kSynSent) {
         // lport is still 0 here (connect() picks it after this transition),

@@ -60,7 +60,20 @@ public:
     // capture) and timewait births (TwBirth or TwStart, once per cookie).
     // A server that closes first holds TIME-WAIT on its listening port:
     // that is no destination's connect() load, and is not counted.
-    void event(const Event& ev);
+    void event(const Event& ev) { event(Seen::of(ev)); }
+    // What event() reads of an Event: the host poller queues these from the
+    // capture loop, not whole Events (two Process structs with strings).
+    struct Seen {
+        EventKind kind = EventKind::State;
+        uint8_t old_state = 0, new_state = 0;
+        uint32_t netns = 0;
+        Endpoint local, remote;
+        uint64_t cookie = 0;
+        static Seen of(const Event& ev) {
+            return {ev.kind, ev.old_state, ev.new_state, ev.netns, ev.local, ev.remote, ev.cookie};
+        }
+    };
+    void event(const Seen& ev);
 
     bool empty() const { return !committed_; }
     uint64_t taken_ns() const { return now_ns_; }

@@ -26,9 +26,17 @@ bool Model::server_side(uint32_t netns, const Endpoint& local, const Endpoint& r
 // at which they are made (lean mode ships no set-up transitions).
 void Model::count_close(const Process& p, uint32_t netns, const Endpoint& local, const Endpoint& remote, bool tw,
                         bool abort) {
-    ProcessKey pk{p.pid, p.pid ? p.comm : ""};
-    Tally& pt = processes_[pk];
-    if (p.cgroup) cgroups_[pk] = p.cgroup;
+    const std::string_view comm = p.pid ? std::string_view(p.comm) : std::string_view();
+    LastClose& last = last_close_;
+    if (!last.tally || last.pid != p.pid || last.comm != comm) {
+        last = LastClose{p.pid, std::string(comm)};
+        last.tally = &processes_[ProcessKey{last.pid, last.comm}];
+    }
+    if (p.cgroup) {
+        if (!last.cgroup) last.cgroup = &cgroups_[ProcessKey{last.pid, last.comm}];
+        *last.cgroup = p.cgroup;
+    }
+    Tally& pt = *last.tally;
     pt.tw += tw;
     pt.aborts += abort;
     pt.conns++;

@@ -85,6 +85,8 @@ struct Frame {
 class Model {
 public:
     explicit Model(const Filter& filter) : filter_(filter.without_state()) {}
+    Model(const Model&) = delete;  // last_close_ points into the maps
+    Model& operator=(const Model&) = delete;
     // Stays that ended and closes, as the engine makes them (Engine::on_residency,
     // on_transition).
     void add(const Residency& r);
@@ -123,6 +125,16 @@ private:
     std::map<ProcessKey, uint64_t> cgroups_;
     std::map<DestKey, Tally> destinations_;
     std::map<PortKey, Tally> ports_;
+    // count_close's last process: a storm is one process closing thousands
+    // of connections, and the (pid, comm) map lookups with string compares
+    // were most of top's per-event cost (perf). std::map references stay
+    // valid: nothing is erased from processes_ or cgroups_.
+    struct LastClose {
+        uint32_t pid = 0;
+        std::string comm;
+        Tally* tally = nullptr;
+        uint64_t* cgroup = nullptr;  // made on the first close with a known cgroup
+    } last_close_;
     // The previous refresh, for rates.
     bool first_ = true;
     uint64_t prev_ns_ = 0;
