@@ -52,7 +52,10 @@ headroom::NetnsPorts ports(int tw_reuse = 0) {
 }
 
 TEST(SocketTable, TimewaitAgeFromTheTimer) {
-    auto s = sample_of(existing(1, 40000, kDb, kTimeWait));
+    SocketTable t;
+    t.refresh({existing(1, 40000, kDb, kTimeWait)}, 1 * kSec);
+    ASSERT_EQ(t.sockets(kNs).size(), 1u);
+    auto s = t.sockets(kNs)[0];
     ASSERT_TRUE(s.tw_age_ms);
     EXPECT_EQ(*s.tw_age_ms, 2000u);
     EXPECT_EQ(s.cookie, 1u);

@@ -66,15 +66,16 @@ void HostPoller::set_interval(double seconds) {
     cv_.notify_all();
 }
 
-void HostPoller::event(const Event& ev) {
+void HostPoller::event(const Event& rec) {
     // What SocketTable::event counts: a listen, a connect (full capture),
     // a timewait birth. The rest (most records) never takes the lock.
-    const bool wanted = ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart ||
-                        (ev.kind == EventKind::State &&
-                         (ev.new_state == kListen || (ev.old_state == kClose && ev.new_state == kSynSent)));
-    if (!wanted || !o_.sockets) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(SocketTable::Seen::of(ev));
+    if (!o_.sockets) return;
+    decode_typed(rec, nullptr, [&](const TypedEvent& t) {
+        if (auto seen = SocketTable::Seen::of(t)) {
+            std::lock_guard<std::mutex> lock(mu_);
+            events_.push_back(*seen);
+        }
+    });
 }
 
 std::shared_ptr<const HostPoll> HostPoller::latest() const {

@@ -15,6 +15,7 @@
 
 #include "core/abi_check.hpp"
 #include "core/error.hpp"
+#include "core/typed_event.hpp"
 #include "host/netns.hpp"
 #include "host/privileges.hpp"
 #include "host/proc.hpp"
@@ -146,15 +147,25 @@ std::vector<Event> Tracer::snapshot() {
     std::vector<Event> out = sockets_now();
     impl_->untracked_baseline = 0;
     impl_->untracked_baseline = counters().sock_untracked;
+    // A full socket's inode (a timewait socket has none) names the process
+    // that holds it in /proc.
+    auto inode_of = [](const Event& rec) {
+        uint64_t inode = 0;
+        decode_typed(rec, nullptr, [&](const TypedEvent& t) {
+            if (const auto* ex = std::get_if<Existing>(&t.what)) inode = ex->inode;
+        });
+        return inode;
+    };
     bool need_owners = false;
-    for (const auto& ev : out) need_owners |= ev.aux0 != 0 && ev.new_state != kTimeWait;
+    for (const auto& ev : out) need_owners |= inode_of(ev) != 0;
     if (need_owners) {
         auto owners = sys::socket_owners();
         size_t n = out.size();
         for (size_t i = 0; i < n; ++i) {
             const Event& ev = out[i];
-            if (ev.new_state == kTimeWait || !ev.aux0) continue;
-            auto it = owners.find(ev.aux0);
+            const uint64_t inode = inode_of(ev);
+            if (!inode) continue;
+            auto it = owners.find(inode);
             if (it == owners.end()) continue;
             Event owner = ev;
             owner.kind = EventKind::Owner;

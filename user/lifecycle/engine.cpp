@@ -1,6 +1,8 @@
 #include "lifecycle/engine.hpp"
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 
 #include "core/abi_check.hpp"
 
@@ -33,14 +35,14 @@ const Process& responsible(const Connection& c, uint8_t) {
     return c.closer.known() ? c.closer : c.owner;
 }
 
-Connection* Engine::find_or_create(const Event& ev, bool* created) {
+Connection* Engine::find_or_create(const Subject& ev, bool* created) {
     *created = false;
     auto it = conns_.find(ev.cookie);
     if (it != conns_.end()) {
         // connect() picks the local port after SYN-SENT (tcp_ipv4.c:
         // tcp_v4_connect): keep the newest view of the 4-tuple.
-        if (ev.local.port) it->second.local = ev.local;
-        it->second.remote = ev.remote;
+        if (ev.local->port) it->second.local = *ev.local;
+        it->second.remote = *ev.remote;
         return &it->second;
     }
     if (conns_.size() >= max_connections_) {
@@ -50,14 +52,14 @@ Connection* Engine::find_or_create(const Event& ev, bool* created) {
     }
     Connection& c = conns_[ev.cookie];
     c.netns = ev.netns;
-    c.local = ev.local;
-    c.remote = ev.remote;
+    c.local = *ev.local;
+    c.remote = *ev.remote;
     c.entered_ns = ev.ts_ns;
     *created = true;
     return &c;
 }
 
-void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to, const Event* ev,
+void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to, const Subject* ev,
                   EndReason reason, uint64_t ts_err_ns) {
     if (!transition_fn_ || (transitions_ == Transitions::NoTimeWaitOnly && !no_timewait_ && !aborted_)) return;
     Transition t;
@@ -75,10 +77,10 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     }
     t.owner = c.owner;
     t.charged = responsible(c, to);
-    if (ev && ev->in_task()) {
+    if (ev && ev->in_task) {
         t.in_task = true;
-        t.actor = ev->task;
-        t.tid = ev->task_tid;
+        t.actor = *ev->task;
+        t.tid = ev->tid;
     } else {
         t.actor = c.timewait ? responsible(c, to) : c.owner;
     }
@@ -92,7 +94,7 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     transition_fn_(t);
 }
 
-void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev, EndReason reason,
+void Engine::move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Subject* ev, EndReason reason,
                      uint64_t ts_err_ns) {
     emit(c, cookie, ts, c.state, to, ev, reason, ts_err_ns);
     if (residency_fn_ && (c.entered_known || c.existing) && c.state != kClose) {
@@ -125,148 +127,149 @@ void Engine::queue_probe(uint64_t cookie, Connection& c) {
     probe_queue_.emplace_back(c.kaddr, cookie);
 }
 
-void Engine::process(const Event& ev) {
+void Engine::process(const Event& rec) {
+    decode_typed(rec, &facts_, [this](const TypedEvent& t) { process(t); });
+}
+
+void Engine::process(const TypedEvent& t) {
     ++counters_.events;
-    learn_clock(ev);
-    if (ev.ts_ns > kResolveWindowNs) settle_pending(ev.ts_ns - kResolveWindowNs);
-    switch (ev.kind) {
-        case EventKind::State:
-            on_state(ev);
-            break;
-        case EventKind::TwStart:
-            on_tw_start(ev);
-            break;
-        case EventKind::TwCancel:
-            on_tw_cancel(ev);
-            break;
-        case EventKind::TwExpire:
-            on_tw_explained(ev, EndReason::Expired);
-            break;
-        case EventKind::TwReuse:
-            on_tw_explained(ev, EndReason::Reused);
-            break;
-        case EventKind::Owner:
-            on_owner(ev);
-            break;
-        case EventKind::Existing:
-            on_existing(ev);
-            break;
-        case EventKind::TwProbe:
-            on_tw_probe(ev);
-            break;
-        case EventKind::TwBirth:
-            on_tw_birth(ev);
-            break;
-    }
+    learn_clock(t);
+    const Subject& who = t.who;
+    if (who.ts_ns > kResolveWindowNs) settle_pending(who.ts_ns - kResolveWindowNs);
+    std::visit(
+        [&](const auto& what) {
+            using T = std::decay_t<decltype(what)>;
+            if constexpr (std::is_same_v<T, StateChange>) on_state(who, what);
+            if constexpr (std::is_same_v<T, TimerOp>) on_timer(who, what);
+            if constexpr (std::is_same_v<T, Reuse>) on_tw_explained(who, EndReason::Reused);
+            if constexpr (std::is_same_v<T, Taken>) on_taken(who, what);
+            if constexpr (std::is_same_v<T, Existing>) on_existing(who, what);
+            if constexpr (std::is_same_v<T, Probe>) on_probe(who, what);
+        },
+        t.what);
 }
 
-void Engine::reveal_before(const Event& ev, uint64_t limit_ns) {
-    learn_clock(ev);
-    if (ev.kind != EventKind::TwProbe && ev.kind != EventKind::TwCancel) return;
-    if (ev.new_state != kTimeWait) return;
-    auto it = conns_.find(ev.cookie);
-    if (it == conns_.end()) return;
-    Connection& c = it->second;
-    if (!c.timewait || c.pending || c.state != kFinWait2) return;
-    // As on_tw_probe and finish_timewait would bound it.
-    Recovered at = ev.kind == EventKind::TwProbe ? recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns)
-                                                 : recover_timewait_start(ev.aux0, c.entered_ns, ev.ts_ns, ev.ts_ns);
-    if (at.ts_ns < limit_ns) move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+void Engine::reveal_before(const Event& rec, uint64_t limit_ns) {
+    decode_typed(rec, &facts_, [&](const TypedEvent& t) {
+        learn_clock(t);
+        // Only a probe or a cancel in TIME-WAIT reveals a hidden move.
+        const auto* probe = std::get_if<Probe>(&t.what);
+        const auto* timer = std::get_if<TimerOp>(&t.what);
+        if (timer && timer->op != TimerOp::Op::Cancel) timer = nullptr;
+        if (!probe && !timer) return;
+        if ((probe ? probe->substate : timer->substate) != kTimeWait) return;
+        auto it = conns_.find(t.who.cookie);
+        if (it == conns_.end()) return;
+        Connection& c = it->second;
+        if (!c.timewait || c.pending || c.state != kFinWait2) return;
+        // As on_probe and finish_timewait would bound it.
+        const uint64_t ts = t.who.ts_ns;
+        Recovered at = probe ? recover_timewait_start(probe->expires, c.entered_ns, UINT64_MAX, ts)
+                             : recover_timewait_start(timer->expires, c.entered_ns, ts, ts);
+        if (at.ts_ns < limit_ns) move_to(c, t.who.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+    });
 }
 
-void Engine::on_state(const Event& ev) {
+void Engine::on_state(const Subject& ev, const StateChange& sc) {
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c) return;
     if (created) {
-        c->state = ev.old_state;
-        bool birth = ev.old_state == kClose || ev.old_state == kListen;
-        if (!birth && ev.aux0) {
-            c->entered_ns = ev.ts_ns - ev.aux0;
+        c->state = sc.from;
+        bool birth = sc.from == kClose || sc.from == kListen;
+        if (!birth && sc.time_in_old_ns) {
+            c->entered_ns = ev.ts_ns - *sc.time_in_old_ns;
             c->entered_known = true;
         } else if (!birth) {
             ++counters_.unknown_sockets;
         }
     }
-    if (ev.in_task() && (ev.new_state == kSynSent || ev.new_state == kListen))
-        c->owner = ev.task;
+    if (ev.in_task && (sc.to == kSynSent || sc.to == kListen))
+        c->owner = *ev.task;
     else
         take_owner(*c, ev);
-    // A backup program that was itself interrupted can report a transition
-    // its primary already did (see bpf/tcplinger.bpf.c, hit rings): same
-    // transition again, with the state already moved on.
-    if (ev.in_task() && !c->closer.known() && tl_is_close_call(ev.old_state, ev.new_state)) c->closer = ev.task;
-    if (ev.old_state == ev.new_state) {
+    // The first close()/shutdown() caller: the one every lingering stay is
+    // charged to (responsible()).
+    if (ev.in_task && !c->closer.known() && tl_is_close_call(sc.from, sc.to)) c->closer = *ev.task;
+    if (sc.from == sc.to) {
         // close() after shutdown() (tcp.c: tcp_close_state maps FIN-WAIT-1,
         // FIN-WAIT-2, CLOSING and LAST-ACK to themselves): the same stay
         // goes on; its caller, taken above, was all it had to say.
-        if (ev.new_state == kClose) forget(ev.cookie);
+        if (sc.to == kClose) forget(ev.cookie);
         return;
     }
-    if (!created && c->state == ev.new_state && c->prev_state == ev.old_state) {
+    // A backup program that was itself interrupted can report a transition
+    // its primary already did (bpf/common.bpf.h, TL_PAIR): same transition
+    // again, with the state already moved on.
+    if (!created && c->state == sc.to && c->prev_state == sc.from) {
         ++counters_.duplicates;
         return;
     }
 
-    if (ev.new_state == kClose && c->timewait) {
+    if (sc.to == kClose && c->timewait) {
         // tcp_time_wait(): the full socket hands the connection over to the
         // timewait socket (already armed) and disappears.
-        if (raw_) emit(*c, ev.cookie, ev.ts_ns, ev.old_state, kClose, &ev, EndReason::None);
+        if (raw_) emit(*c, ev.cookie, ev.ts_ns, sc.from, kClose, &ev, EndReason::None);
         return;
     }
-    if (ev.new_state == kClose) {
+    if (sc.to == kClose) {
         // BPF tells tcp_time_wait()'s overflow from the aborts that leave
         // the same states the same way (tw_overflow_close); the timewait
         // hand-off was handled above.
-        no_timewait_ = (ev.old_state == kFinWait2 || ev.old_state == kClosing) && (ev.flags & flag::kTwOverflow);
-        bool orderly = ev.old_state == kLastAck && !(ev.flags & flag::kSkErr);  // the ACK of our FIN
-        bool setup = ev.old_state == kSynSent || ev.old_state == kListen || ev.old_state == kClose;
+        no_timewait_ = (sc.from == kFinWait2 || sc.from == kClosing) && sc.tw_overflow;
+        bool orderly = sc.from == kLastAck && !sc.sk_err;  // the ACK of our FIN
+        bool setup = sc.from == kSynSent || sc.from == kListen || sc.from == kClose;
         aborted_ = !no_timewait_ && !orderly && !setup;
     }
-    move_to(*c, ev.cookie, ev.ts_ns, ev.new_state, &ev);
+    move_to(*c, ev.cookie, ev.ts_ns, sc.to, &ev);
     no_timewait_ = aborted_ = false;
-    if (ev.new_state == kClose) forget(ev.cookie);
+    if (sc.to == kClose) forget(ev.cookie);
 }
 
-void Engine::take_owner(Connection& c, const Event& ev) {
-    if (!ev.owner_known()) return;
-    if (ev.flags & flag::kOwnerIsCloser) {
-        if (!c.closer.known()) c.closer = ev.owner;
-    } else if (!c.owner.known()) {
-        c.owner = ev.owner;  // BPF's view: the first task that touched the socket
+void Engine::take_owner(Connection& c, const Subject& ev) {
+    if (ev.closer && !c.closer.known()) c.closer = *ev.closer;
+    if (ev.owner && !c.owner.known()) c.owner = *ev.owner;  // BPF's view: the first task that touched the socket
+}
+
+void Engine::on_timer(const Subject& ev, const TimerOp& op) {
+    switch (op.op) {
+        case TimerOp::Op::Start:
+            on_tw_start(ev, op);
+            break;
+        case TimerOp::Op::Cancel:
+            on_tw_cancel(ev, op);
+            break;
+        case TimerOp::Op::Expire:
+            on_tw_explained(ev, EndReason::Expired);
+            break;
     }
 }
 
-// Lean mode: the full socket's last transition (X -> CLOSE in tcp_done) and
-// the timewait socket's birth in one record; the engine may not have seen
-// the socket before (entering X was not shipped).
-void Engine::on_tw_birth(const Event& ev) {
+void Engine::on_tw_start(const Subject& ev, const TimerOp& op) {
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c) return;
-    bool entry_known = ev.aux1 && ev.aux1 <= ev.ts_ns;
-    uint64_t entered = entry_known ? ev.ts_ns - ev.aux1 : ev.ts_ns;
-    if (created) {
-        c->state = ev.old_state;
-        c->entered_ns = entered;
-        c->entered_known = entry_known;
-        if (!entry_known) ++counters_.unknown_sockets;
-    } else if (c->state != ev.old_state && !c->timewait) {
-        // Known from an earlier record (accept(), say) but the way into its
-        // last state was not shipped: the birth record says when it began.
-        move_to(*c, ev.cookie, std::max(entered, c->entered_ns), ev.old_state, nullptr);
-        c->entered_known = entry_known;
+    const uint8_t substate = op.substate;
+    if (op.handoff) {
+        // The birth says the full socket's last state X and since when (the
+        // way into X may not have been shipped: lean mode). A socket first
+        // seen here began X then; one known from an earlier record (accept(),
+        // say) moves into X at that time.
+        const Handoff& h = *op.handoff;
+        bool entry_known = h.time_in_state_ns && *h.time_in_state_ns <= ev.ts_ns;
+        uint64_t entered = entry_known ? ev.ts_ns - *h.time_in_state_ns : ev.ts_ns;
+        if (created) {
+            c->state = h.state;
+            c->entered_ns = entered;
+            c->entered_known = entry_known;
+            if (!entry_known) ++counters_.unknown_sockets;
+        } else if (c->state != h.state && !c->timewait) {
+            move_to(*c, ev.cookie, std::max(entered, c->entered_ns), h.state, nullptr);
+            c->entered_known = entry_known;
+        }
+        created = false;  // known now, as if from the record before
     }
-    on_tw_start(ev);
-}
-
-void Engine::on_tw_start(const Event& ev) {
-    bool created = false;
-    Connection* c = find_or_create(ev, &created);
-    if (!c) return;
-    uint8_t substate = ev.new_state;
-    if (ev.kaddr) c->kaddr = ev.kaddr;
-    if (ev.hz) c->hz = ev.hz;
+    if (op.kaddr) c->kaddr = op.kaddr;
     if (created) {
         ++counters_.unknown_sockets;
         c->state = substate;
@@ -290,26 +293,25 @@ void Engine::on_tw_start(const Event& ev) {
     if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
 }
 
-void Engine::on_tw_cancel(const Event& ev) {
+void Engine::on_tw_cancel(const Subject& ev, const TimerOp& op) {
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c) return;
     if (created) {
         ++counters_.unknown_sockets;
-        c->state = ev.new_state;
+        c->state = op.substate;
         c->timewait = true;
     }
-    if (ev.hz) c->hz = ev.hz;
-    c->pending = Connection::PendingEnd{ev.ts_ns, ev.flags, ev.new_state, ev.aux0};
-    if (ev.flags & flag::kNetDying)
+    c->pending = Connection::PendingEnd{ev.ts_ns, op.due, op.substate, op.expires};
+    if (op.net_dying)
         finish_timewait(ev.cookie, *c, EndReason::Purged);
-    else if (ev.flags & flag::kConnectReuse)
+    else if (op.connect_reuse)
         finish_timewait(ev.cookie, *c, EndReason::Reused);
     else
         pending_.emplace_back(ev.ts_ns, ev.cookie);
 }
 
-void Engine::on_tw_explained(const Event& ev, EndReason reason) {
+void Engine::on_tw_explained(const Subject& ev, EndReason reason) {
     auto it = conns_.find(ev.cookie);
     if (it == conns_.end() || !it->second.pending) return;
     finish_timewait(ev.cookie, it->second, reason);
@@ -339,26 +341,18 @@ void JiffyClock::observe(uint64_t ts_ns, uint64_t jiffies, uint32_t hz) {
     known_ = true;
 }
 
-// Every record read from a timewait timer (bpf: tw_fill), the iterator's
-// timewait sockets and the probe carry bpf_jiffies64() in aux1 beside
-// their bpf_ktime_get_ns(); TwBirth (lean) and TwReuse do not.
-void Engine::learn_clock(const Event& ev) {
-    if (ev.hz) hz_ = ev.hz;
-    if (!ev.aux1) return;
-    switch (ev.kind) {
-        case EventKind::TwStart:
-        case EventKind::TwCancel:
-        case EventKind::TwExpire:
-        case EventKind::TwProbe:
-            break;
-        case EventKind::Existing:
-            if (ev.new_state != kTimeWait) return;
-            break;
-        default:
-            return;
-    }
-    // Probe answers carry no HZ: the one the other records had.
-    clock_.observe(ev.ts_ns, ev.aux1, ev.hz ? ev.hz : hz_);
+// Every event read from a timewait timer (bpf: tw_fill), the iterator's
+// timewait sockets and the probe carry bpf_jiffies64() beside their
+// bpf_ktime_get_ns(); a lean birth and a SYN reuse do not.
+void Engine::learn_clock(const TypedEvent& t) {
+    uint64_t jiffies = 0;
+    if (const auto* op = std::get_if<TimerOp>(&t.what))
+        jiffies = op->jiffies;
+    else if (const auto* p = std::get_if<Probe>(&t.what))
+        jiffies = p->jiffies;
+    else if (const auto* e = std::get_if<Existing>(&t.what); e && e->state == kTimeWait)
+        jiffies = e->jiffies;
+    if (jiffies) clock_.observe(t.who.ts_ns, jiffies, facts_.hz);
 }
 
 Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
@@ -388,18 +382,18 @@ Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_
     return {std::clamp(begin + tick / 2, not_before, not_after), tick / 2};
 }
 
-void Engine::on_tw_probe(const Event& ev) {
+void Engine::on_probe(const Subject& ev, const Probe& p) {
     auto it = conns_.find(ev.cookie);
     if (it == conns_.end()) return;
     Connection& c = it->second;
     if (!c.timewait || c.pending || c.state != kFinWait2) return;
-    if (ev.new_state != kTimeWait) {
+    if (p.substate != kTimeWait) {
         queue_probe(ev.cookie, c);  // still FIN-WAIT-2: ask again next round
         return;
     }
     // The probe's own time is not a bound: it depends on when this process
     // asked, and another mode asks at other times.
-    Recovered at = recover_timewait_start(ev.aux0, c.entered_ns, UINT64_MAX, ev.ts_ns);
+    Recovered at = recover_timewait_start(p.expires, c.entered_ns, UINT64_MAX, ev.ts_ns);
     move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
@@ -437,7 +431,7 @@ void Engine::settle_pending(uint64_t up_to_ns) {
         // killed while overdue, cause unknown; an early kill without a new
         // request on the 4-tuple is an RST in TIME-WAIT (tcp_minisocks.c:
         // tcp_timewait_state_process) or a sock_destroy (ss -K).
-        EndReason reason = (it->second.pending->flags & flag::kDue) ? EndReason::Unknown : EndReason::Reset;
+        EndReason reason = it->second.pending->due ? EndReason::Unknown : EndReason::Reset;
         finish_timewait(cookie, it->second, reason);
     }
 }
@@ -450,19 +444,19 @@ void Engine::advance(uint64_t now_ns) {
 
 void Engine::flush() { settle_pending(UINT64_MAX); }
 
-void Engine::on_owner(const Event& ev) {
-    if (ev.new_state == kClose && !conns_.count(ev.cookie)) return;  // accepted after it ended
+void Engine::on_taken(const Subject& ev, const Taken& tk) {
+    if (tk.state == kClose && !conns_.count(ev.cookie)) return;  // accepted after it ended
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c) return;
     if (created) {
-        c->state = ev.new_state;
+        c->state = tk.state;
         c->existing = false;
     }
-    c->owner = ev.task;
+    c->owner = *ev.task;
 }
 
-void Engine::on_existing(const Event& ev) {
+void Engine::on_existing(const Subject& ev, const Existing& ex) {
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c || !created) return;
@@ -470,11 +464,10 @@ void Engine::on_existing(const Event& ev) {
     c->stay_before_start = true;
     c->entered_known = false;
     c->entered_ns = ev.ts_ns;
-    if (ev.new_state == kTimeWait) {
+    if (ex.state == kTimeWait) {
         c->timewait = true;
-        c->state = ev.old_state;  // substate: FIN-WAIT-2 or TIME-WAIT
-        c->kaddr = ev.kaddr;
-        c->hz = ev.hz;
+        c->state = ex.substate;  // FIN-WAIT-2 or TIME-WAIT
+        c->kaddr = ex.kaddr;
         // A timewait socket in TIME-WAIT carries its start in its timer
         // (armed for TCP_TIMEWAIT_LEN on entry): exact to the jiffy. An
         // orphan FIN-WAIT-2's timer was armed for tcp_fin_timeout or
@@ -483,15 +476,15 @@ void Engine::on_existing(const Event& ev) {
         // (A duplicate FIN or ACK in TIME-WAIT re-arms the timer too,
         // tcp_minisocks.c: tcp_timewait_state_process; then this is the
         // age since that segment.) Carried-over records have no timer.
-        if (c->state == kTimeWait && ev.aux0 && ev.aux1 && clock_.known()) {
-            Recovered at = recover_timewait_start(ev.aux0, 0, ev.ts_ns, ev.ts_ns);
+        if (c->state == kTimeWait && ex.expires && ex.jiffies && clock_.known()) {
+            Recovered at = recover_timewait_start(ex.expires, 0, ev.ts_ns, ev.ts_ns);
             c->entered_ns = at.ts_ns;
             c->entered_err_ns = at.err_ns;
             c->entered_known = true;
         }
         if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
     } else {
-        c->state = ev.new_state;
+        c->state = ex.state;
     }
 }
 

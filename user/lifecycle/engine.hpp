@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "core/typed_event.hpp"
 
 namespace tcplinger {
 
@@ -79,10 +80,9 @@ struct Connection {
     bool rearmed = false;
     uint64_t kaddr = 0;         // timewait socket address (live only), for the substate probe
     bool probe_queued = false;  // waiting in the engine's probe queue
-    uint32_t hz = 0;
     struct PendingEnd {
         uint64_t ts_ns = 0;
-        uint16_t flags = 0;
+        bool due = false;  // the timer was due when cancelled
         uint8_t substate = 0;
         uint64_t expires = 0;  // the timer's (jiffies); the jiffies clock lives in JiffyClock
     };
@@ -160,7 +160,9 @@ public:
     // timewait handoff) instead of the reconstructed state machine.
     void set_raw(bool raw) { raw_ = raw; }
 
-    void process(const Event& ev);
+    // A record: decoded (decode_typed) into the typed event it stands for.
+    void process(const Event& rec);
+    void process(const TypedEvent& ev);
     // An event after the end of a window (report --to): only a hidden
     // FIN-WAIT-2 -> TIME-WAIT move it reveals is applied, if it happened
     // before limit_ns; it still teaches the clock, as process() would.
@@ -184,25 +186,29 @@ public:
     uint64_t earliest_unemitted_ns() const;
     const EngineCounters& counters() const { return counters_; }
     const JiffyClock& clock() const { return clock_; }
+    // The stream's facts as its records stated them (CONFIG_HZ).
+    const SessionFacts& facts() const { return facts_; }
 
 private:
-    Connection* find_or_create(const Event& ev, bool* created);
-    void emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to, const Event* ev,
+    Connection* find_or_create(const Subject& ev, bool* created);
+    void emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t from, uint8_t to, const Subject* ev,
               EndReason reason, uint64_t ts_err_ns = 0);
-    void move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Event* ev,
+    void move_to(Connection& c, uint64_t cookie, uint64_t ts, uint8_t to, const Subject* ev,
                  EndReason reason = EndReason::None, uint64_t ts_err_ns = 0);
     void finish_timewait(uint64_t cookie, Connection& c, EndReason reason);
     void settle_pending(uint64_t up_to_ns);
     void forget(uint64_t cookie);
     void queue_probe(uint64_t cookie, Connection& c);
 
-    void on_state(const Event& ev);
-    void on_tw_start(const Event& ev);
-    void on_tw_birth(const Event& ev);
-    void take_owner(Connection& c, const Event& ev);
-    void on_tw_cancel(const Event& ev);
-    void on_tw_explained(const Event& ev, EndReason reason);
-    void on_tw_probe(const Event& ev);
+    void on_state(const Subject& ev, const StateChange& sc);
+    void on_timer(const Subject& ev, const TimerOp& op);
+    void on_tw_start(const Subject& ev, const TimerOp& op);
+    void on_tw_cancel(const Subject& ev, const TimerOp& op);
+    void on_tw_explained(const Subject& ev, EndReason reason);
+    void on_probe(const Subject& ev, const Probe& p);
+    void on_taken(const Subject& ev, const Taken& tk);
+    void on_existing(const Subject& ev, const Existing& ex);
+    void take_owner(Connection& c, const Subject& ev);
     // TIME-WAIT start recovered from a timer armed at TIME-WAIT entry for
     // TCP_TIMEWAIT_LEN with expiry `expires`: the midpoint of that jiffy,
     // clamped to [not_before, not_after], and its half-width as the error.
@@ -211,9 +217,7 @@ private:
     };
     // seen_ns: the event that showed the move, for a stream with no HZ.
     Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after, uint64_t seen_ns) const;
-    void learn_clock(const Event& ev);
-    void on_owner(const Event& ev);
-    void on_existing(const Event& ev);
+    void learn_clock(const TypedEvent& t);
 
     size_t max_connections_;
     bool raw_ = false;
@@ -234,7 +238,7 @@ private:
     ResidencyFn residency_fn_;
     EngineCounters counters_;
     JiffyClock clock_;
-    uint32_t hz_ = 0;  // CONFIG_HZ as the last record with one gave it
+    SessionFacts facts_;
 };
 
 }  // namespace tcplinger

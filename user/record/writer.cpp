@@ -452,7 +452,7 @@ std::vector<std::string> Recorder::carry_payloads(uint64_t now_ns, uint64_t* car
         ev.netns = c.netns;
         ev.local = c.local;
         ev.remote = c.remote;
-        ev.hz = c.hz;
+        ev.hz = c.timewait ? engine_->facts().hz : 0;  // as the timer records it came from said
         ev.new_state = c.timewait ? static_cast<uint8_t>(kTimeWait) : c.state;
         ev.old_state = c.timewait ? c.state : 0;
         enc.event(ev);

@@ -6,18 +6,17 @@ namespace tcplinger {
 
 using headroom::destination_of;
 
-headroom::SocketSample sample_of(const Event& ev) {
+headroom::SocketSample sample_of(const Subject& who, const Existing& ex, uint32_t hz) {
     headroom::SocketSample s;
-    s.netns = ev.netns;
-    s.cookie = ev.cookie;
-    s.local = ev.local;
-    s.remote = ev.remote;
-    s.state = ev.new_state;
-    if (ev.new_state == kTimeWait) {
-        s.tw_substate = ev.old_state;
-        // bpf iter: aux0 = tw_timer.expires, aux1 = jiffies when read.
-        if (ev.old_state == kTimeWait && ev.hz && ev.aux0 >= ev.aux1) {
-            uint64_t left_ms = (ev.aux0 - ev.aux1) * 1000 / ev.hz;
+    s.netns = who.netns;
+    s.cookie = who.cookie;
+    s.local = *who.local;
+    s.remote = *who.remote;
+    s.state = ex.state;
+    if (ex.state == kTimeWait) {
+        s.tw_substate = ex.substate;
+        if (ex.substate == kTimeWait && hz && ex.expires >= ex.jiffies) {
+            uint64_t left_ms = (ex.expires - ex.jiffies) * 1000 / hz;
             uint64_t len_ms = Engine::kTimeWaitLenSec * 1000;
             s.tw_age_ms = left_ms < len_ms ? len_ms - left_ms : 0;
         }
@@ -44,8 +43,11 @@ void SocketTable::begin(uint64_t now_ns) {
     pending_ns_ = now_ns;
 }
 
-void SocketTable::add(const Event& ev) {
-    if (ev.kind == EventKind::Existing) add(sample_of(ev));
+void SocketTable::add(const Event& rec) {
+    SessionFacts facts;
+    decode_typed(rec, &facts, [&](const TypedEvent& t) {
+        if (const auto* ex = std::get_if<Existing>(&t.what)) add(sample_of(t.who, *ex, facts.hz));
+    });
 }
 
 void SocketTable::commit() {
@@ -76,16 +78,22 @@ void SocketTable::refresh(const std::vector<Event>& snapshot, uint64_t now_ns) {
 }
 
 void SocketTable::event(const Seen& ev) {
-    if (ev.kind == EventKind::State && ev.new_state == kListen) listening_.insert({ev.netns, ev.local.port});
-    if (ev.kind == EventKind::State && ev.old_state == kClose && ev.new_state == kSynSent) {
-        // lport is still 0 here (connect() picks it after this transition),
-        // but saddr is set (tcp_v4_connect: route, then TCP_SYN_SENT).
-        saw_connects_ = true;
-        ++load_[destination_of(ev.netns, ev.local, ev.remote)].connects;
+    switch (ev.what) {
+        case Seen::What::Listen:
+            listening_.insert({ev.netns, ev.local.port});
+            break;
+        case Seen::What::Connect:
+            // lport is still 0 here (connect() picks it after this
+            // transition), but saddr is set (tcp_v4_connect: route, then
+            // TCP_SYN_SENT).
+            saw_connects_ = true;
+            ++load_[destination_of(ev.netns, ev.local, ev.remote)].connects;
+            break;
+        case Seen::What::TimewaitBorn:
+            if (ev.cookie && tw_cookies_.insert(ev.cookie).second && !listening_.count({ev.netns, ev.local.port}))
+                ++load_[destination_of(ev.netns, ev.local, ev.remote)].time_wait;
+            break;
     }
-    if ((ev.kind == EventKind::TwBirth || ev.kind == EventKind::TwStart) && ev.cookie &&
-        tw_cookies_.insert(ev.cookie).second && !listening_.count({ev.netns, ev.local.port}))
-        ++load_[destination_of(ev.netns, ev.local, ev.remote)].time_wait;
 }
 
 bool busier(const DestinationHeadroom& a, const DestinationHeadroom& b) {

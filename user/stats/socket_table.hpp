@@ -19,15 +19,16 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "core/typed_event.hpp"
 #include "lifecycle/engine.hpp"
 #include "stats/headroom.hpp"
 
 namespace tcplinger {
 
-// A socket of an iter/tcp snapshot (EventKind::Existing) as the headroom
-// model sees it; a timewait socket's age comes from its timer: it was
-// armed for TCP_TIMEWAIT_LEN when TIME-WAIT began (tw_entry_stamp).
-headroom::SocketSample sample_of(const Event& existing);
+// A socket of an iter/tcp snapshot as the headroom model sees it; a
+// timewait socket's age comes from its timer: it was armed for
+// TCP_TIMEWAIT_LEN when TIME-WAIT began (tw_entry_stamp).
+headroom::SocketSample sample_of(const Subject& who, const Existing& existing, uint32_t hz);
 // A connection the engine follows, aged at now_ns (a recording with no
 // closing snapshot: every transition was recorded).
 headroom::SocketSample sample_of(const Connection& c, uint64_t now_ns);
@@ -51,7 +52,7 @@ public:
     // table; the one before it stays as previous().
     void begin(uint64_t now_ns);
     void add(const headroom::SocketSample& s) { pending_.push_back(s); }
-    void add(const Event& existing);  // EventKind::Existing only; others are ignored
+    void add(const Event& rec);  // an Existing record only; others are ignored
     void commit();
     // begin + add + commit from a Tracer::snapshot() result.
     void refresh(const std::vector<Event>& snapshot, uint64_t now_ns);
@@ -60,17 +61,35 @@ public:
     // capture) and timewait births (TwBirth or TwStart, once per cookie).
     // A server that closes first holds TIME-WAIT on its listening port:
     // that is no destination's connect() load, and is not counted.
-    void event(const Event& ev) { event(Seen::of(ev)); }
-    // What event() reads of an Event: the host poller queues these from the
+    void event(const Event& rec) {
+        decode_typed(rec, nullptr, [&](const TypedEvent& t) {
+            if (auto seen = Seen::of(t)) event(*seen);
+        });
+    }
+    // What event() reads of an event: the host poller queues these from the
     // capture loop, not whole Events (two Process structs with strings).
     struct Seen {
-        EventKind kind = EventKind::State;
-        uint8_t old_state = 0, new_state = 0;
+        enum class What : uint8_t { Listen, Connect, TimewaitBorn } what = What::Listen;
         uint32_t netns = 0;
         Endpoint local, remote;
         uint64_t cookie = 0;
-        static Seen of(const Event& ev) {
-            return {ev.kind, ev.old_state, ev.new_state, ev.netns, ev.local, ev.remote, ev.cookie};
+        // A listen, a connect (CLOSE -> SYN-SENT), a timewait timer start
+        // (a birth or a re-arm: counted once per cookie); nothing else.
+        static std::optional<Seen> of(const TypedEvent& t) {
+            What what;
+            if (const auto* sc = std::get_if<StateChange>(&t.what)) {
+                if (sc->to == kListen)
+                    what = What::Listen;
+                else if (sc->from == kClose && sc->to == kSynSent)
+                    what = What::Connect;
+                else
+                    return std::nullopt;
+            } else if (const auto* op = std::get_if<TimerOp>(&t.what); op && op->op == TimerOp::Op::Start) {
+                what = What::TimewaitBorn;
+            } else {
+                return std::nullopt;
+            }
+            return Seen{what, t.who.netns, *t.who.local, *t.who.remote, t.who.cookie};
         }
     };
     void event(const Seen& ev);

@@ -27,7 +27,7 @@ public:
     explicit Observer(size_t max_connections = Engine::kDefaultMaxConnections);
     // A new run (a live session, a recording segment): a fresh engine.
     void begin_run();
-    void event(const Event& ev);
+    void event(const Event& rec);
     void advance(uint64_t now_ns) { engine_->advance(now_ns); }
     void end_run() { engine_->flush(); }
     Engine& engine() { return *engine_; }
@@ -44,6 +44,7 @@ public:
     uint64_t first_ns() const { return first_ns_; }
 
 private:
+    void event(const Event& rec, const TypedEvent& t);
     // The start and end passes: the table as given (live), or with the
     // engine's connections as the end pass (a recording).
     SocketTable end_table(uint64_t now_ns) const;

@@ -143,8 +143,7 @@ int run_top(const TopOptions& o) {
         take_poll(poller->latest());
     };
     hooks.on_event = [&](const Event& ev) {
-        if ((ev.kind == EventKind::Existing || ev.kind == EventKind::State) && ev.new_state == kListen)
-            model.note_listener(ev.netns, ev.local.port);
+        if (listens(ev)) model.note_listener(ev.netns, ev.local.port);
         engine.process(ev);
         if (poller) poller->event(ev);
     };
