@@ -9,7 +9,7 @@
  *   storage    lean_wants_storage: which sockets get socket storage at all
  *   closer     lean_note_closer: the close()/shutdown() caller, kept
  *   shipping   ships_transition: which transitions leave as records
- *   owner      put_owner: the closer stands in for the owner
+ *   owner      put_owner: the closer, once known, fills the owner slot
  *   births     stash_birth / merge_birth: a timewait socket's birth and its
  *              full socket's X -> CLOSE leave as one TL_EV_TW_BIRTH record
  *   re-arms    note_timer: a re-arm is shipped at once, never held back
@@ -103,13 +103,18 @@ static __always_inline bool ships_transition(const struct sock *sk, int oldstate
 
 /* ---- owner --------------------------------------------------------------- */
 
-/* The owner, or in lean mode for the closing side's stays (FIN-WAIT-2,
- * TIME-WAIT) the closer once known: the process each stay is charged to. */
-static __always_inline void put_owner(struct tl_event *e, const struct tl_sock *s, bool closer)
+/*
+ * Facts, not a charging rule: the record has one process slot, and in lean
+ * mode (where the close() call itself is not shipped) it carries the closer
+ * once one is known, flagged TL_F_OWNER_IS_CLOSER, else the owner. Who a
+ * stay is charged to is decided in userspace alone (lifecycle/engine.cpp:
+ * responsible(), the closer once known, else the owner).
+ */
+static __always_inline void put_owner(struct tl_event *e, const struct tl_sock *s)
 {
 	if (!s)
 		return;
-	if (lean && closer && s->closer_known) {
+	if (lean && s->closer_known) {
 		e->flags |= TL_F_OWNER_KNOWN | TL_F_OWNER_IS_CLOSER;
 		e->owner_pid = s->closer_pid;
 		e->owner_cgroup = s->closer_cgroup;
@@ -185,7 +190,7 @@ static __always_inline bool merge_birth(struct tl_counters *c, __u64 cookie, int
 		e->kind = TL_EV_TW_BIRTH;
 		e->old_state = oldstate;
 		e->aux1 = s && s->entered_ns ? now - s->entered_ns : 0;
-		put_owner(e, s, true);
+		put_owner(e, s);
 		submit(c, e);
 	}
 	return true;

@@ -44,13 +44,6 @@ static __always_inline int read_tuple_sk(const struct sock *sk, struct tl_tuple 
 	return 0;
 }
 
-/* The stays of the closing side are charged to the closer. */
-static __always_inline bool closer_side(int oldstate, int newstate)
-{
-	return oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING ||
-	       newstate == TCP_FIN_WAIT2 || newstate == TCP_CLOSING;
-}
-
 /*
  * Is this X -> CLOSE the one tcp_time_wait() makes when it gets no timewait
  * socket (tcp_max_tw_buckets full, counted as TCPTimeWaitOverflow)? The
@@ -160,7 +153,7 @@ static __always_inline void emit_state(struct tl_counters *c, const struct sock 
 		e->flags |= TL_F_TW_OVERFLOW;
 	if (s && s->entered_ns)
 		e->aux0 = now - s->entered_ns;
-	put_owner(e, s, closer_side(oldstate, newstate));
+	put_owner(e, s);
 	submit(c, e);
 }
 

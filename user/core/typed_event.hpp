@@ -107,17 +107,27 @@ namespace detail {
 inline std::optional<uint64_t> known(uint64_t ns) { return ns ? std::optional<uint64_t>(ns) : std::nullopt; }
 }  // namespace detail
 
-// The one reader of a record's per-kind fields. Calls f(const TypedEvent&)
-// for the event the record stands for; a record of an unknown kind calls
-// nothing. Updates *facts from it.
+// The one reader of a record's per-kind fields. Calls f(const Subject&,
+// const K&) once, K being the typed event the record stands for (one of
+// What's alternatives); a record of an unknown kind calls nothing. Updates
+// *facts from it. The hot paths (the engine) take the alternative as its
+// own type, so no variant is built per record; decode_typed() below hands
+// over a TypedEvent.
 template <class F>
-void decode_typed(const Event& rec, SessionFacts* facts, F&& f) {
+void visit_record(const Event& rec, SessionFacts* facts, F&& f) {
     if (rec.hz && facts) facts->hz = rec.hz;
+    const bool owner_known = rec.flags & flag::kOwnerKnown;
     const bool owner_is_closer = rec.flags & flag::kOwnerIsCloser;
-    TypedEvent t{Subject{rec.ts_ns, rec.cookie, rec.netns, &rec.local, &rec.remote, &rec.task, rec.task_tid,
-                         rec.in_task(), rec.owner_known() && !owner_is_closer ? &rec.owner : nullptr,
-                         rec.owner_known() && owner_is_closer ? &rec.owner : nullptr},
-                 Reuse{}};
+    const Subject who{rec.ts_ns,
+                      rec.cookie,
+                      rec.netns,
+                      &rec.local,
+                      &rec.remote,
+                      &rec.task,
+                      rec.task_tid,
+                      (rec.flags & flag::kTaskCtx) != 0,
+                      owner_known && !owner_is_closer ? &rec.owner : nullptr,
+                      owner_known && owner_is_closer ? &rec.owner : nullptr};
     auto timer = [&](TimerOp::Op op) {
         TimerOp o;
         o.op = op;
@@ -132,32 +142,32 @@ void decode_typed(const Event& rec, SessionFacts* facts, F&& f) {
     };
     switch (rec.kind) {
         case EventKind::State:
-            t.what = StateChange{rec.old_state, rec.new_state, detail::known(rec.aux0), (rec.flags & flag::kSkErr) != 0,
-                                 (rec.flags & flag::kTwOverflow) != 0};
-            break;
+            f(who, StateChange{rec.old_state, rec.new_state, detail::known(rec.aux0), (rec.flags & flag::kSkErr) != 0,
+                               (rec.flags & flag::kTwOverflow) != 0});
+            return;
         case EventKind::TwStart:
-            t.what = timer(TimerOp::Op::Start);
-            break;
+            f(who, timer(TimerOp::Op::Start));
+            return;
         case EventKind::TwBirth: {
             // aux1 is the time spent in old_state, not jiffies.
             TimerOp o = timer(TimerOp::Op::Start);
             o.jiffies = 0;
             o.handoff = Handoff{rec.old_state, detail::known(rec.aux1)};
-            t.what = o;
-            break;
+            f(who, static_cast<const TimerOp&>(o));
+            return;
         }
         case EventKind::TwCancel:
-            t.what = timer(TimerOp::Op::Cancel);
-            break;
+            f(who, timer(TimerOp::Op::Cancel));
+            return;
         case EventKind::TwExpire:
-            t.what = timer(TimerOp::Op::Expire);
-            break;
+            f(who, timer(TimerOp::Op::Expire));
+            return;
         case EventKind::TwReuse:
-            t.what = Reuse{};
-            break;
+            f(who, Reuse{});
+            return;
         case EventKind::Owner:
-            t.what = Taken{rec.new_state};
-            break;
+            f(who, Taken{rec.new_state});
+            return;
         case EventKind::Existing: {
             Existing e;
             e.state = rec.new_state;
@@ -169,16 +179,21 @@ void decode_typed(const Event& rec, SessionFacts* facts, F&& f) {
             } else {
                 e.inode = rec.aux0;
             }
-            t.what = e;
-            break;
+            f(who, static_cast<const Existing&>(e));
+            return;
         }
         case EventKind::TwProbe:
-            t.what = Probe{rec.new_state, rec.aux0, rec.aux1};
-            break;
-        default:
+            f(who, Probe{rec.new_state, rec.aux0, rec.aux1});
             return;
     }
-    f(static_cast<const TypedEvent&>(t));
+}
+
+// The same, as one value: f(const TypedEvent&).
+template <class F>
+void decode_typed(const Event& rec, SessionFacts* facts, F&& f) {
+    visit_record(rec, facts, [&](const Subject& who, const auto& what) {
+        f(static_cast<const TypedEvent&>(TypedEvent{who, what}));
+    });
 }
 
 // A socket that listens: one entering LISTEN, or present at start in it.

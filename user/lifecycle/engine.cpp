@@ -128,45 +128,47 @@ void Engine::queue_probe(uint64_t cookie, Connection& c) {
 }
 
 void Engine::process(const Event& rec) {
-    decode_typed(rec, &facts_, [this](const TypedEvent& t) { process(t); });
+    visit_record(rec, &facts_, [this](const Subject& who, const auto& what) { apply(who, what); });
 }
 
 void Engine::process(const TypedEvent& t) {
+    std::visit([&](const auto& what) { apply(t.who, what); }, t.what);
+}
+
+template <class K>
+void Engine::apply(const Subject& who, const K& what) {
     ++counters_.events;
-    learn_clock(t);
-    const Subject& who = t.who;
+    learn_clock(who, what);
     if (who.ts_ns > kResolveWindowNs) settle_pending(who.ts_ns - kResolveWindowNs);
-    std::visit(
-        [&](const auto& what) {
-            using T = std::decay_t<decltype(what)>;
-            if constexpr (std::is_same_v<T, StateChange>) on_state(who, what);
-            if constexpr (std::is_same_v<T, TimerOp>) on_timer(who, what);
-            if constexpr (std::is_same_v<T, Reuse>) on_tw_explained(who, EndReason::Reused);
-            if constexpr (std::is_same_v<T, Taken>) on_taken(who, what);
-            if constexpr (std::is_same_v<T, Existing>) on_existing(who, what);
-            if constexpr (std::is_same_v<T, Probe>) on_probe(who, what);
-        },
-        t.what);
+    if constexpr (std::is_same_v<K, StateChange>) on_state(who, what);
+    if constexpr (std::is_same_v<K, TimerOp>) on_timer(who, what);
+    if constexpr (std::is_same_v<K, Reuse>) on_tw_explained(who, EndReason::Reused);
+    if constexpr (std::is_same_v<K, Taken>) on_taken(who, what);
+    if constexpr (std::is_same_v<K, Existing>) on_existing(who, what);
+    if constexpr (std::is_same_v<K, Probe>) on_probe(who, what);
 }
 
 void Engine::reveal_before(const Event& rec, uint64_t limit_ns) {
-    decode_typed(rec, &facts_, [&](const TypedEvent& t) {
-        learn_clock(t);
+    visit_record(rec, &facts_, [&](const Subject& who, const auto& what) {
+        using K = std::decay_t<decltype(what)>;
+        learn_clock(who, what);
         // Only a probe or a cancel in TIME-WAIT reveals a hidden move.
-        const auto* probe = std::get_if<Probe>(&t.what);
-        const auto* timer = std::get_if<TimerOp>(&t.what);
-        if (timer && timer->op != TimerOp::Op::Cancel) timer = nullptr;
-        if (!probe && !timer) return;
-        if ((probe ? probe->substate : timer->substate) != kTimeWait) return;
-        auto it = conns_.find(t.who.cookie);
-        if (it == conns_.end()) return;
-        Connection& c = it->second;
-        if (!c.timewait || c.pending || c.state != kFinWait2) return;
-        // As on_probe and finish_timewait would bound it.
-        const uint64_t ts = t.who.ts_ns;
-        Recovered at = probe ? recover_timewait_start(probe->expires, c.entered_ns, UINT64_MAX, ts)
-                             : recover_timewait_start(timer->expires, c.entered_ns, ts, ts);
-        if (at.ts_ns < limit_ns) move_to(c, t.who.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+        if constexpr (std::is_same_v<K, Probe> || std::is_same_v<K, TimerOp>) {
+            uint64_t not_after = who.ts_ns;
+            if constexpr (std::is_same_v<K, TimerOp>) {
+                if (what.op != TimerOp::Op::Cancel) return;
+            } else {
+                not_after = UINT64_MAX;  // as on_probe bounds it
+            }
+            if (what.substate != kTimeWait) return;
+            auto it = conns_.find(who.cookie);
+            if (it == conns_.end()) return;
+            Connection& c = it->second;
+            if (!c.timewait || c.pending || c.state != kFinWait2) return;
+            // As on_probe and finish_timewait would bound it.
+            Recovered at = recover_timewait_start(what.expires, c.entered_ns, not_after, who.ts_ns);
+            if (at.ts_ns < limit_ns) move_to(c, who.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+        }
     });
 }
 
@@ -344,15 +346,12 @@ void JiffyClock::observe(uint64_t ts_ns, uint64_t jiffies, uint32_t hz) {
 // Every event read from a timewait timer (bpf: tw_fill), the iterator's
 // timewait sockets and the probe carry bpf_jiffies64() beside their
 // bpf_ktime_get_ns(); a lean birth and a SYN reuse do not.
-void Engine::learn_clock(const TypedEvent& t) {
+template <class K>
+void Engine::learn_clock(const Subject& who, const K& what) {
     uint64_t jiffies = 0;
-    if (const auto* op = std::get_if<TimerOp>(&t.what))
-        jiffies = op->jiffies;
-    else if (const auto* p = std::get_if<Probe>(&t.what))
-        jiffies = p->jiffies;
-    else if (const auto* e = std::get_if<Existing>(&t.what); e && e->state == kTimeWait)
-        jiffies = e->jiffies;
-    if (jiffies) clock_.observe(t.who.ts_ns, jiffies, facts_.hz);
+    if constexpr (std::is_same_v<K, TimerOp> || std::is_same_v<K, Probe>) jiffies = what.jiffies;
+    if constexpr (std::is_same_v<K, Existing>) jiffies = what.state == kTimeWait ? what.jiffies : 0;
+    if (jiffies) clock_.observe(who.ts_ns, jiffies, facts_.hz);
 }
 
 Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,

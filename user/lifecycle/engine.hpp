@@ -160,7 +160,7 @@ public:
     // timewait handoff) instead of the reconstructed state machine.
     void set_raw(bool raw) { raw_ = raw; }
 
-    // A record: decoded (decode_typed) into the typed event it stands for.
+    // A record: decoded (visit_record) into the typed event it stands for.
     void process(const Event& rec);
     void process(const TypedEvent& ev);
     // An event after the end of a window (report --to): only a hidden
@@ -217,7 +217,11 @@ private:
     };
     // seen_ns: the event that showed the move, for a stream with no HZ.
     Recovered recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after, uint64_t seen_ns) const;
-    void learn_clock(const TypedEvent& t);
+    template <class K>
+    void learn_clock(const Subject& who, const K& what);
+    // One typed event (K: one of What's alternatives).
+    template <class K>
+    void apply(const Subject& who, const K& what);
 
     size_t max_connections_;
     bool raw_ = false;
