@@ -59,11 +59,11 @@ TEST(TypedEvent, StateChangeNamesTheTimeInTheOldState) {
     EXPECT_EQ(*sc.time_in_old_ns, 1234u);
     EXPECT_TRUE(sc.sk_err);
     EXPECT_FALSE(sc.tw_overflow);
-    EXPECT_TRUE(out[0].who.in_task);
-    EXPECT_EQ(out[0].who.task->comm, "curl");
-    EXPECT_EQ(out[0].who.tid, 11u);
-    EXPECT_EQ(out[0].who.cookie, 77u);
-    EXPECT_EQ(out[0].who.local->port, 40000);
+    EXPECT_TRUE(out[0].who.in_task());
+    EXPECT_EQ(out[0].who.task().comm, "curl");
+    EXPECT_EQ(out[0].who.tid(), 11u);
+    EXPECT_EQ(out[0].who.cookie(), 77u);
+    EXPECT_EQ(out[0].who.local().port, 40000);
 
     rec.aux0 = 0;  // BPF did not see the entry
     EXPECT_FALSE(std::get<StateChange>(what_of(rec)).time_in_old_ns);
@@ -106,17 +106,17 @@ TEST(TypedEvent, LeanBirthIsATimerStartWithTheFullSocketsLastState) {
     EXPECT_EQ(op.handoff->state, kFinWait2);
     ASSERT_TRUE(op.handoff->time_in_state_ns);
     EXPECT_EQ(*op.handoff->time_in_state_ns, 2'000'000u);
-    ASSERT_TRUE(out[0].who.closer);
-    EXPECT_EQ(out[0].who.closer->comm, "closer");
-    EXPECT_EQ(out[0].who.owner, nullptr);
+    ASSERT_TRUE(out[0].who.closer());
+    EXPECT_EQ(out[0].who.closer()->comm, "closer");
+    EXPECT_EQ(out[0].who.owner(), nullptr);
 
     rec.flags = flag::kOwnerKnown;  // full capture: the owner is the owner
     auto full = typed(rec);
-    EXPECT_EQ(full[0].who.closer, nullptr);
-    ASSERT_TRUE(full[0].who.owner);
-    EXPECT_EQ(full[0].who.owner->pid, 20u);
+    EXPECT_EQ(full[0].who.closer(), nullptr);
+    ASSERT_TRUE(full[0].who.owner());
+    EXPECT_EQ(full[0].who.owner()->pid, 20u);
     rec.flags = 0;
-    EXPECT_EQ(typed(rec)[0].who.owner, nullptr);
+    EXPECT_EQ(typed(rec)[0].who.owner(), nullptr);
 }
 
 TEST(TypedEvent, ExistingSplitsInodeFromTimer) {

@@ -18,19 +18,29 @@
 
 namespace tcplinger {
 
-// Who and which socket: the same meaning for every kind. It refers to the
-// record it was decoded from and lives only as long as it.
-struct Subject {
-    uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
-    uint64_t cookie = 0;
-    uint32_t netns = 0;
-    const Endpoint* local = nullptr;
-    const Endpoint* remote = nullptr;
-    const Process* task = nullptr;  // current task
-    uint32_t tid = 0;
-    bool in_task = false;             // ran in the task holding the socket lock (process context)
-    const Process* owner = nullptr;   // connect()/listen()/accept() caller as BPF kept it, or none
-    const Process* closer = nullptr;  // first close()/shutdown() caller as BPF kept it (lean), or none
+// Who and which socket: the same meaning for every kind. A view of the
+// record it was decoded from (nothing is copied), valid as long as it; it
+// shows only the fields whose meaning does not depend on the kind.
+class Subject {
+public:
+    explicit Subject(const Event& rec) : rec_(&rec) {}
+    uint64_t ts_ns() const { return rec_->ts_ns; }  // CLOCK_MONOTONIC
+    uint64_t cookie() const { return rec_->cookie; }
+    uint32_t netns() const { return rec_->netns; }
+    const Endpoint& local() const { return rec_->local; }
+    const Endpoint& remote() const { return rec_->remote; }
+    const Process& task() const { return rec_->task; }  // the current task
+    uint32_t tid() const { return rec_->task_tid; }
+    // Ran in the task holding the socket lock (process context).
+    bool in_task() const { return rec_->flags & flag::kTaskCtx; }
+    // The connect()/listen()/accept() caller as BPF kept it, or none.
+    const Process* owner() const { return kept() && !(rec_->flags & flag::kOwnerIsCloser) ? &rec_->owner : nullptr; }
+    // The first close()/shutdown() caller as BPF kept it (lean), or none.
+    const Process* closer() const { return kept() && (rec_->flags & flag::kOwnerIsCloser) ? &rec_->owner : nullptr; }
+
+private:
+    bool kept() const { return rec_->flags & flag::kOwnerKnown; }
+    const Event* rec_;
 };
 
 // sock:inet_sock_set_state on a full socket.
@@ -116,18 +126,7 @@ inline std::optional<uint64_t> known(uint64_t ns) { return ns ? std::optional<ui
 template <class F>
 void visit_record(const Event& rec, SessionFacts* facts, F&& f) {
     if (rec.hz && facts) facts->hz = rec.hz;
-    const bool owner_known = rec.flags & flag::kOwnerKnown;
-    const bool owner_is_closer = rec.flags & flag::kOwnerIsCloser;
-    const Subject who{rec.ts_ns,
-                      rec.cookie,
-                      rec.netns,
-                      &rec.local,
-                      &rec.remote,
-                      &rec.task,
-                      rec.task_tid,
-                      (rec.flags & flag::kTaskCtx) != 0,
-                      owner_known && !owner_is_closer ? &rec.owner : nullptr,
-                      owner_known && owner_is_closer ? &rec.owner : nullptr};
+    const Subject who(rec);
     auto timer = [&](TimerOp::Op op) {
         TimerOp o;
         o.op = op;

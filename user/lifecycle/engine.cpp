@@ -37,24 +37,24 @@ const Process& responsible(const Connection& c, uint8_t) {
 
 Connection* Engine::find_or_create(const Subject& ev, bool* created) {
     *created = false;
-    auto it = conns_.find(ev.cookie);
+    auto it = conns_.find(ev.cookie());
     if (it != conns_.end()) {
         // connect() picks the local port after SYN-SENT (tcp_ipv4.c:
         // tcp_v4_connect): keep the newest view of the 4-tuple.
-        if (ev.local->port) it->second.local = *ev.local;
-        it->second.remote = *ev.remote;
+        if (ev.local().port) it->second.local = ev.local();
+        it->second.remote = ev.remote();
         return &it->second;
     }
     if (conns_.size() >= max_connections_) {
         if (refused_.size() >= std::max<size_t>(max_connections_, 65536)) refused_.clear();
-        if (refused_.insert(ev.cookie).second) ++counters_.evicted;
+        if (refused_.insert(ev.cookie()).second) ++counters_.evicted;
         return nullptr;
     }
-    Connection& c = conns_[ev.cookie];
-    c.netns = ev.netns;
-    c.local = *ev.local;
-    c.remote = *ev.remote;
-    c.entered_ns = ev.ts_ns;
+    Connection& c = conns_[ev.cookie()];
+    c.netns = ev.netns();
+    c.local = ev.local();
+    c.remote = ev.remote();
+    c.entered_ns = ev.ts_ns();
     *created = true;
     return &c;
 }
@@ -77,10 +77,10 @@ void Engine::emit(const Connection& c, uint64_t cookie, uint64_t ts, uint8_t fro
     }
     t.owner = c.owner;
     t.charged = responsible(c, to);
-    if (ev && ev->in_task) {
+    if (ev && ev->in_task()) {
         t.in_task = true;
-        t.actor = *ev->task;
-        t.tid = ev->tid;
+        t.actor = ev->task();
+        t.tid = ev->tid();
     } else {
         t.actor = c.timewait ? responsible(c, to) : c.owner;
     }
@@ -139,7 +139,7 @@ template <class K>
 void Engine::apply(const Subject& who, const K& what) {
     ++counters_.events;
     learn_clock(who, what);
-    if (who.ts_ns > kResolveWindowNs) settle_pending(who.ts_ns - kResolveWindowNs);
+    if (who.ts_ns() > kResolveWindowNs) settle_pending(who.ts_ns() - kResolveWindowNs);
     if constexpr (std::is_same_v<K, StateChange>) on_state(who, what);
     if constexpr (std::is_same_v<K, TimerOp>) on_timer(who, what);
     if constexpr (std::is_same_v<K, Reuse>) on_tw_explained(who, EndReason::Reused);
@@ -154,20 +154,20 @@ void Engine::reveal_before(const Event& rec, uint64_t limit_ns) {
         learn_clock(who, what);
         // Only a probe or a cancel in TIME-WAIT reveals a hidden move.
         if constexpr (std::is_same_v<K, Probe> || std::is_same_v<K, TimerOp>) {
-            uint64_t not_after = who.ts_ns;
+            uint64_t not_after = who.ts_ns();
             if constexpr (std::is_same_v<K, TimerOp>) {
                 if (what.op != TimerOp::Op::Cancel) return;
             } else {
                 not_after = UINT64_MAX;  // as on_probe bounds it
             }
             if (what.substate != kTimeWait) return;
-            auto it = conns_.find(who.cookie);
+            auto it = conns_.find(who.cookie());
             if (it == conns_.end()) return;
             Connection& c = it->second;
             if (!c.timewait || c.pending || c.state != kFinWait2) return;
             // As on_probe and finish_timewait would bound it.
-            Recovered at = recover_timewait_start(what.expires, c.entered_ns, not_after, who.ts_ns);
-            if (at.ts_ns < limit_ns) move_to(c, who.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+            Recovered at = recover_timewait_start(what.expires, c.entered_ns, not_after, who.ts_ns());
+            if (at.ts_ns < limit_ns) move_to(c, who.cookie(), at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
         }
     });
 }
@@ -180,24 +180,24 @@ void Engine::on_state(const Subject& ev, const StateChange& sc) {
         c->state = sc.from;
         bool birth = sc.from == kClose || sc.from == kListen;
         if (!birth && sc.time_in_old_ns) {
-            c->entered_ns = ev.ts_ns - *sc.time_in_old_ns;
+            c->entered_ns = ev.ts_ns() - *sc.time_in_old_ns;
             c->entered_known = true;
         } else if (!birth) {
             ++counters_.unknown_sockets;
         }
     }
-    if (ev.in_task && (sc.to == kSynSent || sc.to == kListen))
-        c->owner = *ev.task;
+    if (ev.in_task() && (sc.to == kSynSent || sc.to == kListen))
+        c->owner = ev.task();
     else
         take_owner(*c, ev);
     // The first close()/shutdown() caller: the one every lingering stay is
     // charged to (responsible()).
-    if (ev.in_task && !c->closer.known() && tl_is_close_call(sc.from, sc.to)) c->closer = *ev.task;
+    if (ev.in_task() && !c->closer.known() && tl_is_close_call(sc.from, sc.to)) c->closer = ev.task();
     if (sc.from == sc.to) {
         // close() after shutdown() (tcp.c: tcp_close_state maps FIN-WAIT-1,
         // FIN-WAIT-2, CLOSING and LAST-ACK to themselves): the same stay
         // goes on; its caller, taken above, was all it had to say.
-        if (sc.to == kClose) forget(ev.cookie);
+        if (sc.to == kClose) forget(ev.cookie());
         return;
     }
     // A backup program that was itself interrupted can report a transition
@@ -211,7 +211,7 @@ void Engine::on_state(const Subject& ev, const StateChange& sc) {
     if (sc.to == kClose && c->timewait) {
         // tcp_time_wait(): the full socket hands the connection over to the
         // timewait socket (already armed) and disappears.
-        if (raw_) emit(*c, ev.cookie, ev.ts_ns, sc.from, kClose, &ev, EndReason::None);
+        if (raw_) emit(*c, ev.cookie(), ev.ts_ns(), sc.from, kClose, &ev, EndReason::None);
         return;
     }
     if (sc.to == kClose) {
@@ -223,14 +223,14 @@ void Engine::on_state(const Subject& ev, const StateChange& sc) {
         bool setup = sc.from == kSynSent || sc.from == kListen || sc.from == kClose;
         aborted_ = !no_timewait_ && !orderly && !setup;
     }
-    move_to(*c, ev.cookie, ev.ts_ns, sc.to, &ev);
+    move_to(*c, ev.cookie(), ev.ts_ns(), sc.to, &ev);
     no_timewait_ = aborted_ = false;
-    if (sc.to == kClose) forget(ev.cookie);
+    if (sc.to == kClose) forget(ev.cookie());
 }
 
 void Engine::take_owner(Connection& c, const Subject& ev) {
-    if (ev.closer && !c.closer.known()) c.closer = *ev.closer;
-    if (ev.owner && !c.owner.known()) c.owner = *ev.owner;  // BPF's view: the first task that touched the socket
+    if (ev.closer() && !c.closer.known()) c.closer = *ev.closer();
+    if (ev.owner() && !c.owner.known()) c.owner = *ev.owner();  // BPF's view: the first task that touched the socket
 }
 
 void Engine::on_timer(const Subject& ev, const TimerOp& op) {
@@ -258,15 +258,15 @@ void Engine::on_tw_start(const Subject& ev, const TimerOp& op) {
         // seen here began X then; one known from an earlier record (accept(),
         // say) moves into X at that time.
         const Handoff& h = *op.handoff;
-        bool entry_known = h.time_in_state_ns && *h.time_in_state_ns <= ev.ts_ns;
-        uint64_t entered = entry_known ? ev.ts_ns - *h.time_in_state_ns : ev.ts_ns;
+        bool entry_known = h.time_in_state_ns && *h.time_in_state_ns <= ev.ts_ns();
+        uint64_t entered = entry_known ? ev.ts_ns() - *h.time_in_state_ns : ev.ts_ns();
         if (created) {
             c->state = h.state;
             c->entered_ns = entered;
             c->entered_known = entry_known;
             if (!entry_known) ++counters_.unknown_sockets;
         } else if (c->state != h.state && !c->timewait) {
-            move_to(*c, ev.cookie, std::max(entered, c->entered_ns), h.state, nullptr);
+            move_to(*c, ev.cookie(), std::max(entered, c->entered_ns), h.state, nullptr);
             c->entered_known = entry_known;
         }
         created = false;  // known now, as if from the record before
@@ -288,11 +288,11 @@ void Engine::on_tw_start(const Subject& ev, const TimerOp& op) {
     }
     if (!c->timewait) {
         c->timewait = true;
-        if (c->state != substate) move_to(*c, ev.cookie, ev.ts_ns, substate, nullptr);
+        if (c->state != substate) move_to(*c, ev.cookie(), ev.ts_ns(), substate, nullptr);
     } else if (substate == kTimeWait && c->state == kFinWait2) {
-        move_to(*c, ev.cookie, ev.ts_ns, kTimeWait, nullptr);
+        move_to(*c, ev.cookie(), ev.ts_ns(), kTimeWait, nullptr);
     }
-    if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
+    if (c->state == kFinWait2) queue_probe(ev.cookie(), *c);
 }
 
 void Engine::on_tw_cancel(const Subject& ev, const TimerOp& op) {
@@ -304,19 +304,19 @@ void Engine::on_tw_cancel(const Subject& ev, const TimerOp& op) {
         c->state = op.substate;
         c->timewait = true;
     }
-    c->pending = Connection::PendingEnd{ev.ts_ns, op.due, op.substate, op.expires};
+    c->pending = Connection::PendingEnd{ev.ts_ns(), op.due, op.substate, op.expires};
     if (op.net_dying)
-        finish_timewait(ev.cookie, *c, EndReason::Purged);
+        finish_timewait(ev.cookie(), *c, EndReason::Purged);
     else if (op.connect_reuse)
-        finish_timewait(ev.cookie, *c, EndReason::Reused);
+        finish_timewait(ev.cookie(), *c, EndReason::Reused);
     else
-        pending_.emplace_back(ev.ts_ns, ev.cookie);
+        pending_.emplace_back(ev.ts_ns(), ev.cookie());
 }
 
 void Engine::on_tw_explained(const Subject& ev, EndReason reason) {
-    auto it = conns_.find(ev.cookie);
+    auto it = conns_.find(ev.cookie());
     if (it == conns_.end() || !it->second.pending) return;
-    finish_timewait(ev.cookie, it->second, reason);
+    finish_timewait(ev.cookie(), it->second, reason);
 }
 
 void Engine::finish_timewait(uint64_t cookie, Connection& c, EndReason reason) {
@@ -351,7 +351,7 @@ void Engine::learn_clock(const Subject& who, const K& what) {
     uint64_t jiffies = 0;
     if constexpr (std::is_same_v<K, TimerOp> || std::is_same_v<K, Probe>) jiffies = what.jiffies;
     if constexpr (std::is_same_v<K, Existing>) jiffies = what.state == kTimeWait ? what.jiffies : 0;
-    if (jiffies) clock_.observe(who.ts_ns, jiffies, facts_.hz);
+    if (jiffies) clock_.observe(who.ts_ns(), jiffies, facts_.hz);
 }
 
 Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_before, uint64_t not_after,
@@ -382,18 +382,18 @@ Engine::Recovered Engine::recover_timewait_start(uint64_t expires, uint64_t not_
 }
 
 void Engine::on_probe(const Subject& ev, const Probe& p) {
-    auto it = conns_.find(ev.cookie);
+    auto it = conns_.find(ev.cookie());
     if (it == conns_.end()) return;
     Connection& c = it->second;
     if (!c.timewait || c.pending || c.state != kFinWait2) return;
     if (p.substate != kTimeWait) {
-        queue_probe(ev.cookie, c);  // still FIN-WAIT-2: ask again next round
+        queue_probe(ev.cookie(), c);  // still FIN-WAIT-2: ask again next round
         return;
     }
     // The probe's own time is not a bound: it depends on when this process
     // asked, and another mode asks at other times.
-    Recovered at = recover_timewait_start(p.expires, c.entered_ns, UINT64_MAX, ev.ts_ns);
-    move_to(c, ev.cookie, at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
+    Recovered at = recover_timewait_start(p.expires, c.entered_ns, UINT64_MAX, ev.ts_ns());
+    move_to(c, ev.cookie(), at.ts_ns, kTimeWait, nullptr, EndReason::None, at.err_ns);
 }
 
 uint64_t Engine::earliest_unemitted_ns() const {
@@ -444,7 +444,7 @@ void Engine::advance(uint64_t now_ns) {
 void Engine::flush() { settle_pending(UINT64_MAX); }
 
 void Engine::on_taken(const Subject& ev, const Taken& tk) {
-    if (tk.state == kClose && !conns_.count(ev.cookie)) return;  // accepted after it ended
+    if (tk.state == kClose && !conns_.count(ev.cookie())) return;  // accepted after it ended
     bool created = false;
     Connection* c = find_or_create(ev, &created);
     if (!c) return;
@@ -452,7 +452,7 @@ void Engine::on_taken(const Subject& ev, const Taken& tk) {
         c->state = tk.state;
         c->existing = false;
     }
-    c->owner = *ev.task;
+    c->owner = ev.task();
 }
 
 void Engine::on_existing(const Subject& ev, const Existing& ex) {
@@ -462,7 +462,7 @@ void Engine::on_existing(const Subject& ev, const Existing& ex) {
     c->existing = true;
     c->stay_before_start = true;
     c->entered_known = false;
-    c->entered_ns = ev.ts_ns;
+    c->entered_ns = ev.ts_ns();
     if (ex.state == kTimeWait) {
         c->timewait = true;
         c->state = ex.substate;  // FIN-WAIT-2 or TIME-WAIT
@@ -476,12 +476,12 @@ void Engine::on_existing(const Subject& ev, const Existing& ex) {
         // tcp_minisocks.c: tcp_timewait_state_process; then this is the
         // age since that segment.) Carried-over records have no timer.
         if (c->state == kTimeWait && ex.expires && ex.jiffies && clock_.known()) {
-            Recovered at = recover_timewait_start(ex.expires, 0, ev.ts_ns, ev.ts_ns);
+            Recovered at = recover_timewait_start(ex.expires, 0, ev.ts_ns(), ev.ts_ns());
             c->entered_ns = at.ts_ns;
             c->entered_err_ns = at.err_ns;
             c->entered_known = true;
         }
-        if (c->state == kFinWait2) queue_probe(ev.cookie, *c);
+        if (c->state == kFinWait2) queue_probe(ev.cookie(), *c);
     } else {
         c->state = ex.state;
     }

@@ -8,10 +8,10 @@ using headroom::destination_of;
 
 headroom::SocketSample sample_of(const Subject& who, const Existing& ex, uint32_t hz) {
     headroom::SocketSample s;
-    s.netns = who.netns;
-    s.cookie = who.cookie;
-    s.local = *who.local;
-    s.remote = *who.remote;
+    s.netns = who.netns();
+    s.cookie = who.cookie();
+    s.local = who.local();
+    s.remote = who.remote();
     s.state = ex.state;
     if (ex.state == kTimeWait) {
         s.tw_substate = ex.substate;

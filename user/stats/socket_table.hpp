@@ -89,7 +89,7 @@ public:
             } else {
                 return std::nullopt;
             }
-            return Seen{what, t.who.netns, *t.who.local, *t.who.remote, t.who.cookie};
+            return Seen{what, t.who.netns(), t.who.local(), t.who.remote(), t.who.cookie()};
         }
     };
     void event(const Seen& ev);

@@ -33,37 +33,37 @@ void Observer::event(const Event& rec) {
 
 void Observer::event(const Event& rec, const TypedEvent& t) {
     const Subject& ev = t.who;
-    if (!first_ns_) first_ns_ = ev.ts_ns;
+    if (!first_ns_) first_ns_ = ev.ts_ns();
     const auto* ex = std::get_if<Existing>(&t.what);
     const auto* op = std::get_if<TimerOp>(&t.what);
     // run_live feeds the jiffies clock sample (Tracer::clock_sample: a
     // Probe with no socket) before the snapshot, and recordings begin with
     // it: it neither belongs to the snapshot nor ends it.
-    const bool clock_sample = std::holds_alternative<Probe>(t.what) && ev.cookie == 0;
+    const bool clock_sample = std::holds_alternative<Probe>(t.what) && ev.cookie() == 0;
     if (ex && snapshot_open_)
         sockets_.add(rec);  // the start pass stays open until the end (every run's snapshot)
     else if (!std::holds_alternative<Taken>(t.what) && !clock_sample)
         snapshot_open_ = false;
-    if (listens(t)) listening_.insert({ev.netns, ev.local->port});
+    if (listens(t)) listening_.insert({ev.netns(), ev.local().port});
     // A timewait socket is born (its timer's first start). Counted once per
     // connection: a re-armed timer can start again.
-    const bool born = op && op->op == TimerOp::Op::Start && tw_cookies_.insert(ev.cookie).second;
+    const bool born = op && op->op == TimerOp::Op::Start && tw_cookies_.insert(ev.cookie()).second;
     engine_->process(rec);
     if (!born) return;
     // Charged to the process the engine charges the stay to (responsible():
     // the first close() caller, else the owner), as report and stats do;
     // the event's own closer, owner or task only when the engine has no
     // connection.
-    Process p = ev.closer ? *ev.closer : ev.owner ? *ev.owner : *ev.task;
-    if (auto c = engine_->connections().find(ev.cookie); c != engine_->connections().end()) {
+    Process p = ev.closer() ? *ev.closer() : ev.owner() ? *ev.owner() : ev.task();
+    if (auto c = engine_->connections().find(ev.cookie()); c != engine_->connections().end()) {
         const Process& charged = responsible(c->second, kTimeWait);
         if (charged.known()) p = charged;
     }
-    ++by_process_[{ev.netns, {p.pid, p.comm}}];
+    ++by_process_[{ev.netns(), {p.pid, p.comm}}];
     // A server that closes first holds TIME-WAIT on its listening port:
     // that is no destination of its own connect() calls.
-    if (listening_.count({ev.netns, ev.local->port})) return;
-    auto d = destination_of(ev.netns, *ev.local, *ev.remote);
+    if (listening_.count({ev.netns(), ev.local().port})) return;
+    auto d = destination_of(ev.netns(), ev.local(), ev.remote());
     ++tw_born_[d];
     if (p.known()) ++dest_processes_[d][{p.pid, p.comm}];
 }
