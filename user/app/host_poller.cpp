@@ -70,8 +70,8 @@ void HostPoller::event(const Event& rec) {
     // What SocketTable::event counts: a listen, a connect (full capture),
     // a timewait birth. The rest (most records) never takes the lock.
     if (!o_.sockets) return;
-    decode_typed(rec, nullptr, [&](const TypedEvent& t) {
-        if (auto seen = SocketTable::Seen::of(t)) {
+    visit_record(rec, nullptr, [&](const Subject& who, const auto& what) {
+        if (auto seen = SocketTable::Seen::of(who, what)) {
             std::lock_guard<std::mutex> lock(mu_);
             events_.push_back(*seen);
         }

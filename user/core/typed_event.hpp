@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <variant>
 
 #include "core/event.hpp"
@@ -196,14 +197,18 @@ void decode_typed(const Event& rec, SessionFacts* facts, F&& f) {
 }
 
 // A socket that listens: one entering LISTEN, or present at start in it.
-inline bool listens(const TypedEvent& t) {
-    if (const auto* sc = std::get_if<StateChange>(&t.what)) return sc->to == kListen;
-    if (const auto* ex = std::get_if<Existing>(&t.what)) return ex->state == kListen;
+template <class K>
+bool listens(const K& what) {
+    if constexpr (std::is_same_v<K, StateChange>) return what.to == kListen;
+    if constexpr (std::is_same_v<K, Existing>) return what.state == kListen;
     return false;
+}
+inline bool listens(const TypedEvent& t) {
+    return std::visit([](const auto& what) { return listens(what); }, t.what);
 }
 inline bool listens(const Event& rec) {
     bool yes = false;
-    decode_typed(rec, nullptr, [&](const TypedEvent& t) { yes = listens(t); });
+    visit_record(rec, nullptr, [&](const Subject&, const auto& what) { yes = listens(what); });
     return yes;
 }
 

@@ -62,8 +62,8 @@ public:
     // A server that closes first holds TIME-WAIT on its listening port:
     // that is no destination's connect() load, and is not counted.
     void event(const Event& rec) {
-        decode_typed(rec, nullptr, [&](const TypedEvent& t) {
-            if (auto seen = Seen::of(t)) event(*seen);
+        visit_record(rec, nullptr, [&](const Subject& who, const auto& what) {
+            if (auto seen = Seen::of(who, what)) event(*seen);
         });
     }
     // What event() reads of an event: the host poller queues these from the
@@ -75,21 +75,26 @@ public:
         uint64_t cookie = 0;
         // A listen, a connect (CLOSE -> SYN-SENT), a timewait timer start
         // (a birth or a re-arm: counted once per cookie); nothing else.
-        static std::optional<Seen> of(const TypedEvent& t) {
-            What what;
-            if (const auto* sc = std::get_if<StateChange>(&t.what)) {
-                if (sc->to == kListen)
-                    what = What::Listen;
-                else if (sc->from == kClose && sc->to == kSynSent)
-                    what = What::Connect;
+        template <class K>
+        static std::optional<Seen> of(const Subject& who, const K& what) {
+            What kind;
+            if constexpr (std::is_same_v<K, StateChange>) {
+                if (what.to == kListen)
+                    kind = What::Listen;
+                else if (what.from == kClose && what.to == kSynSent)
+                    kind = What::Connect;
                 else
                     return std::nullopt;
-            } else if (const auto* op = std::get_if<TimerOp>(&t.what); op && op->op == TimerOp::Op::Start) {
-                what = What::TimewaitBorn;
+            } else if constexpr (std::is_same_v<K, TimerOp>) {
+                if (what.op != TimerOp::Op::Start) return std::nullopt;
+                kind = What::TimewaitBorn;
             } else {
                 return std::nullopt;
             }
-            return Seen{what, t.who.netns(), t.who.local(), t.who.remote(), t.who.cookie()};
+            return Seen{kind, who.netns(), who.local(), who.remote(), who.cookie()};
+        }
+        static std::optional<Seen> of(const TypedEvent& t) {
+            return std::visit([&](const auto& what) { return of(t.who, what); }, t.what);
         }
     };
     void event(const Seen& ev);
