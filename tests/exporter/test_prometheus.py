@@ -104,6 +104,14 @@ def main():
             end = float(run_workload_in(ns, pod, ["churn", str(N), "8002"]).strip())
 
         t = prom.scraped_after(end + 1.2)
+        # The figures settle within a publish period (1 s) and a probe round
+        # (250 ms: a hidden FIN-WAIT-2 -> TIME-WAIT move) after the last
+        # close, and a busy machine (CI) delays both: wait for them, bounded,
+        # instead of trusting one scrape. A wrong count never settles, and
+        # the checks below fail on it.
+        for want in ('tcplinger_stays_total{job="tcplinger",state="TIME-WAIT",comm="tw_client",pod=""}',
+                     'tcplinger_sockets{job="tcplinger",state="TIME-WAIT",comm="tw_client",pod=""}'):
+            prom.wait_value(want, N, 10)
         eq(q("tcplinger_stays_total", 'state="TIME-WAIT",comm="tw_client",pod=""'), N,
               "stays_total{TIME-WAIT, tw_client} = %d" % N)
         eq(q("tcplinger_sockets", 'state="TIME-WAIT",comm="tw_client",pod=""'), N,
